@@ -1,0 +1,186 @@
+"""Load one source's delivery for one extract date into ``raw`` (section 1-3).
+
+Per file: check against the manifest and the header, COPY the file's bytes
+into a temporary text table, then validate and normalise set-based in SQL:
+valid rows go to the date's partition of the raw table, invalid rows to
+``audit.rejected_rows`` with file, line, raw line and reason. All files of
+a source land in one transaction, so a killed load leaves nothing behind
+and a re-run replaces the date's batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+from safetynet import manifest, rowcheck, warehouse
+from safetynet.manifest import DeliveryError
+from safetynet.sources import FileSpec, specs_for
+
+log = logging.getLogger(__name__)
+MAX_REJECT_RATIO = 0.01
+
+
+@dataclass
+class FileResult:
+    file_name: str
+    table: str
+    rows: int
+    loaded: int
+    rejected: int
+    seconds: float
+    batch_id: int = 0
+
+    @property
+    def reject_ratio(self) -> float:
+        return self.rejected / self.rows if self.rows else 0.0
+
+
+def load_source(
+    url: str, landing: Path, source: str, extract_date: date, pseudonym_key: str
+) -> list[FileResult]:
+    """Load every file of ``source`` for ``extract_date``; raise DeliveryError if blocked."""
+    warehouse.ensure_schema(url)
+    specs = specs_for(source)
+    folder = manifest.source_folder(landing, source, extract_date)
+    try:
+        listed = manifest.read_manifest(landing, source, extract_date)
+        checked = [_check_file(folder, spec, listed, extract_date) for spec in specs]
+    except DeliveryError as error:
+        _record_failure(url, source, extract_date, error)
+        raise
+    with warehouse.connect(url) as conn:
+        _close_interrupted(conn, source, extract_date)
+        results = [
+            _load_file(conn, folder, spec, facts, extract_date, pseudonym_key)
+            for spec, facts in checked
+        ]
+        blocked = [r for r in results if r.reject_ratio > MAX_REJECT_RATIO]
+        if blocked:
+            conn.rollback()
+            _record_rejection_failure(url, folder, source, extract_date, blocked, pseudonym_key)
+        _finish_batches(conn, results)
+    for result in results:
+        log.info(
+            "%s/%s/%s: %d rows, %d loaded, %d rejected (%.2fs)", source,
+            extract_date, result.file_name, result.rows, result.loaded, result.rejected,
+            result.seconds,
+        )
+    return results
+
+
+def _check_file(
+    folder: Path, spec: FileSpec, listed: dict[str, manifest.ManifestFile], extract_date: date
+) -> tuple[FileSpec, manifest.FileFacts]:
+    name = spec.file_name(extract_date)
+    if name not in listed:
+        raise DeliveryError(
+            "file_missing", f"{spec.source}/{folder.name}/{name} is not in the manifest"
+        )
+    facts = manifest.verify_file(folder, spec, listed[name])
+    manifest.check_header(folder, spec, name)
+    return spec, facts
+
+
+def _load_file(
+    conn: psycopg.Connection, folder: Path, spec: FileSpec, facts: manifest.FileFacts,
+    extract_date: date, pseudonym_key: str,
+) -> FileResult:
+    started = time.monotonic()
+    name = spec.file_name(extract_date)
+    batch_id = _open_batch(conn, spec, extract_date, name, facts)
+    rowcheck.stage_file(conn, folder / name, spec)
+    rowcheck.replace_partition(conn, spec, extract_date)
+    loaded, rejected = rowcheck.validate_into_raw(conn, spec, extract_date, batch_id, pseudonym_key)
+    if rejected:
+        rowcheck.attach_raw_lines(conn, folder / name, spec, batch_id)
+    return FileResult(name, spec.table, facts.rows, loaded, rejected,
+                      time.monotonic() - started, batch_id)
+
+
+def _open_batch(
+    conn: psycopg.Connection, spec: FileSpec, extract_date: date, name: str,
+    facts: manifest.FileFacts,
+) -> int:
+    """Batch row committed at once (autocommit side connection) so a kill shows."""
+    with warehouse.connect(conn.info.dsn, autocommit=True) as side:
+        row = side.execute(
+            """insert into audit.load_batches (source, extract_date, file_name, target_table,
+                   manifest_rows, file_rows, sha256, status)
+               values (%s, %s, %s, %s, %s, %s, %s, 'loading') returning batch_id""",
+            (spec.source, extract_date, name, f"raw.{spec.table}", facts.rows, facts.rows,
+             facts.sha256),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _finish_batches(conn: psycopg.Connection, results: list[FileResult]) -> None:
+    for result in results:
+        conn.execute(
+            """update audit.load_batches set status = 'loaded', loaded_rows = %s,
+                   rejected_rows = %s, finished_at = clock_timestamp(),
+                   message = case when %s > 0 then %s end
+               where batch_id = %s""",
+            (result.loaded, result.rejected, result.rejected,
+             f"{result.rejected} rows rejected (within the 1% tolerance)", result.batch_id),
+        )
+
+
+def _close_interrupted(conn: psycopg.Connection, source: str, extract_date: date) -> None:
+    with warehouse.connect(conn.info.dsn, autocommit=True) as side:
+        side.execute(
+            """update audit.load_batches set status = 'interrupted', finished_at = clock_timestamp(),
+                   message = 'load did not finish (process stopped); nothing was kept'
+               where source = %s and extract_date = %s and status = 'loading'""",
+            (source, extract_date),
+        )
+
+
+def _record_failure(url: str, source: str, extract_date: date, error: DeliveryError) -> None:
+    with warehouse.connect(url, autocommit=True) as conn:
+        _close_interrupted(conn, source, extract_date)
+        conn.execute(
+            """insert into audit.load_batches (source, extract_date, file_name, target_table,
+                   status, message, finished_at)
+               values (%s, %s, %s, '', 'failed', %s, clock_timestamp())""",
+            (source, extract_date, error.check, error.message),
+        )
+
+
+def _record_rejection_failure(
+    url: str, folder: Path, source: str, extract_date: date, blocked: list[FileResult],
+    pseudonym_key: str,
+) -> None:
+    """Keep the evidence (rejected rows) of a file that failed the 1% tolerance."""
+    with warehouse.connect(url) as conn:
+        for result in blocked:
+            spec = next(s for s in specs_for(source) if s.table == result.table)
+            rowcheck.stage_file(conn, folder / result.file_name, spec)
+            rowcheck.record_rejects_only(conn, spec, extract_date, result.batch_id, pseudonym_key)
+            rowcheck.attach_raw_lines(conn, folder / result.file_name, spec, result.batch_id)
+            conn.execute(
+                """update audit.load_batches set status = 'failed', finished_at = clock_timestamp(),
+                       loaded_rows = 0, rejected_rows = %s, message = %s where batch_id = %s""",
+                (result.rejected, _ratio_message(source, folder, result), result.batch_id),
+            )
+        conn.execute(
+            """update audit.load_batches set status = 'failed', finished_at = clock_timestamp(),
+                   loaded_rows = 0, message = 'not loaded: another file of the source failed'
+               where source = %s and extract_date = %s and status = 'loading'""",
+            (source, extract_date),
+        )
+    first = blocked[0]
+    raise DeliveryError("reject_ratio", _ratio_message(source, folder, first))
+
+
+def _ratio_message(source: str, folder: Path, result: FileResult) -> str:
+    return (
+        f"{source}/{folder.name}/{result.file_name}: {result.rejected} of {result.rows} rows "
+        f"rejected ({result.reject_ratio:.2%}), more than the 1% tolerance"
+    )

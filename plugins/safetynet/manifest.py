@@ -1,0 +1,134 @@
+"""Checks of a delivery against its manifest (contract section 1).
+
+Everything here streams: a file is read in 1 MiB chunks, never held whole.
+A failed check raises ``DeliveryError`` naming the file and what differed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from safetynet.sources import FileSpec
+
+CHUNK = 1 << 20
+BOM = b"\xef\xbb\xbf"
+
+
+class DeliveryError(Exception):
+    """A delivery that cannot be loaded; ``check`` names the failed check."""
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"[{check}] {message}")
+        self.check = check
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    name: str
+    rows: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    rows: int
+    sha256: str
+
+
+def source_folder(landing: Path, source: str, extract_date: date) -> Path:
+    return landing / source / extract_date.isoformat()
+
+
+def manifest_path(landing: Path, source: str, extract_date: date) -> Path:
+    return source_folder(landing, source, extract_date) / "_manifest.json"
+
+
+def read_manifest(landing: Path, source: str, extract_date: date) -> dict[str, ManifestFile]:
+    path = manifest_path(landing, source, extract_date)
+    label = f"{source}/{extract_date.isoformat()}/_manifest.json"
+    if not path.exists():
+        raise DeliveryError("manifest_missing", f"{label} has not arrived")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        files = {
+            f["name"]: ManifestFile(f["name"], int(f["rows"]), str(f["sha256"]).lower())
+            for f in document["files"]
+        }
+    except (ValueError, KeyError, TypeError) as error:
+        raise DeliveryError("manifest_invalid", f"{label} cannot be read: {error}") from error
+    if document.get("source") != source or document.get("extract_date") != extract_date.isoformat():
+        raise DeliveryError(
+            "manifest_invalid",
+            f"{label} is for {document.get('source')}/{document.get('extract_date')}",
+        )
+    return files
+
+
+def file_facts(path: Path, has_header: bool) -> FileFacts:
+    """Data rows (line ends, plus an unterminated last line, minus header) and sha256."""
+    digest = hashlib.sha256()
+    newlines = 0
+    last = b""
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    lines = newlines + (1 if last and last != b"\n" else 0)
+    return FileFacts(max(lines - (1 if has_header else 0), 0), digest.hexdigest())
+
+
+def verify_file(folder: Path, spec: FileSpec, listed: ManifestFile) -> FileFacts:
+    label = f"{spec.source}/{folder.name}/{listed.name}"
+    path = folder / listed.name
+    if not path.exists():
+        raise DeliveryError("file_missing", f"{label} is listed in the manifest but absent")
+    facts = file_facts(path, spec.header)
+    if facts.rows != listed.rows:
+        raise DeliveryError(
+            "row_count", f"{label}: {facts.rows} rows, manifest says {listed.rows}"
+        )
+    if facts.sha256 != listed.sha256:
+        raise DeliveryError(
+            "checksum", f"{label}: sha256 {facts.sha256}, manifest says {listed.sha256}"
+        )
+    return facts
+
+
+def read_header(path: Path, spec: FileSpec) -> list[str]:
+    with open(path, "rb") as handle:
+        first = handle.readline()
+    if first.startswith(BOM):
+        first = first[len(BOM):]
+    encoding = "gb18030" if spec.encoding == "GB18030" else "utf-8"
+    text = first.decode(encoding, errors="replace").rstrip("\r\n")
+    return next(csv.reader([text], delimiter=spec.delimiter), [])
+
+
+def check_header(folder: Path, spec: FileSpec, name: str) -> None:
+    """Schema drift check: the header must list exactly the contract's columns."""
+    if not spec.header:
+        return
+    found = [column.strip() for column in read_header(folder / name, spec)]
+    expected = spec.column_names
+    if found == expected:
+        return
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in expected]
+    detail = f"missing {missing}" if missing else ""
+    detail += (", " if detail and extra else "") + (f"unexpected {extra}" if extra else "")
+    if not detail:
+        detail = f"columns out of order: {found}"
+    raise DeliveryError(
+        "schema_drift", f"{spec.source}/{folder.name}/{name}: header drift, {detail}"
+    )
+
+
+def expected_files(specs: list[FileSpec], extract_date: date) -> list[str]:
+    return [spec.file_name(extract_date) for spec in specs]

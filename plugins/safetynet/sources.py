@@ -1,0 +1,167 @@
+"""What each source delivers (contract section 2), as data the loader reads.
+
+A ``FileSpec`` names a file, its format, the raw table it lands in and the
+rules a row must pass. Column rules are small SQL predicates over the
+delivered text (``{c}`` is the column); a row failing one is rejected with
+that rule's reason, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+ISO_DATE = "raw.is_iso_date({c})"
+MONEY = "{c} ~ '^-?[0-9]+(\\.[0-9]{{1,2}})?$'"
+NUMBER = "{c} ~ '^[0-9]+(\\.[0-9]+)?$'"
+INTEGER = "{c} ~ '^[0-9]{{1,9}}$'"
+FEN = "{c} ~ '^-?[0-9]{{1,15}}$'"
+
+
+def one_of(*values: str) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return "{c} in (" + quoted + ")"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql_type: str = "text"
+    rule: str | None = None  # predicate over the delivered text, None = any text
+    required: bool = True
+    identity: str | None = None  # name of the person_key column it feeds
+
+    def cast(self, expr: str) -> str:
+        if self.sql_type == "date_compact":
+            return f"to_date({expr}, 'YYYYMMDD')"
+        if self.sql_type == "text":
+            return expr
+        return f"({expr})::{self.sql_type}"
+
+    @property
+    def target_type(self) -> str:
+        return "date" if self.sql_type == "date_compact" else self.sql_type
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    source: str
+    table: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    encoding: str = "UTF8"
+    header: bool = True
+    delimiter: str = ","
+    name_pattern: str = ""  # e.g. 'balances_{yyyymmdd}.txt'
+    line_end: str = "\n"
+    bom: bool = False
+    options: dict[str, str] = field(default_factory=dict)
+
+    def file_name(self, extract_date: date) -> str:
+        return self.name_pattern.format(yyyymmdd=extract_date.strftime("%Y%m%d"))
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _id(name: str, key_column: str) -> Column:
+    return Column(name, rule="raw.is_valid_id({c})", identity=key_column)
+
+
+CIVIL = dict(source="civil_affairs", encoding="GB18030", line_end="\r\n")
+SPECS: tuple[FileSpec, ...] = (
+    FileSpec(
+        **CIVIL, table="civil_affairs_households", name_pattern="households.csv",
+        key=("household_id",),
+        columns=(
+            Column("household_id", rule="{c} ~ '^[0-9A-Za-z]+$'"),
+            Column("region_code", rule="{c} ~ '^[0-9]{{6}}$'"),
+            Column("urban_rural", rule=one_of("城镇", "农村")),
+            Column("address", required=False),
+            _id("head_id_number", "head_person_key"),
+            Column("assessed_monthly_income", "numeric(14,2)", MONEY),
+            Column("income_assessed_date", "date", ISO_DATE, required=False),
+        ),
+    ),
+    FileSpec(
+        **CIVIL, table="civil_affairs_persons", name_pattern="persons.csv",
+        key=("household_id", "id_number"),
+        columns=(
+            Column("household_id", rule="{c} ~ '^[0-9A-Za-z]+$'"),
+            _id("id_number", "person_key"),
+            Column("name"),
+            Column("gender", rule=one_of("男", "女")),
+            Column("birth_date", "date", ISO_DATE, required=False),
+            Column("relation", rule=one_of("户主", "配偶", "子女", "父母", "其他")),
+            Column("disability_grade", "smallint", "{c} in ('0','1','2','3','4')"),
+        ),
+    ),
+    FileSpec(
+        **CIVIL, table="civil_affairs_enrollments", name_pattern="enrollments.csv",
+        key=("enrollment_id",),
+        columns=(
+            Column("enrollment_id"),
+            Column("household_id", rule="{c} ~ '^[0-9A-Za-z]+$'"),
+            Column("program", rule=one_of("DIBAO", "TEKUN", "LINSHI")),
+            Column("status", rule=one_of("active", "suspended", "terminated")),
+            Column("start_date", "date", ISO_DATE),
+            Column("end_date", "date", ISO_DATE, required=False),
+            Column("monthly_amount", "numeric(14,2)", MONEY, required=False),
+        ),
+    ),
+    FileSpec(
+        source="health", table="health_medical_claims", name_pattern="medical_claims.csv",
+        key=("claim_id", "version"),
+        columns=(
+            Column("claim_id"),
+            Column("version", "integer", INTEGER),
+            _id("id_number", "person_key"),
+            Column("hospital_code", required=False),
+            Column("admission_date", "date", ISO_DATE, required=False),
+            Column("settlement_date", "date", ISO_DATE),
+            Column("diagnosis_code", required=False),
+            Column("total_cost", "numeric(14,2)", MONEY, required=False),
+            Column("fund_paid", "numeric(14,2)", MONEY, required=False),
+            Column("out_of_pocket", "numeric(14,2)", MONEY),
+        ),
+    ),
+    FileSpec(
+        source="health", table="health_deaths", name_pattern="deaths.csv",
+        key=("id_number",),
+        columns=(
+            _id("id_number", "person_key"),
+            Column("death_date", "date", ISO_DATE),
+            Column("registered_date", "date", ISO_DATE, required=False),
+        ),
+    ),
+    FileSpec(
+        source="housing", table="housing_properties", name_pattern="properties.csv",
+        key=("cert_no", "owner_id_number"), bom=True,
+        columns=(
+            Column("cert_no"),
+            _id("owner_id_number", "owner_person_key"),
+            Column("property_type", rule=one_of("住宅", "商业", "车位", "其他")),
+            Column("floor_area", "numeric(12,2)", NUMBER, required=False),
+            Column("region_code", rule="{c} ~ '^[0-9]{{6}}$'", required=False),
+            Column("registered_date", "date", ISO_DATE, required=False),
+            Column("cancelled_date", "date", ISO_DATE, required=False),
+        ),
+    ),
+    FileSpec(
+        source="bank", table="bank_balances", name_pattern="balances_{yyyymmdd}.txt",
+        key=("bank_code", "account_no"), header=False, delimiter="|",
+        columns=(
+            Column("bank_code"),
+            Column("account_no"),
+            _id("id_number", "person_key"),
+            Column("account_type", rule=one_of("D", "T", "W")),
+            Column("balance_fen", "bigint", FEN),
+            Column("as_of_date", "date_compact", "raw.is_compact_date({c})"),
+        ),
+    ),
+)
+
+
+def specs_for(source: str) -> list[FileSpec]:
+    return [spec for spec in SPECS if spec.source == source]

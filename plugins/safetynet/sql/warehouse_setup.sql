@@ -1,0 +1,83 @@
+-- Schemas, raw and audit tables, roles. Idempotent: run by every load.
+-- raw: restricted (raw id numbers and names). audit: auditors. marts: analysts.
+create extension if not exists pgcrypto;
+create schema if not exists raw;
+create schema if not exists audit;
+create schema if not exists marts;
+
+create table if not exists raw.civil_affairs_households (
+    extract_date date not null, batch_id bigint not null, line_no integer not null,
+    household_id text not null, region_code text not null, urban_rural text not null,
+    address text, head_id_number text not null, head_person_key text not null,
+    assessed_monthly_income numeric(14, 2) not null, income_assessed_date date
+) partition by list (extract_date);
+create table if not exists raw.civil_affairs_persons (
+    extract_date date not null, batch_id bigint not null, line_no integer not null,
+    household_id text not null, id_number text not null, person_key text not null,
+    name text not null, gender text not null, birth_date date, relation text not null,
+    disability_grade smallint not null
+) partition by list (extract_date);
+create table if not exists raw.civil_affairs_enrollments (
+    extract_date date not null, batch_id bigint not null, line_no integer not null,
+    enrollment_id text not null, household_id text not null, program text not null,
+    status text not null, start_date date not null, end_date date,
+    monthly_amount numeric(14, 2)
+) partition by list (extract_date);
+create table if not exists raw.health_medical_claims (
+    extract_date date not null, batch_id bigint not null, line_no integer not null,
+    claim_id text not null, version integer not null, id_number text not null,
+    person_key text not null, hospital_code text, admission_date date,
+    settlement_date date not null, diagnosis_code text, total_cost numeric(14, 2),
+    fund_paid numeric(14, 2), out_of_pocket numeric(14, 2) not null
+) partition by list (extract_date);
+create table if not exists raw.health_deaths (
+    extract_date date not null, batch_id bigint not null, line_no integer not null,
+    id_number text not null, person_key text not null, death_date date not null,
+    registered_date date
+) partition by list (extract_date);
+create table if not exists raw.housing_properties (
+    extract_date date not null, batch_id bigint not null, line_no integer not null,
+    cert_no text not null, owner_id_number text not null, owner_person_key text not null,
+    property_type text not null, floor_area numeric(12, 2), region_code text,
+    registered_date date, cancelled_date date
+) partition by list (extract_date);
+create table if not exists raw.bank_balances (
+    extract_date date not null, batch_id bigint not null, line_no integer not null,
+    bank_code text not null, account_no text not null, id_number text not null,
+    person_key text not null, account_type text not null, balance_fen bigint not null,
+    as_of_date date not null
+) partition by list (extract_date);
+
+create table if not exists audit.load_batches (
+    batch_id bigserial primary key,
+    source text not null, extract_date date not null, file_name text not null,
+    target_table text not null, manifest_rows integer, file_rows integer,
+    loaded_rows integer, rejected_rows integer, sha256 text,
+    status text not null, message text,
+    started_at timestamptz not null default clock_timestamp(), finished_at timestamptz
+);
+create table if not exists audit.rejected_rows (
+    batch_id bigint not null, source text not null, extract_date date not null,
+    file_name text not null, line_no integer not null, raw_line text,
+    reason text not null, rejected_at timestamptz not null default clock_timestamp()
+);
+create index if not exists rejected_rows_source_date on audit.rejected_rows (source, extract_date);
+create table if not exists audit.source_arrivals (
+    source text not null, extract_date date not null, manifest_seen_at timestamptz,
+    waited_seconds numeric, status text not null, checked_at timestamptz not null default clock_timestamp(),
+    primary key (source, extract_date)
+);
+create table if not exists audit.dq_results (
+    run_id text not null, checked_at timestamptz not null default clock_timestamp(),
+    extract_date date not null, suite text not null, expectation text not null,
+    column_name text, severity text not null, success boolean not null,
+    observed_value text, details jsonb
+);
+create table if not exists audit.feed_publications (
+    extract_date date primary key, folder text not null, rows integer not null,
+    sha256 text not null, published_at timestamptz not null default clock_timestamp()
+);
+create table if not exists audit.run_summaries (
+    run_id text not null, extract_date date not null, stage text not null,
+    metrics jsonb not null, recorded_at timestamptz not null default clock_timestamp()
+);
