@@ -74,8 +74,9 @@ create table if not exists audit.dq_results (
     observed_value text, details jsonb
 );
 create table if not exists audit.feed_publications (
-    extract_date date primary key, folder text not null, rows integer not null,
-    sha256 text not null, published_at timestamptz not null default clock_timestamp()
+    extract_date date not null, action text not null, folder text not null,
+    rows integer, sha256 text, run_id text,
+    published_at timestamptz not null default clock_timestamp()
 );
 create table if not exists audit.run_summaries (
     run_id text not null, extract_date date not null, stage text not null,

@@ -1,0 +1,59 @@
+# Safetynet — every command a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY ?= python3.11
+VENV := .venv
+STAMP := $(VENV)/.installed
+ENV := set -a; eval "$$(PYTHONPATH=plugins $(VENV)/bin/python -m safetynet.env)"; set +a
+DAYS ?= 3
+HOUSEHOLDS ?= 2000
+START ?= 2026-10-01
+DATE ?= $(START)
+
+.PHONY: help venv up demo run test env psql stop data docs bench airflow backfill lint
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock
+	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.lock
+	touch $(STAMP)
+
+venv: $(STAMP) ## create the project virtual environment from the pins
+
+up: $(STAMP) ## start the local PostgreSQL and prepare Airflow and the warehouse
+	@$(ENV); $(VENV)/bin/python -m safetynet.localpg start
+	@$(ENV); $(VENV)/bin/python -m safetynet.setup
+
+data: up ## generate synthetic extracts: HOUSEHOLDS=2000 START=2026-10-01 DAYS=3
+	@$(ENV); $(VENV)/bin/python -m safetynet.generator --out "$$SAFETYNET_LANDING_DIR" \
+	  --households $(HOUSEHOLDS) --start $(START) --days $(DAYS)
+
+demo: up ## set up from nothing, generate data, run safetynet_daily for 3 days, summarise
+	@$(ENV); $(VENV)/bin/python -m safetynet.demo --households $(HOUSEHOLDS) --start $(START) --days $(DAYS)
+
+run: up ## run safetynet_daily for one date through Airflow: DATE=YYYY-MM-DD
+	@$(ENV); airflow dags test safetynet_daily $(DATE)
+
+test: up ## the whole test suite against the real local stack
+	@$(ENV); $(VENV)/bin/python -m pytest tests -q -p no:cacheprovider
+
+lint: $(STAMP) ## ruff
+	$(VENV)/bin/ruff check plugins dags tests
+
+env: ## shell exports: eval "$$(make -s env)"
+	@PYTHONPATH=plugins $(VENV)/bin/python -m safetynet.env
+
+psql: up ## open the warehouse in psql
+	@$(ENV); psql "$$AIRFLOW_CONN_WAREHOUSE"
+
+docs: up ## build dbt docs and Data Docs (paths printed)
+	@$(ENV); $(VENV)/bin/python -m safetynet.docs
+
+bench: up ## scale benchmark (1M persons x 3 days), results in var/bench
+	@$(ENV); $(VENV)/bin/python -m safetynet.bench
+
+stop: ## stop local services (PostgreSQL, Airflow)
+	@if [ -x $(VENV)/bin/python ]; then PYTHONPATH=plugins $(VENV)/bin/python -m safetynet.localpg stop; fi

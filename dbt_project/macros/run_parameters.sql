@@ -1,0 +1,35 @@
+{#
+    The run's parameters as SQL literals.
+
+    as_of_date(): the extract date D (var `as_of_date`, YYYY-MM-DD), the
+    run's logical date. Required: a run without it fails with a clear
+    message instead of silently picking "today". At parse time (execute is
+    false) a placeholder keeps `dbt parse`/`dbt ls`/`dbt seed` usable without it.
+
+    rule_parameter(name): one of the configurable rule parameters of
+    contract section 5 (k_assets, k_marginal, k_shock) as an exact numeric
+    literal (never a float).
+#}
+{% macro as_of_date() -%}
+    {%- set value = var('as_of_date', none) -%}
+    {%- if value is none -%}
+        {%- if execute -%}
+            {{ exceptions.raise_compiler_error("var 'as_of_date' (the extract date D, YYYY-MM-DD) is required, e.g. --vars '{as_of_date: \"2026-10-01\"}'") }}
+        {%- endif -%}
+        {%- set value = '1970-01-01' -%}
+    {%- endif -%}
+    {%- set text = value | string | trim -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text) -%}
+        {{ exceptions.raise_compiler_error("var 'as_of_date' must be YYYY-MM-DD, got '" ~ text ~ "'") }}
+    {%- endif -%}
+    {%- set parsed = modules.datetime.datetime.strptime(text, '%Y-%m-%d') -%}
+    cast('{{ text }}' as date)
+{%- endmacro %}
+
+{% macro rule_parameter(name) -%}
+    {%- set value = var(name) | string | trim -%}
+    {%- if not modules.re.fullmatch('[0-9]+(\.[0-9]+)?', value) -%}
+        {{ exceptions.raise_compiler_error("var '" ~ name ~ "' must be a non-negative decimal number, got '" ~ value ~ "'") }}
+    {%- endif -%}
+    cast('{{ value }}' as numeric)
+{%- endmacro %}

@@ -1,0 +1,50 @@
+"""Shell exports for the local stack: ``eval "$(python -m safetynet.env)"``.
+
+A variable already set in the environment wins, so a data engineer can
+point the stack at another landing folder or an external PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+
+from safetynet import config
+
+
+def local_environment() -> dict[str, str]:
+    root = config.PROJECT_ROOT
+    var = config.var_dir()
+    port = config.local_pg_port()
+    defaults = {
+        "SAFETYNET_VAR_DIR": str(var),
+        "SAFETYNET_LANDING_DIR": str(var / "landing"),
+        "SAFETYNET_FEED_DIR": str(var / "feed"),
+        "SAFETYNET_REPORTS_DIR": str(var / "reports"),
+        "SAFETYNET_SOURCE_TIMEOUT": "3600",
+        "AIRFLOW_CONN_WAREHOUSE": config.local_warehouse_url(),
+        "AIRFLOW_HOME": str(var / "airflow"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg://safetynet@127.0.0.1:{port}/airflow",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__COSMOS__CACHE_DIR": str(var / "cosmos"),
+        "GX_ANALYTICS_ENABLED": "False",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    }
+    exports = {name: os.environ.get(name) or value for name, value in defaults.items()}
+    exports["PATH"] = f"{root / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"
+    exports["PYTHONPATH"] = ":".join(filter(None, [str(root / "plugins"), os.environ.get("PYTHONPATH")]))
+    return exports
+
+
+def main() -> None:
+    for name, value in local_environment().items():
+        print(f"export {name}={shlex.quote(value)}")
+
+
+if __name__ == "__main__":
+    main()
