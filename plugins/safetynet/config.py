@@ -15,6 +15,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_REFERENCE = PROJECT_ROOT / "dbt_project" / "seeds"
 
 SOURCES = ("civil_affairs", "health", "housing", "bank")
+# The local cluster trusts 127.0.0.1 (throwaway data); dbt profile mappings
+# insist on a password, so the local URL carries this placeholder. Not a secret.
+LOCAL_PASSWORD = "local-trust-auth"
 
 
 def _env(name: str, default: str) -> str:
@@ -32,7 +35,7 @@ def local_pg_port() -> int:
 
 
 def local_warehouse_url() -> str:
-    return f"postgresql://safetynet@127.0.0.1:{local_pg_port()}/warehouse"
+    return f"postgresql://safetynet:{LOCAL_PASSWORD}@127.0.0.1:{local_pg_port()}/warehouse"
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,7 @@ def main(argv: list[str]) -> int:
     cluster = Cluster.local()
     if action == "start":
         external = os.environ.get("AIRFLOW_CONN_WAREHOUSE", "")
-        if external and external != cluster.url():
+        if external and external != config.local_warehouse_url():
             print("external PostgreSQL configured; not starting the local cluster")
             return 0
         started = cluster.start()

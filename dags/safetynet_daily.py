@@ -1,0 +1,115 @@
+"""safetynet_daily: one extract date D (the logical date) from landing to feed.
+
+wait for the four manifests → check arrivals → load each source → check raw
+(GX, critical blocks) → dbt build → check marts (GX) → publish feed.
+Steps live in ``plugins/safetynet/pipeline.py``; this file only wires them.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pendulum
+from airflow.exceptions import AirflowFailException
+from airflow.sdk import PokeReturnValue, dag, task
+from cosmos import ProfileConfig
+from cosmos.operators.local import DbtBuildLocalOperator
+from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+from safetynet import pipeline
+from safetynet.config import PROJECT_ROOT, SOURCES, Settings
+from safetynet.docs_md import TASK_DOCS
+from safetynet.notify import notify_failure
+
+TIMEOUT = Settings.from_env().source_timeout
+NO_RETRY_ERRORS = (pipeline.IncompleteDelivery, pipeline.loader.DeliveryError,
+                   pipeline.quality.QualityGateFailed)
+
+
+def _day(ds: str | None) -> date:
+    return date.fromisoformat(str(ds))
+
+
+def _fail_fast(step, *args):  # noqa: ANN001, ANN202 - thin adapter
+    """A failed check or corrupt file cannot heal by retrying: fail without retries."""
+    try:
+        return step(*args)
+    except NO_RETRY_ERRORS as error:
+        raise AirflowFailException(str(error)) from error
+
+
+@task.sensor(poke_interval=min(30, max(TIMEOUT // 10, 1)), timeout=TIMEOUT, mode="reschedule",
+             doc_md=TASK_DOCS["wait"])
+def wait_for_manifest(source: str, ds: str | None = None, ti=None) -> PokeReturnValue:  # noqa: ANN001
+    started = ti.start_date.timestamp() if ti and ti.start_date else time.time()
+    arrived = pipeline.poke_source(source, _day(ds), time.time() - started)
+    return PokeReturnValue(is_done=arrived)
+
+
+@task(trigger_rule="all_done", doc_md=TASK_DOCS["check_arrivals"])
+def check_arrivals(ds: str | None = None) -> None:
+    _fail_fast(pipeline.check_arrivals, _day(ds))
+
+
+@task(retries=2, doc_md=TASK_DOCS["load"])
+def load_source(source: str, ds: str | None = None) -> dict:
+    return _fail_fast(pipeline.load, source, _day(ds))
+
+
+@task(trigger_rule="all_done", doc_md=TASK_DOCS["check_raw"])
+def check_raw(ds: str | None = None, run_id: str | None = None) -> dict:
+    return _fail_fast(pipeline.check_raw, _day(ds), run_id)
+
+
+@task(doc_md=TASK_DOCS["check_marts"])
+def check_marts(ds: str | None = None, run_id: str | None = None) -> dict:
+    return _fail_fast(pipeline.check_marts, _day(ds), run_id)
+
+
+@task(trigger_rule="one_failed", doc_md=TASK_DOCS["discard_day"])
+def discard_day(ds: str | None = None) -> list[str]:
+    return pipeline.discard_day(_day(ds))
+
+
+@task(doc_md=TASK_DOCS["publish_feed"])
+def publish_feed(ds: str | None = None) -> dict:
+    return pipeline.publish(_day(ds))
+
+
+dbt_profile = ProfileConfig(
+    profile_name="safetynet", target_name="warehouse",
+    profile_mapping=PostgresUserPasswordProfileMapping(conn_id="warehouse",
+                                                       profile_args={"schema": "public"}),
+)
+
+
+@dag(
+    dag_id="safetynet_daily",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 10, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 0, "retry_delay": pendulum.duration(seconds=30),
+                  "on_failure_callback": notify_failure},
+    doc_md=__doc__,
+    tags=["safetynet"],
+)
+def safetynet_daily() -> None:
+    waits = [wait_for_manifest.override(task_id=f"wait_{s}")(s) for s in SOURCES]
+    arrived = check_arrivals()
+    loads = [load_source.override(task_id=f"load_{s}")(s) for s in SOURCES]
+    raw_checked = check_raw()
+    dbt_build = DbtBuildLocalOperator(
+        task_id="dbt_build", project_dir=str(PROJECT_ROOT / "dbt_project"),
+        profile_config=dbt_profile, vars={"as_of_date": "{{ ds }}"}, install_deps=False,
+        retries=1, doc_md=TASK_DOCS["dbt_build"],
+    )
+    marts_checked = check_marts()
+    published = publish_feed()
+
+    waits >> arrived >> loads >> raw_checked >> dbt_build >> marts_checked >> published
+    [dbt_build, marts_checked] >> discard_day()
+
+
+safetynet_daily()

@@ -1,0 +1,31 @@
+"""Task documentation shown in the Airflow UI (Task → Details → doc)."""
+
+TASK_DOCS = {
+    "wait": """Waits (reschedule mode: no worker slot held) for the source's
+`_manifest.json` for the logical date, up to `SAFETYNET_SOURCE_TIMEOUT` seconds.
+Arrival times are recorded in `audit.source_arrivals`.
+**If it times out:** the source is late; ask the agency, then clear the task.""",
+    "check_arrivals": """Fails the day as *incomplete* when a source's manifest
+did not arrive, naming the missing sources. **Fix:** re-deliver, clear the run.""",
+    "load": """Checks every file against the manifest (rows, sha256) and the
+contract header, COPYs it into `raw` (one transaction per source and date)
+and writes invalid rows to `audit.rejected_rows`. More than 1% rejected rows
+fails the source. Retries only on database errors; a corrupt file fails at
+once. **Fix:** read the error (file and check), get a corrected delivery,
+clear the task.""",
+    "check_raw": """Great Expectations checks of the day's deliveries and raw
+batches (`expectations/delivery.yml`, `expectations/raw/*.yml`). Critical
+failures block the day; warnings are reported. Data Docs are rebuilt.
+Runs even when a load failed, so the Data Docs show why the day is blocked.""",
+    "dbt_build": """`dbt build` (models + tests) of the warehouse for the
+logical date (`--vars as_of_date`), through astronomer-cosmos.""",
+    "check_marts": """Great Expectations checks of the day's marts
+(`expectations/marts/*.yml`): alert keys unique, evidence present, no raw ids,
+population within the band of the previous day.""",
+    "discard_day": """Runs only when something failed: removes the day's mart
+rows and its feed folder so nothing half-built is visible. Earlier days are
+untouched. A re-run of the date rebuilds them.""",
+    "publish_feed": """Writes `alerts.csv` (new alerts of D) and
+`_manifest.json` to a temporary folder and renames it into
+`$SAFETYNET_FEED_DIR/<D>`: the feed appears complete or not at all.""",
+}

@@ -1,0 +1,136 @@
+"""The steps of ``safetynet_daily``, one function per DAG task.
+
+Each takes plain values (the extract date, the run id) and reads the
+deployment's settings from the environment, so the DAG file stays a
+picture of the flow and every step can be run and tested on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import date, timedelta
+from typing import Any
+
+from safetynet import arrivals, feed, loader, quality, warehouse
+from safetynet.config import Settings, pseudonym_key
+
+log = logging.getLogger(__name__)
+MART_DATE_COLUMNS = {
+    "marts.low_income_population": "as_of_date",
+    "marts.monitoring_alerts": "alert_date",
+    "marts.dim_households": "as_of_date",
+    "marts.population_daily_summary": "as_of_date",
+}
+
+
+class IncompleteDelivery(Exception):
+    """Sources whose manifest did not arrive before the timeout."""
+
+
+def poke_source(source: str, extract_date: date, waited_seconds: float) -> bool:
+    settings = Settings.from_env()
+    return arrivals.record_poke(settings.warehouse_url, settings.landing_dir, source,
+                                extract_date, waited_seconds)
+
+
+def check_arrivals(extract_date: date) -> None:
+    settings = Settings.from_env()
+    missing = arrivals.missing_sources(settings.landing_dir, extract_date)
+    if missing:
+        arrivals.mark_late(settings.warehouse_url, missing, extract_date)
+        raise IncompleteDelivery(
+            f"delivery for {extract_date} incomplete after {settings.source_timeout}s: "
+            f"no manifest from {', '.join(missing)}"
+        )
+
+
+def load(source: str, extract_date: date) -> dict[str, Any]:
+    settings = Settings.from_env()
+    results = loader.load_source(settings.warehouse_url, settings.landing_dir, source,
+                                 extract_date, pseudonym_key())
+    return {r.file_name: {"rows": r.rows, "loaded": r.loaded, "rejected": r.rejected}
+            for r in results}
+
+
+def _expected_rows(url: str, extract_date: date) -> dict[str, dict[str, int]]:
+    with warehouse.connect(url) as conn:
+        rows = conn.execute(
+            """select distinct on (target_table) target_table, manifest_rows - rejected_rows
+               from audit.load_batches where extract_date = %s and status = 'loaded'
+               order by target_table, batch_id desc""", (extract_date,)).fetchall()
+    return {table: {"expected_rows": int(n)} for table, n in rows}
+
+
+def check_raw(extract_date: date, run_id: str) -> dict[str, int]:
+    settings = Settings.from_env()
+    params = {"per_suite": _expected_rows(settings.warehouse_url, extract_date),
+              "expected_rows": -1}
+    checks = quality.run_checks(settings.warehouse_url, settings.reports_dir, "raw",
+                                extract_date, run_id, params)
+    quality.enforce(checks, extract_date)
+    return _tally(checks)
+
+
+def _population_band(url: str, extract_date: date) -> dict[str, int]:
+    band = float(os.environ.get("SAFETYNET_POPULATION_BAND", "0.2"))
+    with warehouse.connect(url) as conn:
+        row = conn.execute(
+            "select count(*) from marts.low_income_population where as_of_date = %s",
+            (extract_date - timedelta(days=1),)).fetchone()
+    previous = int(row[0]) if row else 0
+    if previous == 0:
+        return {"population_min": 0, "population_max": 2**31 - 1}
+    return {"population_min": int(previous * (1 - band)),
+            "population_max": int(previous * (1 + band)) + 1}
+
+
+def check_marts(extract_date: date, run_id: str) -> dict[str, int]:
+    settings = Settings.from_env()
+    params = _population_band(settings.warehouse_url, extract_date)
+    checks = quality.run_checks(settings.warehouse_url, settings.reports_dir, "marts",
+                                extract_date, run_id, params)
+    quality.enforce(checks, extract_date)
+    return _tally(checks)
+
+
+def _tally(checks: list[quality.CheckResult]) -> dict[str, int]:
+    return {
+        "checks": len(checks),
+        "failed_critical": sum(not c.success and c.severity == "critical" for c in checks),
+        "failed_warning": sum(not c.success and c.severity != "critical" for c in checks),
+    }
+
+
+def discard_day(extract_date: date) -> list[str]:
+    """After a failed build or gate: remove D's mart rows and D's feed, nothing else."""
+    settings = Settings.from_env()
+    removed = []
+    with warehouse.connect(settings.warehouse_url) as conn:
+        for table, column in MART_DATE_COLUMNS.items():
+            exists = conn.execute("select to_regclass(%s)", (table,)).fetchone()
+            if exists and exists[0]:
+                conn.execute(f"delete from {table} where {column} = %s", (extract_date,))
+                removed.append(table)
+    feed.withdraw(settings.warehouse_url, settings.feed_dir, extract_date)
+    return removed
+
+
+def publish(extract_date: date) -> dict[str, Any]:
+    settings = Settings.from_env()
+    publication = feed.publish(settings.warehouse_url, settings.feed_dir, extract_date)
+    log.info("feed %s: %d new alerts, sha256 %s", publication.folder, publication.rows,
+             publication.sha256)
+    return {"folder": str(publication.folder), "rows": publication.rows,
+            "sha256": publication.sha256}
+
+
+def record_summary(extract_date: date, run_id: str, stage: str, metrics: dict[str, Any]) -> None:
+    settings = Settings.from_env()
+    with warehouse.connect(settings.warehouse_url, autocommit=True) as conn:
+        conn.execute(
+            "insert into audit.run_summaries (run_id, extract_date, stage, metrics) "
+            "values (%s, %s, %s, %s)",
+            (run_id, extract_date, stage, json.dumps(metrics, default=str)),
+        )

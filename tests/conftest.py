@@ -1,0 +1,88 @@
+"""Shared fixtures: the real local stack (embedded PostgreSQL, Airflow, dbt, GX).
+
+Each end-to-end test gets its own warehouse database and its own landing,
+feed and report folders, so tests never see each other's days.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))
+sys.path.insert(0, str(ROOT))
+
+from safetynet import env, localpg, warehouse  # noqa: E402
+from safetynet.config import LOCAL_PASSWORD  # noqa: E402
+
+CONTRACT = ROOT / "tests" / "fixtures" / "contract"
+SAMPLES = CONTRACT / "samples"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_stack() -> localpg.Cluster:
+    """Environment of `make env` and a running local cluster (reused if up)."""
+    for name, value in env.local_environment().items():
+        os.environ.setdefault(name, value)
+    cluster = localpg.Cluster.local()
+    cluster.start()
+    return cluster
+
+
+@dataclass
+class Stack:
+    """One isolated deployment: its own database and folders."""
+
+    url: str
+    landing: Path
+    feed: Path
+    reports: Path
+    key: str = "test-key"
+
+    def environ(self, **extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "AIRFLOW_CONN_WAREHOUSE": self.url,
+            "SAFETYNET_LANDING_DIR": str(self.landing),
+            "SAFETYNET_FEED_DIR": str(self.feed),
+            "SAFETYNET_REPORTS_DIR": str(self.reports),
+            "SAFETYNET_PSEUDONYM_KEY": self.key,
+            "SAFETYNET_SOURCE_TIMEOUT": os.environ.get("TEST_SOURCE_TIMEOUT", "5"),
+            **extra,
+        }
+
+    def run_dag(self, day: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["airflow", "dags", "test", "safetynet_daily", day],
+            env=self.environ(**extra), capture_output=True, text=True, cwd=ROOT,
+        )
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with warehouse.connect(self.url) as conn:
+            return conn.execute(sql, params).fetchall()
+
+
+def create_database(cluster: localpg.Cluster, name: str) -> str:
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+        conn.execute(f'create database "{name}"')
+    return cluster.url(name).replace("safetynet@", f"safetynet:{LOCAL_PASSWORD}@")
+
+
+@pytest.fixture
+def stack(local_stack: localpg.Cluster, tmp_path: Path, request: pytest.FixtureRequest) -> Stack:
+    name = "t_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40]
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in name) + uuid.uuid4().hex[:6]
+    url = create_database(local_stack, name)
+    folders = {k: tmp_path / k for k in ("landing", "feed", "reports")}
+    for folder in folders.values():
+        folder.mkdir()
+    return Stack(url, **folders)
