@@ -1,5 +1,8 @@
 # Safetynet — every command a newcomer needs. `make help` lists them.
 SHELL := /bin/bash
+# This machine sets PYTHONDONTWRITEBYTECODE: every Airflow/GX start would recompile
+# thousands of modules (seconds each time). Let Python cache bytecode in the venv.
+unexport PYTHONDONTWRITEBYTECODE
 .DEFAULT_GOAL := help
 PY ?= python3.11
 VENV := .venv
@@ -55,5 +58,14 @@ docs: up ## build dbt docs and Data Docs (paths printed)
 bench: up ## scale benchmark (1M persons x 3 days), results in var/bench
 	@$(ENV); $(VENV)/bin/python -m safetynet.bench
 
-stop: ## stop local services (PostgreSQL, Airflow)
-	@if [ -x $(VENV)/bin/python ]; then PYTHONPATH=plugins $(VENV)/bin/python -m safetynet.localpg stop; fi
+airflow: up ## start the Airflow UI and services (api-server, scheduler, dag-processor, triggerer)
+	@$(ENV); $(VENV)/bin/python -m safetynet.services start
+
+backfill: up ## backfill safetynet_daily with Airflow's own backfill: START=... END=...
+	@$(ENV); airflow backfill create --dag-id safetynet_daily --from-date $(START) --to-date $(END) \
+	  --max-active-runs 1 --run-on-latest-version
+	@echo "backfill created; the scheduler runs it (make airflow). Watch it in the UI."
+
+stop: ## stop local services (Airflow, PostgreSQL)
+	@if [ -x $(VENV)/bin/python ]; then $(ENV); $(VENV)/bin/python -m safetynet.services stop; \
+	  $(VENV)/bin/python -m safetynet.localpg stop; fi

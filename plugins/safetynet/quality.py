@@ -119,18 +119,19 @@ def run_checks(
 ) -> list[CheckResult]:
     """Validate every check file of ``layer`` for D, store and render the results."""
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.core.run_identifier import RunIdentifier
 
     all_params = {"date": extract_date.isoformat(), **(params or {})}
     context = _context(reports_dir, url)
     definitions = [_validate_file(context, p, all_params, run_id) for p in check_files(layer)]
     checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name=f"{layer}_checkpoint", validation_definitions=definitions,
-        actions=[UpdateDataDocsAction(name="update_data_docs")], result_format="SUMMARY",
+        name=f"{layer}_checkpoint", validation_definitions=definitions, actions=[],
+        result_format="SUMMARY",
     ))
     run = RunIdentifier(run_name=f"{extract_date.isoformat()} {layer} {run_id}")
     result = checkpoint.run(run_id=run)
+    # Render only this run's pages (plus the index), not the whole history again.
+    context.build_data_docs(resource_identifiers=list(result.run_results))
     checks = list(_flatten(result))
     store_results(url, run_id, extract_date, checks)
     return checks
