@@ -16,7 +16,6 @@ from airflow.sdk import PokeReturnValue, dag, task
 from cosmos import ProfileConfig
 from cosmos.operators.local import DbtBuildLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
-
 from safetynet import pipeline
 from safetynet.config import PROJECT_ROOT, SOURCES, Settings
 from safetynet.docs_md import TASK_DOCS

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import psycopg
-
 from safetynet import config, localpg
 
 

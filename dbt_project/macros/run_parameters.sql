@@ -33,3 +33,16 @@
     {%- endif -%}
     cast('{{ value }}' as numeric)
 {%- endmacro %}
+
+{#
+    on-run-start: `dbt build/run/test/compile` stop before touching anything
+    when as_of_date is missing or malformed (`dbt seed`, `dbt parse`,
+    `dbt docs generate` need no date).
+#}
+{% macro require_as_of_date() -%}
+    {%- if execute and flags.WHICH in ('build', 'run', 'test', 'compile', 'show') -%}
+        select {{ as_of_date() }} as as_of_date
+    {%- else -%}
+        select 1 as no_date_needed
+    {%- endif -%}
+{%- endmacro %}

@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 
 from safetynet import manifest, rowcheck, warehouse
+from safetynet.pseudonym import PersonKeys
 from safetynet.manifest import DeliveryError
 from safetynet.sources import FileSpec, specs_for
 
@@ -54,16 +55,20 @@ def load_source(
     except DeliveryError as error:
         _record_failure(url, source, extract_date, error)
         raise
+    keys = PersonKeys(pseudonym_key, url)
+    keys.reset_if_key_changed()
     with warehouse.connect(url) as conn:
+        # A killed loader must not leave its query running: the server checks the client.
+        conn.execute("set client_connection_check_interval = 1000")
         _close_interrupted(conn, source, extract_date)
         results = [
-            _load_file(conn, folder, spec, facts, extract_date, pseudonym_key)
+            _load_file(conn, folder, spec, facts, extract_date, keys)
             for spec, facts in checked
         ]
         blocked = [r for r in results if r.reject_ratio > MAX_REJECT_RATIO]
         if blocked:
             conn.rollback()
-            _record_rejection_failure(url, folder, source, extract_date, blocked, pseudonym_key)
+            _record_rejection_failure(url, folder, source, extract_date, blocked)
         _finish_batches(conn, results)
     for result in results:
         log.info(
@@ -89,14 +94,14 @@ def _check_file(
 
 def _load_file(
     conn: psycopg.Connection, folder: Path, spec: FileSpec, facts: manifest.FileFacts,
-    extract_date: date, pseudonym_key: str,
+    extract_date: date, keys: PersonKeys,
 ) -> FileResult:
     started = time.monotonic()
     name = spec.file_name(extract_date)
     batch_id = _open_batch(conn, spec, extract_date, name, facts)
     rowcheck.stage_file(conn, folder / name, spec)
     rowcheck.replace_partition(conn, spec, extract_date)
-    loaded, rejected = rowcheck.validate_into_raw(conn, spec, extract_date, batch_id, pseudonym_key)
+    loaded, rejected = rowcheck.validate_into_raw(conn, spec, extract_date, batch_id, keys)
     if rejected:
         rowcheck.attach_raw_lines(conn, folder / name, spec, batch_id)
     return FileResult(name, spec.table, facts.rows, loaded, rejected,
@@ -155,14 +160,13 @@ def _record_failure(url: str, source: str, extract_date: date, error: DeliveryEr
 
 def _record_rejection_failure(
     url: str, folder: Path, source: str, extract_date: date, blocked: list[FileResult],
-    pseudonym_key: str,
 ) -> None:
     """Keep the evidence (rejected rows) of a file that failed the 1% tolerance."""
     with warehouse.connect(url) as conn:
         for result in blocked:
             spec = next(s for s in specs_for(source) if s.table == result.table)
             rowcheck.stage_file(conn, folder / result.file_name, spec)
-            rowcheck.record_rejects_only(conn, spec, extract_date, result.batch_id, pseudonym_key)
+            rowcheck.record_rejects_only(conn, spec, extract_date, result.batch_id)
             rowcheck.attach_raw_lines(conn, folder / result.file_name, spec, result.batch_id)
             conn.execute(
                 """update audit.load_batches set status = 'failed', finished_at = clock_timestamp(),

@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from safetynet.manifest import BOM, CHUNK
+from safetynet.pseudonym import PersonKeys
 from safetynet.sources import Column, FileSpec
 
 COPY_FORMAT_ERRORS = (psycopg.errors.BadCopyFileFormat, psycopg.errors.CharacterNotInRepertoire,
@@ -102,73 +103,130 @@ def replace_partition(conn: psycopg.Connection, spec: FileSpec, extract_date: da
     conn.execute(sql.SQL("truncate {}").format(part))
 
 
+class CastFailed(Exception):
+    """The optimistic pass met a value its cast rejects: run the careful pass."""
+
+
+CAST_ERRORS = (psycopg.errors.InvalidDatetimeFormat, psycopg.errors.DatetimeFieldOverflow,
+               psycopg.errors.InvalidTextRepresentation, psycopg.errors.NumericValueOutOfRange,
+               psycopg.errors.InvalidParameterValue)
+
+
 def _value(column: Column) -> str:
     raw = f'nullif(btrim("{column.name}"), \'\')'
     return f"raw.normalise_id({raw})" if column.identity else raw
 
 
-def _reasons(spec: FileSpec) -> str:
+def _reasons(spec: FileSpec, careful: bool) -> str:
     parts = []
     for column in spec.columns:
         value = f'v."{column.name}"'
         if column.required:
             parts.append(f"case when {value} is null then '{column.name} is empty' end")
-        if column.rule:
-            rule = column.rule.format(c=value)
-            parts.append(f"case when {value} is not null and not ({rule}) "
+        rules = list(column.rules) + ([column.strict] if careful and column.strict else [])
+        if column.identity:
+            rules.append(f'raw.is_valid_id({value}, v."{column.name}__bytes")')
+        for rule in rules:
+            parts.append(f"case when {value} is not null and not ({rule.format(c=value)}) "
                          f"then 'invalid {column.name}' end")
     return "nullif(concat_ws('; ', " + ", ".join(parts) + "), '')"
 
 
-def _checked_cte(spec: FileSpec) -> str:
+def _build_checked(conn: psycopg.Connection, spec: FileSpec, careful: bool) -> None:
+    """One pass over the staged text: normalised values plus the reason a row fails."""
     values = ", ".join(f'{_value(c)} as "{c.name}"' for c in spec.columns)
+    names = ", ".join(f'v."{c.name}"' for c in spec.columns)
+    id_bytes = "".join(f', v."{c.name}"::bytea as "{c.name}__bytes"'
+                       for c in spec.columns if c.identity)
+    conn.execute("drop table if exists _checked")
+    conn.execute(f"""
+        create temp table _checked as
+        select v.*, {_reasons(spec, careful)} as reason
+        from (select v.line_no, {names}{id_bytes}
+              from (select line_no, {values} from _stage offset 0) as v offset 0) as v""")
+    _mark_duplicates(conn, spec)
+
+
+def _mark_duplicates(conn: psycopg.Connection, spec: FileSpec) -> None:
+    """A key seen again later in the same file: the first occurrence is kept."""
     keys = ", ".join(f'"{k}"' for k in spec.key)
-    key_label = ", ".join(spec.key)
-    return f"""
-with normalised as (select line_no, {values} from _stage),
-checked as (select v.*, {_reasons(spec)} as reason from normalised as v),
-ranked as (
-    select c.*, coalesce(reason, case when line_no <> min(line_no) over w
-        then 'duplicate key ({key_label}) of line ' || min(line_no) over w end) as final_reason
-    from checked as c window w as (partition by reason is null, {keys})
-),
-rejected as (
-    insert into audit.rejected_rows (batch_id, source, extract_date, file_name, line_no,
-                                     raw_line, reason)
-    select %(batch)s, %(source)s, %(date)s, %(file)s, line_no, raw_line, reason
-    from (select line_no, null::text as raw_line, final_reason as reason from ranked
-          where final_reason is not null
-          union all select line_no, raw_line, reason from _parse_rejects) as r
-    returning 1
-)"""
+    match = " and ".join(f'c."{k}" = d."{k}"' for k in spec.key)
+    conn.execute(f"""
+        update _checked as c
+        set reason = 'duplicate key ({", ".join(spec.key)}) of line ' || d.first_line
+        from (select {keys}, min(line_no) as first_line from _checked where reason is null
+              group by {keys} having count(*) > 1) as d
+        where c.reason is null and {match} and c.line_no <> d.first_line""")
+
+
+def _insert_rejects(conn: psycopg.Connection, params: dict[str, object]) -> None:
+    conn.execute(
+        """insert into audit.rejected_rows (batch_id, source, extract_date, file_name, line_no,
+                                            raw_line, reason)
+           select %(batch)s, %(source)s, %(date)s, %(file)s, line_no, raw_line, reason
+           from (select line_no, null::text as raw_line, reason from _checked
+                 where reason is not null
+                 union all select line_no, raw_line, reason from _parse_rejects) as r""",
+        params)
 
 
 def _raw_insert(spec: FileSpec) -> str:
     targets = ["extract_date", "batch_id", "line_no"]
-    values = ["%(date)s", "%(batch)s", "line_no"]
+    values = ["%(date)s", "%(batch)s", "c.line_no"]
+    joins = []
     for column in spec.columns:
         targets.append(column.name)
-        values.append(column.cast(f'"{column.name}"'))
+        values.append(column.cast(f'c."{column.name}"'))
         if column.identity:
+            alias = f"k_{column.name}"
             targets.append(column.identity)
-            values.append(f"encode(hmac(\"{column.name}\", %(key)s, 'sha256'), 'hex')")
+            values.append(f"{alias}.person_key")
+            joins.append(f'join raw.person_keys as {alias} on {alias}.id_number = c."{column.name}"')
     return (f"insert into raw.{spec.table} ({', '.join(targets)}) "
-            f"select {', '.join(values)} from ranked where final_reason is null")
+            f"select {', '.join(values)} from _checked as c {' '.join(joins)} "
+            "where c.reason is null")
 
 
-def _params(spec: FileSpec, extract_date: date, batch_id: int, key: str) -> dict[str, object]:
+def _params(spec: FileSpec, extract_date: date, batch_id: int) -> dict[str, object]:
     return {"batch": batch_id, "source": spec.source, "date": extract_date,
-            "file": spec.file_name(extract_date), "key": key}
+            "file": spec.file_name(extract_date)}
+
+
+def _one_pass(
+    conn: psycopg.Connection, spec: FileSpec, params: dict[str, object], careful: bool,
+    keys: PersonKeys,
+) -> int:
+    _build_checked(conn, spec, careful)
+    for column in spec.columns:
+        if column.identity:
+            keys.ensure(conn, f'select distinct "{column.name}" from _checked '
+                              f'where reason is null and "{column.name}" is not null')
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(_raw_insert(spec), params)
+            loaded = cur.rowcount
+    except CAST_ERRORS as error:
+        if careful:
+            raise
+        raise CastFailed(str(error)) from error
+    _insert_rejects(conn, params)
+    return loaded
 
 
 def validate_into_raw(
-    conn: psycopg.Connection, spec: FileSpec, extract_date: date, batch_id: int, key: str
+    conn: psycopg.Connection, spec: FileSpec, extract_date: date, batch_id: int,
+    keys: PersonKeys,
 ) -> tuple[int, int]:
-    """Insert valid rows into raw, rejects into audit; return (loaded, rejected)."""
-    with conn.cursor() as cur:
-        cur.execute(_checked_cte(spec) + _raw_insert(spec),
-                    _params(spec, extract_date, batch_id, key))
-        loaded = cur.rowcount
+    """Insert valid rows into raw, rejects into audit; return (loaded, rejected).
+
+    The optimistic pass lets the casts find bad dates and amounts; only if one
+    fails does the careful pass evaluate every strict rule row by row.
+    """
+    params = _params(spec, extract_date, batch_id)
+    try:
+        loaded = _one_pass(conn, spec, params, careful=False, keys=keys)
+    except CastFailed:
+        loaded = _one_pass(conn, spec, params, careful=True, keys=keys)
     rejected = conn.execute(
         "select count(*) from audit.rejected_rows where batch_id = %s", (batch_id,)
     ).fetchone()
@@ -176,10 +234,10 @@ def validate_into_raw(
 
 
 def record_rejects_only(
-    conn: psycopg.Connection, spec: FileSpec, extract_date: date, batch_id: int, key: str
+    conn: psycopg.Connection, spec: FileSpec, extract_date: date, batch_id: int
 ) -> None:
-    conn.execute(_checked_cte(spec) + " select count(*) from rejected",
-                 _params(spec, extract_date, batch_id, key))
+    _build_checked(conn, spec, careful=True)
+    _insert_rejects(conn, _params(spec, extract_date, batch_id))
 
 
 def attach_raw_lines(conn: psycopg.Connection, path: Path, spec: FileSpec, batch_id: int) -> None:

@@ -48,6 +48,11 @@ create table if not exists raw.bank_balances (
     as_of_date date not null
 ) partition by list (extract_date);
 
+create table if not exists raw.person_keys (
+    id_number text primary key, person_key text not null
+);
+create table if not exists raw.person_key_fingerprint (fingerprint text not null);
+
 create table if not exists audit.load_batches (
     batch_id bigserial primary key,
     source text not null, extract_date date not null, file_name text not null,

@@ -1,0 +1,47 @@
+# Safetynet Airflow image: every Airflow process of docker-compose.yml (api-server,
+# scheduler, dag-processor, triggerer, Celery workers, one-shot init) runs from it.
+# Python and OS match the machines the lock was resolved on (3.11, Debian bookworm).
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    AIRFLOW_HOME=/opt/airflow \
+    SAFETYNET_HOME=/opt/safetynet \
+    PYTHONPATH=/opt/safetynet/plugins
+
+# curl: health checks of the api-server and the scheduler.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --gid 50000 airflow \
+    && useradd --uid 50000 --gid airflow --create-home --home-dir /home/airflow airflow
+
+# Dependencies first (a layer that changes only with the pins): the project's
+# lock plus the Celery executor, resolved together, then checked for conflicts.
+COPY requirements.lock requirements-celery.txt /tmp/requirements/
+RUN pip install -r /tmp/requirements/requirements.lock \
+        -r /tmp/requirements/requirements-celery.txt \
+    && pip check \
+    && rm -rf /tmp/requirements
+
+# The code is baked in (root-owned, read-only for the runtime user) so the image
+# runs on its own on any host; docker-compose.yml bind-mounts the working tree
+# over it read-only. Only these folders are copied: never .env, .venv or var/.
+WORKDIR /opt/safetynet
+COPY dags/ dags/
+COPY plugins/ plugins/
+COPY dbt_project/ dbt_project/
+COPY expectations/ expectations/
+COPY docker/ docker/
+
+# Writable state. Named volumes mounted here start as a copy of these folders,
+# so they come up owned by the airflow user.
+RUN mkdir -p /opt/safetynet/var/landing /opt/safetynet/var/feed /opt/safetynet/var/reports \
+        /opt/safetynet/var/cosmos /opt/airflow/logs /opt/airflow/auth \
+    && chown -R airflow:airflow /opt/safetynet/var /opt/airflow
+
+USER airflow
+EXPOSE 8080
+CMD ["airflow", "version"]

@@ -1,0 +1,93 @@
+-- A04 EXPENDITURE_POVERTY (medium; household): not enrolled, asset test
+-- passes, PCI > S and APCI <= S (medical spending of the last 365 days
+-- pushes the household below the standard).
+-- Exact: PCI > S <=> income > S x size; APCI <= S <=> 12 x income - OOP_365 <= 12 x S x size.
+
+with
+
+households as (
+
+    select * from {{ ref('int_households__categorised') }}
+    where household_size > 0
+
+),
+
+members as (
+
+    select * from {{ ref('int_household_members') }}
+
+),
+
+latest_claim_versions as (
+
+    select * from {{ ref('int_claims__latest_versions') }}
+
+),
+
+a04_unenrolled_households_below_standard_after_medical_costs as (
+
+    select *
+    from households
+    where not is_enrolled
+        and asset_test_passed
+        and assessed_monthly_income > dibao_standard * household_size
+        and 12 * assessed_monthly_income - out_of_pocket_365
+            <= 12 * dibao_standard * household_size
+
+),
+
+-- evidence: the claims of OOP_365 (members living or not, (D-365, D])
+claims_in_out_of_pocket_365 as (
+
+    select
+        members.household_id,
+        jsonb_agg(
+            jsonb_build_object(
+                'claim_id', latest_claim_versions.claim_id,
+                'version', latest_claim_versions.claim_version,
+                'patient_masked_id', members.masked_id,
+                'settlement_date', latest_claim_versions.settlement_date,
+                'out_of_pocket', latest_claim_versions.out_of_pocket
+            )
+            order by latest_claim_versions.settlement_date, latest_claim_versions.claim_id
+        ) as claims
+
+    from a04_unenrolled_households_below_standard_after_medical_costs as poor
+    inner join members
+        on poor.household_id = members.household_id
+    inner join latest_claim_versions
+        on members.person_key = latest_claim_versions.person_key
+    group by members.household_id
+
+),
+
+alerts as (
+
+    select
+        {{ as_of_date() }} as alert_date,
+        'A04' as rule_code,
+        'EXPENDITURE_POVERTY' as rule_name,
+        'medium' as severity,
+        poor.household_id,
+        cast(null as text) as person_key,
+        poor.region_code,
+        jsonb_build_object(
+            'assessed_monthly_income', poor.assessed_monthly_income,
+            'household_size', poor.household_size,
+            'per_capita_income', trim_scale(poor.per_capita_income),
+            'out_of_pocket_365', poor.out_of_pocket_365,
+            'adjusted_per_capita_income', trim_scale(poor.adjusted_per_capita_income),
+            'dibao_standard', poor.dibao_standard,
+            'financial_assets', poor.financial_assets,
+            'residential_properties', poor.residential_properties,
+            'category', poor.category,
+            'claims', coalesce(claims_in_out_of_pocket_365.claims, '[]'::jsonb)
+        ) as evidence
+
+    from a04_unenrolled_households_below_standard_after_medical_costs as poor
+    left join claims_in_out_of_pocket_365
+        on poor.household_id = claims_in_out_of_pocket_365.household_id
+
+)
+
+select * from alerts

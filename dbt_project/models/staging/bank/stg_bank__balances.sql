@@ -1,0 +1,37 @@
+with
+
+source as (
+
+    select * from {{ source('bank', 'balances') }}
+
+),
+
+renamed as (
+
+    select
+
+        ----------  ids
+        bank_code,
+        account_no,
+        person_key,
+        id_number,
+        batch_id as load_batch_id,
+
+        ---------- text
+        account_type,
+
+        ---------- numerics
+        balance_fen,
+        -- fen -> CNY in exact numeric (never float); fen / 100 has at most
+        -- 2 decimals, so numeric(20, 2) holds it without rounding
+        cast(balance_fen / 100.0 as numeric(20, 2)) as balance_cny,
+
+        ---------- dates
+        extract_date,
+        as_of_date as balance_as_of_date
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,27 @@
+with
+
+source as (
+
+    select * from {{ source('health', 'deaths') }}
+
+),
+
+renamed as (
+
+    select
+
+        ----------  ids
+        person_key,
+        id_number,
+        batch_id as load_batch_id,
+
+        ---------- dates
+        extract_date,
+        death_date,
+        registered_date as death_registered_date
+
+    from source
+
+)
+
+select * from renamed

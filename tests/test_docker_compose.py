@@ -1,0 +1,267 @@
+"""Static checks of the Docker stack: docker-compose.yml, Dockerfile, .env.example.
+
+No Docker engine is needed (none is on the project's machines): the compose file
+is read with PyYAML, which resolves its anchors and merge keys as Compose does.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+ENV_EXAMPLE = ROOT / ".env.example"
+
+ONE_SHOT = {"airflow-init"}
+WORKERS = {"worker-1", "worker-2"}
+AIRFLOW = {"airflow-init", "api-server", "scheduler", "dag-processor", "triggerer", *WORKERS}
+SERVICES = {"postgres", "redis", *AIRFLOW}
+CODE_MOUNTS = {"./dags", "./plugins", "./dbt_project", "./expectations"}
+STATE_DIRS = ("SAFETYNET_LANDING_DIR", "SAFETYNET_FEED_DIR", "SAFETYNET_REPORTS_DIR")
+# The settings the platform reads (plugins/safetynet/config.py, notify.py) and those a
+# distributed Airflow 3 deployment cannot run without.
+AIRFLOW_ENV = (
+    "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+    "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW_CONN_WAREHOUSE",
+    "SAFETYNET_PSEUDONYM_KEY", "SAFETYNET_SOURCE_TIMEOUT", "SAFETYNET_NOTIFY_WEBHOOK",
+    *STATE_DIRS,
+)
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$|TOKEN|AUTH$")
+NOT_SECRETS = {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"}
+REQUIRED_VAR = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}")
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+URL_PASSWORD = re.compile(r"://[^:/@\s\"']*:([^@\s\"']+)@")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict) -> dict:
+    return compose["services"]
+
+
+def environment(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {name: "" if value is None else str(value) for name, value in env.items()}
+
+
+def mounts(service: dict) -> list[tuple[str, str, bool]]:
+    """(source, target, read_only) of every volume entry, short or long syntax."""
+    found = []
+    for entry in service.get("volumes") or []:
+        if isinstance(entry, dict):
+            found.append((entry.get("source", ""), entry["target"], bool(entry.get("read_only"))))
+        else:
+            parts = entry.split(":")
+            mode = parts[2] if len(parts) > 2 else ""
+            found.append((parts[0], parts[1], "ro" in mode.split(",")))
+    return found
+
+
+def interpolated(text: str) -> set[str]:
+    """Names Compose substitutes from the environment / .env (``$$`` is a literal $)."""
+    text = text.replace("$$", "")
+    return {braced or bare for braced, bare in VARIABLE.findall(text)}
+
+
+def strings(node: object) -> list[str]:
+    """Every string of the parsed file (comments are not interpolated by Compose)."""
+    if isinstance(node, dict):
+        return [text for key, value in node.items() for text in strings(key) + strings(value)]
+    if isinstance(node, list):
+        return [text for item in node for text in strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+def env_example_names() -> set[str]:
+    names = set()
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)=", line)
+        if match:
+            names.add(match.group(1))
+    return names
+
+
+def test_every_service_is_defined(services: dict) -> None:
+    assert SERVICES <= set(services), f"missing: {sorted(SERVICES - set(services))}"
+
+
+def test_airflow_services_build_the_project_image_and_use_celery(services: dict) -> None:
+    images = set()
+    for name in AIRFLOW:
+        service = services[name]
+        build = service.get("build")
+        assert isinstance(build, dict), f"{name}: no build section"
+        context = (ROOT / build.get("context", ".")).resolve()
+        assert context == ROOT, f"{name}: builds from {context}"
+        assert (context / build.get("dockerfile", "Dockerfile")).resolve() == DOCKERFILE
+        assert environment(service).get("AIRFLOW__CORE__EXECUTOR") == "CeleryExecutor", name
+        images.add(service.get("image"))
+    assert len(images) == 1, f"Airflow services should share one image, got {images}"
+
+
+def test_workers_run_celery_and_reach_the_execution_api(services: dict) -> None:
+    for name in WORKERS:
+        command = services[name]["command"]
+        command = command if isinstance(command, str) else " ".join(command)
+        assert command.split()[:3] == ["airflow", "celery", "worker"], name
+    for name in AIRFLOW:
+        url = environment(services[name])["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
+        assert re.fullmatch(r"http://api-server:8080/execution/?", url), f"{name}: {url}"
+
+
+def test_airflow_services_share_the_whole_configuration(services: dict) -> None:
+    reference = environment(services["scheduler"])
+    missing = [var for var in AIRFLOW_ENV if var not in reference]
+    assert not missing, f"scheduler environment lacks {missing}"
+    for name in AIRFLOW:
+        env = environment(services[name])
+        differs = [var for var in AIRFLOW_ENV if env.get(var) != reference[var]]
+        assert not differs, f"{name} differs from the scheduler in {differs}"
+
+
+def test_api_server_publishes_8080_and_checks_health(services: dict) -> None:
+    api = services["api-server"]
+    assert any(str(port).endswith(":8080") for port in api["ports"])
+    assert "/api/v2/monitor/health" in " ".join(api["healthcheck"]["test"])
+
+
+def test_bind_mount_sources_exist_and_named_volumes_are_declared(compose: dict) -> None:
+    declared = set(compose.get("volumes") or {})
+    for name, service in compose["services"].items():
+        for source, _, _ in mounts(service):
+            if source.startswith((".", "/")):
+                path = (ROOT / source).resolve()
+                assert path.is_relative_to(ROOT), f"{name}: {source} is outside the repo"
+                assert path.exists(), f"{name}: bind-mount source {source} does not exist"
+            else:
+                assert source in declared, f"{name}: volume {source} is not declared"
+
+
+def test_code_is_mounted_read_only_and_state_is_shared(services: dict) -> None:
+    for name in AIRFLOW:
+        service_mounts = mounts(services[name])
+        read_only = {source for source, _, ro in service_mounts if ro}
+        assert CODE_MOUNTS <= read_only, f"{name}: not read-only: {CODE_MOUNTS - read_only}"
+        by_target = {target: source for source, target, _ in service_mounts}
+        for var in STATE_DIRS:
+            target = environment(services[name])[var]
+            assert not by_target.get(target, ".").startswith("."), (
+                f"{name}: {var}={target} is not on a named volume shared by the workers"
+            )
+    state = {
+        tuple(src for src, _, _ in mounts(services[name]) if not src.startswith("."))
+        for name in WORKERS
+    }
+    assert len(state) == 1, f"workers mount different volumes: {state}"
+
+
+def test_env_file_is_dotenv_which_git_ignores(compose: dict) -> None:
+    for name, service in compose["services"].items():
+        env_files = service.get("env_file", [])
+        env_files = [env_files] if isinstance(env_files, str | dict) else env_files
+        for entry in env_files:
+            path = entry["path"] if isinstance(entry, dict) else entry
+            assert path in (".env", "./.env"), f"{name}: env_file {path}"
+    assert ENV_EXAMPLE.is_file()
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    assert ".env" in ignored or "/.env" in ignored, ".env must be git-ignored"
+
+
+def test_env_example_lists_every_interpolated_variable(compose: dict) -> None:
+    used = interpolated("\n".join(strings(compose)))
+    # Read from the environment by the container scripts, not by Compose.
+    used.add("AIRFLOW_ADMIN_PASSWORD")
+    assert used, "the compose file interpolates nothing: is the parser wrong?"
+    missing = used - env_example_names()
+    assert not missing, f".env.example does not list {sorted(missing)}"
+
+
+def test_interpolation_parser() -> None:
+    text = 'a: "${A:?x}" b: ${B:-1} c: $C d: "$${NOT_ME}" e: $$ALSO_NOT'
+    assert interpolated(text) == {"A", "B", "C"}
+
+
+def test_no_literal_secret_in_the_compose_file(compose: dict) -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    assert not re.search(r"(?i)(password|passwd|secret)\s*=\s*[^\s$\"'{]", text)
+    assert not re.search(r"--requirepass\s+(?!\\?[\"']?\$)", text)
+    for password in URL_PASSWORD.findall(text):
+        assert REQUIRED_VAR.fullmatch(password), f"literal password in a URL: {password!r}"
+    for name, service in compose["services"].items():
+        for var, value in environment(service).items():
+            if SECRET_NAME.search(var) and var not in NOT_SECRETS:
+                assert REQUIRED_VAR.fullmatch(value), (
+                    f"{name}: {var} must be a required ${{VAR:?...}} from .env, not a value"
+                )
+
+
+def test_dockerfile_installs_the_lock_and_the_celery_pins() -> None:
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    assert re.search(r"^FROM python:3\.11-slim", dockerfile, re.M)
+    install = " ".join(re.findall(r"pip install(?:\\\n|[^\n])*", dockerfile))
+    assert "requirements.lock" in install and "requirements-celery.txt" in install
+    assert not re.search(r"^COPY \. ", dockerfile, re.M), "COPY . would bake .env into the image"
+
+
+def test_celery_pins_are_exact_and_do_not_override_the_lock() -> None:
+    def pins(path: Path) -> dict[str, str]:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        entries = [line.split("#")[0].strip() for line in lines]
+        pairs = [entry.split("==") for entry in entries if entry]
+        assert all(len(pair) == 2 for pair in pairs), f"{path.name}: unpinned line"
+        return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in pairs}
+
+    celery = pins(ROOT / "requirements-celery.txt")
+    assert {"apache-airflow-providers-celery", "celery", "redis"} <= set(celery)
+    overlap = set(celery) & set(pins(ROOT / "requirements.lock"))
+    assert not overlap, f"pinned in both files: {sorted(overlap)}"
+
+
+def test_every_long_running_service_has_a_healthcheck(services: dict) -> None:
+    for name, service in services.items():
+        if name in ONE_SHOT:
+            assert service.get("restart") == "no", f"{name}: a one-shot must not restart"
+            continue
+        check = service.get("healthcheck") or {}
+        assert check.get("test") and not check.get("disable"), f"{name}: no healthcheck"
+        assert check["test"][0] in ("CMD", "CMD-SHELL"), f"{name}: {check['test']}"
+
+
+def test_dependencies_wait_for_health(services: dict) -> None:
+    for name, service in services.items():
+        depends_on = service.get("depends_on") or {}
+        assert isinstance(depends_on, dict), f"{name}: depends_on needs conditions"
+        for target, rule in depends_on.items():
+            assert target in services, f"{name} depends on unknown {target}"
+            expected = ("service_completed_successfully" if target in ONE_SHOT
+                        else "service_healthy")
+            assert rule.get("condition") == expected, f"{name} -> {target}: {rule}"
+    for name in AIRFLOW - ONE_SHOT:
+        assert {"postgres", "redis", "airflow-init"} <= set(services[name]["depends_on"]), name
+    for name in WORKERS:
+        assert "api-server" in services[name]["depends_on"], name
+
+
+def test_container_scripts_exist_and_postgres_init_gets_its_variables(services: dict) -> None:
+    for name, service in services.items():
+        command = service.get("command") or []
+        command = command.split() if isinstance(command, str) else command
+        for word in command:
+            if word.startswith("/opt/safetynet/docker/"):
+                assert (ROOT / word.removeprefix("/opt/safetynet/")).is_file(), name
+    init_sql = (ROOT / "docker" / "postgres-init.sql").read_text(encoding="utf-8")
+    needed = set(re.findall(r"^\\getenv\s+\w+\s+(\w+)", init_sql, re.M))
+    assert needed, "postgres-init.sql reads no password from the environment"
+    assert needed <= set(environment(services["postgres"])), needed
