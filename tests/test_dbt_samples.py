@@ -31,7 +31,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT = ROOT / "dbt_project"
 DBT = ROOT / ".venv" / "bin" / "dbt"
-CONTRACT = Path(os.environ.get("SAFETYNET_CONTRACT_DIR", "/work/shared/contract"))
+CONTRACT = Path(__file__).resolve().parent / "fixtures" / "contract"
 LANDING = CONTRACT / "samples" / "landing"
 EXPECTED = CONTRACT / "samples" / "expected"
 

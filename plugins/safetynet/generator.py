@@ -47,9 +47,10 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, BinaryIO
 
-CONTRACT_DIR = Path(os.environ.get("SAFETYNET_CONTRACT_DIR", "/work/shared/contract"))
-DEFAULT_REGIONS_CSV = CONTRACT_DIR / "reference" / "regions.csv"
-DEFAULT_STANDARDS_CSV = CONTRACT_DIR / "reference" / "dibao_standards.csv"
+# The deployment's reference data (dbt seeds), so generated households fall in known cities.
+SEEDS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+DEFAULT_REGIONS_CSV = SEEDS_DIR / "regions.csv"
+DEFAULT_STANDARDS_CSV = SEEDS_DIR / "dibao_standards.csv"
 DEFAULT_DIRTY_RATIO = 0.003
 CHUNK_HOUSEHOLDS = 4000
 MAX_RANDOM_HOUSEHOLDS = 700_000  # serial spaces of certificates and accounts

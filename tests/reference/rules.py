@@ -161,7 +161,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-CONTRACT_DIR = Path(os.environ.get("SAFETYNET_CONTRACT_DIR", "/work/shared/contract"))
+CONTRACT_DIR = Path(
+    os.environ.get("SAFETYNET_CONTRACT_DIR", "")
+    or Path(__file__).resolve().parents[1] / "fixtures" / "contract"
+)
 DEFAULT_STANDARDS_CSV = CONTRACT_DIR / "reference" / "dibao_standards.csv"
 
 K_ASSETS = Decimal("24")
