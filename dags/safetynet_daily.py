@@ -52,8 +52,8 @@ def check_arrivals(ds: str | None = None) -> None:
 
 
 @task(retries=2, doc_md=TASK_DOCS["load"])
-def load_source(source: str, ds: str | None = None) -> dict:
-    return _fail_fast(pipeline.load, source, _day(ds))
+def load_source(source: str, ds: str | None = None, run_id: str | None = None) -> dict:
+    return _fail_fast(pipeline.load, source, _day(ds), run_id)
 
 
 @task(trigger_rule="all_done", doc_md=TASK_DOCS["check_raw"])

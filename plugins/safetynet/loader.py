@@ -43,7 +43,8 @@ class FileResult:
 
 
 def load_source(
-    url: str, landing: Path, source: str, extract_date: date, pseudonym_key: str
+    url: str, landing: Path, source: str, extract_date: date, pseudonym_key: str,
+    run_id: str | None = None,
 ) -> list[FileResult]:
     """Load every file of ``source`` for ``extract_date``; raise DeliveryError if blocked."""
     warehouse.ensure_schema(url)
@@ -53,7 +54,7 @@ def load_source(
         listed = manifest.read_manifest(landing, source, extract_date)
         checked = [_check_file(folder, spec, listed, extract_date) for spec in specs]
     except DeliveryError as error:
-        _record_failure(url, source, extract_date, error)
+        _record_failure(url, source, extract_date, error, run_id)
         raise
     keys = PersonKeys(pseudonym_key, url)
     keys.reset_if_key_changed()
@@ -62,7 +63,7 @@ def load_source(
         conn.execute("set client_connection_check_interval = 1000")
         _close_interrupted(conn, source, extract_date)
         results = [
-            _load_file(conn, folder, spec, facts, extract_date, keys)
+            _load_file(conn, folder, spec, facts, extract_date, keys, run_id)
             for spec, facts in checked
         ]
         blocked = [r for r in results if r.reject_ratio > MAX_REJECT_RATIO]
@@ -94,11 +95,11 @@ def _check_file(
 
 def _load_file(
     conn: psycopg.Connection, folder: Path, spec: FileSpec, facts: manifest.FileFacts,
-    extract_date: date, keys: PersonKeys,
+    extract_date: date, keys: PersonKeys, run_id: str | None,
 ) -> FileResult:
     started = time.monotonic()
     name = spec.file_name(extract_date)
-    batch_id = _open_batch(conn, spec, extract_date, name, facts)
+    batch_id = _open_batch(conn, spec, extract_date, name, facts, run_id)
     rowcheck.stage_file(conn, folder / name, spec)
     rowcheck.replace_partition(conn, spec, extract_date)
     loaded, rejected = rowcheck.validate_into_raw(conn, spec, extract_date, batch_id, keys)
@@ -110,16 +111,16 @@ def _load_file(
 
 def _open_batch(
     conn: psycopg.Connection, spec: FileSpec, extract_date: date, name: str,
-    facts: manifest.FileFacts,
+    facts: manifest.FileFacts, run_id: str | None,
 ) -> int:
     """Batch row committed at once (autocommit side connection) so a kill shows."""
     with warehouse.connect(conn.info.dsn, autocommit=True) as side:
         row = side.execute(
             """insert into audit.load_batches (source, extract_date, file_name, target_table,
-                   manifest_rows, file_rows, sha256, status)
-               values (%s, %s, %s, %s, %s, %s, %s, 'loading') returning batch_id""",
+                   manifest_rows, file_rows, sha256, status, run_id)
+               values (%s, %s, %s, %s, %s, %s, %s, 'loading', %s) returning batch_id""",
             (spec.source, extract_date, name, f"raw.{spec.table}", facts.rows, facts.rows,
-             facts.sha256),
+             facts.sha256, run_id),
         ).fetchone()
     assert row is not None
     return int(row[0])
@@ -147,14 +148,16 @@ def _close_interrupted(conn: psycopg.Connection, source: str, extract_date: date
         )
 
 
-def _record_failure(url: str, source: str, extract_date: date, error: DeliveryError) -> None:
+def _record_failure(
+    url: str, source: str, extract_date: date, error: DeliveryError, run_id: str | None
+) -> None:
     with warehouse.connect(url, autocommit=True) as conn:
         _close_interrupted(conn, source, extract_date)
         conn.execute(
             """insert into audit.load_batches (source, extract_date, file_name, target_table,
-                   status, message, finished_at)
-               values (%s, %s, %s, '', 'failed', %s, clock_timestamp())""",
-            (source, extract_date, error.check, error.message),
+                   status, message, finished_at, run_id)
+               values (%s, %s, %s, '', 'failed', %s, clock_timestamp(), %s)""",
+            (source, extract_date, error.check, error.message, run_id),
         )
 
 

@@ -46,27 +46,28 @@ def check_arrivals(extract_date: date) -> None:
         )
 
 
-def load(source: str, extract_date: date) -> dict[str, Any]:
+def load(source: str, extract_date: date, run_id: str | None = None) -> dict[str, Any]:
     settings = Settings.from_env()
     results = loader.load_source(settings.warehouse_url, settings.landing_dir, source,
-                                 extract_date, pseudonym_key())
+                                 extract_date, pseudonym_key(), run_id)
     return {r.file_name: {"rows": r.rows, "loaded": r.loaded, "rejected": r.rejected}
             for r in results}
 
 
-def _expected_rows(url: str, extract_date: date) -> dict[str, dict[str, int]]:
+def _expected_rows(url: str, extract_date: date, run_id: str) -> dict[str, dict[str, int]]:
     with warehouse.connect(url) as conn:
         rows = conn.execute(
             """select distinct on (target_table) target_table, manifest_rows - rejected_rows
-               from audit.load_batches where extract_date = %s and status = 'loaded'
-               order by target_table, batch_id desc""", (extract_date,)).fetchall()
+               from audit.load_batches
+               where extract_date = %s and status = 'loaded' and run_id = %s
+               order by target_table, batch_id desc""", (extract_date, run_id)).fetchall()
     return {table: {"expected_rows": int(n)} for table, n in rows}
 
 
 def check_raw(extract_date: date, run_id: str) -> dict[str, int]:
     settings = Settings.from_env()
-    params = {"per_suite": _expected_rows(settings.warehouse_url, extract_date),
-              "expected_rows": -1}
+    params = {"per_suite": _expected_rows(settings.warehouse_url, extract_date, run_id),
+              "expected_rows": -1, "run_id": run_id}
     checks = quality.run_checks(settings.warehouse_url, settings.reports_dir, "raw",
                                 extract_date, run_id, params)
     quality.enforce(checks, extract_date)

@@ -61,6 +61,8 @@ create table if not exists audit.load_batches (
     status text not null, message text,
     started_at timestamptz not null default clock_timestamp(), finished_at timestamptz
 );
+alter table audit.load_batches add column if not exists run_id text;
+
 create table if not exists audit.rejected_rows (
     batch_id bigint not null, source text not null, extract_date date not null,
     file_name text not null, line_no integer not null, raw_line text,
