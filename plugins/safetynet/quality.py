@@ -77,10 +77,21 @@ def _context(reports_dir: Path, url: str) -> Any:
     os.environ["SAFETYNET_GX_CONNECTION"] = _sqlalchemy_url(url)
     context = gx.get_context(mode="file", project_root_dir=str(reports_dir))
     context.variables.progress_bars = {"globally": False}
-    context.data_sources.add_or_update_postgres(
+    _forget_previous_run(context)
+    context.data_sources.add_postgres(
         name="warehouse", connection_string="${SAFETYNET_GX_CONNECTION}"
     )
     return context
+
+
+def _forget_previous_run(context: Any) -> None:
+    """Assets, definitions and checkpoints are per run; results (and docs) are kept."""
+    for checkpoint in list(context.checkpoints.all()):
+        context.checkpoints.delete(checkpoint.name)
+    for definition in list(context.validation_definitions.all()):
+        context.validation_definitions.delete(definition.name)
+    if "warehouse" in [ds.name for ds in context.data_sources.all().values()]:
+        context.data_sources.delete("warehouse")
 
 
 def _sqlalchemy_url(url: str) -> str:
@@ -103,10 +114,6 @@ def _validate_file(context: Any, path: Path, params: dict[str, Any], run_id: str
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     name = spec["suite"]
     source = context.data_sources.get("warehouse")
-    try:
-        source.delete_asset(name)
-    except (LookupError, ValueError):
-        pass
     asset = source.add_query_asset(name=name, query=spec["query"].format(**params))
     batch = asset.add_batch_definition_whole_table(f"{name} batch")
     file_params = {**params, **params.get("per_suite", {}).get(name, {})}

@@ -1,0 +1,1072 @@
+"""``make bench``: the scale benchmark of issue 7 (≈1M persons x 3 days).
+
+``python -m safetynet.bench [--households 400000] [--days 3] [--start 2026-10-01]``
+
+One invocation, on its own isolated deployment of the local cluster:
+
+1. a fresh warehouse database (``bench``) and a fresh Airflow metadata
+   database (``bench_airflow``), its own ``var/bench/{landing,feed,reports,
+   airflow,cosmos}``; the statements of the bench database that take longer
+   than ``--slow-ms`` go to the server log (``ALTER DATABASE ... SET
+   log_min_duration_statement``), so the slowest loader, dbt and GX
+   statements can be named afterwards without touching the code;
+2. the synthetic extracts (``generator.generate``), timed on their own:
+   generation is not part of the pipeline figures;
+3. ``airflow dags test safetynet_daily <D>`` for each day in order, as a
+   subprocess, while a sampler thread (every ``--interval`` s, psutil when
+   installed, else ``/proc``) records the RSS of the Airflow process tree
+   (the process running the tasks and any child) and of the PostgreSQL
+   server processes (postmaster, its auxiliary processes and the bench
+   databases' backends; RSS and PSS, since RSS counts shared buffers once per
+   backend);
+4. per-stage wall times from the Airflow metadata database (task_instance
+   start/end of the day's run), rows/s of the load stage and of each source;
+5. a plain ``COPY`` of the first day's files (same bytes, same encoding
+   options) into unindexed all-text tables, and the pipeline/COPY ratio;
+6. a table on stdout and ``var/bench/results-<timestamp>.json`` (also
+   ``var/bench/latest.json``) to compare runs.
+
+The measuring functions (``ProcessSampler``, ``stage_times``,
+``copy_baseline``, ``slow_statements``...) are importable on their own and
+covered by ``tests/test_bench.py`` on a few hundred households.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from safetynet import config, env, generator, localpg
+from safetynet.config import LOCAL_PASSWORD, SOURCES
+from safetynet.manifest import CHUNK, read_manifest
+from safetynet.sources import SPECS, FileSpec
+
+try:  # optional: the /proc reader below does the same job without it
+    import psutil
+except ImportError:  # pragma: no cover - exercised by forcing use_psutil=False
+    psutil = None
+
+DAG_ID = "safetynet_daily"
+MIB = 1 << 20
+GIB = 1 << 30
+# Stages of one day, in DAG order: (name, task ids or a task id prefix).
+STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("wait", ("wait_", "check_arrivals")),
+    ("load", ("load_",)),
+    ("check_raw", ("check_raw",)),
+    ("dbt_build", ("dbt_build",)),
+    ("check_marts", ("check_marts",)),
+    ("publish", ("publish_feed",)),
+)
+TARGETS = {"day_seconds": 180.0, "load_copy_ratio": 0.70, "task_rss_bytes": GIB}
+
+
+# ---------------------------------------------------------------- processes and memory
+
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    ppid: int
+    rss: int  # bytes
+    cmd: str  # command line (or process title for PostgreSQL)
+    cpu: float  # user + system seconds so far
+
+
+def _proc_snapshot_psutil() -> dict[int, Proc]:
+    procs = {}
+    for p in psutil.process_iter(["pid", "ppid", "memory_info", "cmdline", "name", "cpu_times"]):
+        info = p.info
+        if info.get("memory_info") is None:
+            continue
+        cmd = " ".join(info.get("cmdline") or []) or (info.get("name") or "")
+        times = info.get("cpu_times")
+        cpu = (times.user + times.system) if times else 0.0
+        procs[info["pid"]] = Proc(info["pid"], info["ppid"] or 0, info["memory_info"].rss, cmd, cpu)
+    return procs
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_snapshot_procfs() -> dict[int, Proc]:
+    procs = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                stat = handle.read().decode("utf-8", "replace")
+            with open(f"/proc/{entry.name}/statm", "rb") as handle:
+                rss_pages = int(handle.read().split()[1])
+            with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
+                cmd = handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while we read it
+        fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) "
+        ppid = int(fields[1])
+        cpu = (int(fields[11]) + int(fields[12])) / _TICK
+        pid = int(entry.name)
+        procs[pid] = Proc(pid, ppid, rss_pages * _PAGE, cmd, cpu)
+    return procs
+
+
+def proc_snapshot(use_psutil: bool | None = None) -> dict[int, Proc]:
+    """Every process of the machine: pid → Proc (psutil if installed, else /proc)."""
+    if use_psutil is None:
+        use_psutil = psutil is not None
+    return _proc_snapshot_psutil() if use_psutil else _proc_snapshot_procfs()
+
+
+def descendants(root: int, procs: dict[int, Proc]) -> list[int]:
+    """``root`` and every process below it."""
+    children: dict[int, list[int]] = {}
+    for proc in procs.values():
+        children.setdefault(proc.ppid, []).append(proc.pid)
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        if pid in procs:
+            found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def pss_bytes(pid: int) -> int | None:
+    """Proportional set size (shared pages divided among their users), or None."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def postmaster_pid(data_dir: Path) -> int | None:
+    try:
+        return int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _backend_database(title: str) -> str | None:
+    """'postgres: <user> <database> <host> <state>' → database (None for aux processes)."""
+    parts = title.split()
+    if len(parts) >= 3 and parts[0] == "postgres:" and "(" in title:
+        return parts[2]
+    return None
+
+
+def postgres_pids(procs: dict[int, Proc], postmaster: int | None,
+                  databases: Iterable[str] | None = None) -> list[int]:
+    """The server's processes; with ``databases``, backends of other databases left out."""
+    if not postmaster or postmaster not in procs:
+        return []
+    keep = set(databases) if databases is not None else None
+    pids = []
+    for pid in descendants(postmaster, procs):
+        db = _backend_database(procs[pid].cmd)
+        if keep is None or db is None or db in keep:
+            pids.append(pid)
+    return pids
+
+
+@dataclass
+class Sample:
+    t: float  # epoch seconds
+    tree_rss: int  # sum over the Airflow process tree
+    top_rss: int  # largest single process of the tree
+    pg_rss: int  # bench PostgreSQL processes (postmaster, aux, bench backends)
+    pg_pss: int
+    pg_all_rss: int  # every backend of the cluster (other databases too)
+
+
+@dataclass
+class MemoryReport:
+    samples: int = 0
+    peak_tree_rss: int = 0
+    peak_process_rss: int = 0
+    peak_process_cmd: str = ""
+    peak_pg_rss: int = 0
+    peak_pg_pss: int = 0
+    peak_pg_all_rss: int = 0
+    cpu_seconds_tree: float = 0.0
+    cpu_seconds_pg: float = 0.0
+    timeline: list[Sample] = field(default_factory=list)
+
+    def peak_in(self, start: float, end: float, attr: str = "top_rss") -> int:
+        values = [getattr(s, attr) for s in self.timeline if start <= s.t <= end]
+        return max(values, default=0)
+
+    def as_dict(self, timeline_step: float = 1.0) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if k != "timeline"}
+        kept, last = [], -1e18
+        for sample in self.timeline:  # keep about one sample per timeline_step
+            if sample.t - last >= timeline_step:
+                kept.append([round(sample.t, 2), sample.tree_rss, sample.top_rss,
+                             sample.pg_rss, sample.pg_pss])
+                last = sample.t
+        out["timeline_columns"] = ["t", "tree_rss", "top_rss", "pg_rss", "pg_pss"]
+        out["timeline"] = kept
+        return out
+
+
+class ProcessSampler(threading.Thread):
+    """Samples, every ``interval`` s, the memory of a process tree and of PostgreSQL."""
+
+    def __init__(self, root_pid: int, postmaster: int | None = None,
+                 pg_databases: Iterable[str] | None = None, interval: float = 0.2,
+                 use_psutil: bool | None = None, with_pss: bool = True) -> None:
+        super().__init__(daemon=True)
+        self.root_pid = root_pid
+        self.postmaster = postmaster
+        self.pg_databases = list(pg_databases) if pg_databases is not None else None
+        self.interval = interval
+        self.use_psutil = use_psutil
+        self.with_pss = with_pss
+        self.report = MemoryReport()
+        self._stop_event = threading.Event()
+        self._cpu_tree: dict[int, float] = {}
+        self._cpu_pg: dict[int, float] = {}
+
+    def sample_once(self) -> Sample:
+        procs = proc_snapshot(self.use_psutil)
+        tree = descendants(self.root_pid, procs)
+        pg = postgres_pids(procs, self.postmaster, self.pg_databases)
+        pg_all = postgres_pids(procs, self.postmaster)
+        top = max(tree, key=lambda pid: procs[pid].rss, default=None)
+        pss = sum(pss_bytes(pid) or procs[pid].rss for pid in pg) if self.with_pss else 0
+        sample = Sample(
+            t=time.time(),
+            tree_rss=sum(procs[pid].rss for pid in tree),
+            top_rss=procs[top].rss if top is not None else 0,
+            pg_rss=sum(procs[pid].rss for pid in pg),
+            pg_pss=pss,
+            pg_all_rss=sum(procs[pid].rss for pid in pg_all),
+        )
+        for pid in tree:
+            self._cpu_tree[pid] = procs[pid].cpu
+        for pid in pg:
+            if procs[pid].cmd and _backend_database(procs[pid].cmd) is not None:
+                self._cpu_pg[pid] = procs[pid].cpu
+        report = self.report
+        report.samples += 1
+        report.timeline.append(sample)
+        report.peak_tree_rss = max(report.peak_tree_rss, sample.tree_rss)
+        if top is not None and sample.top_rss > report.peak_process_rss:
+            report.peak_process_rss = sample.top_rss
+            report.peak_process_cmd = procs[top].cmd[:200]
+        report.peak_pg_rss = max(report.peak_pg_rss, sample.pg_rss)
+        report.peak_pg_pss = max(report.peak_pg_pss, sample.pg_pss)
+        report.peak_pg_all_rss = max(report.peak_pg_all_rss, sample.pg_all_rss)
+        report.cpu_seconds_tree = sum(self._cpu_tree.values())
+        report.cpu_seconds_pg = sum(self._cpu_pg.values())
+        return sample
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            started = time.monotonic()
+            try:
+                self.sample_once()
+            except Exception:  # noqa: BLE001 - a racing process must not kill the sampler
+                pass
+            self._stop_event.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+    def stop(self) -> MemoryReport:
+        self._stop_event.set()
+        self.join(timeout=10)
+        return self.report
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds spent busy by the whole machine since boot (all cores)."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    return (sum(values[:8]) - idle) / _TICK
+
+
+# ---------------------------------------------------------------- the day's run, from Airflow's metadata
+
+
+@dataclass(frozen=True)
+class TaskTime:
+    task_id: str
+    state: str | None
+    start: datetime | None
+    end: datetime | None
+    try_number: int = 0
+
+    @property
+    def seconds(self) -> float | None:
+        if self.start and self.end:
+            return (self.end - self.start).total_seconds()
+        return None
+
+
+def metadata_url(sqlalchemy_conn: str) -> str:
+    """AIRFLOW__DATABASE__SQL_ALCHEMY_CONN → a libpq URL psycopg takes."""
+    return re.sub(r"^postgresql\+\w+://", "postgresql://", sqlalchemy_conn)
+
+
+def day_run(meta_url: str, day: date, dag_id: str = DAG_ID) -> tuple[dict[str, Any], list[TaskTime]]:
+    """The latest run of ``dag_id`` for logical date ``day`` and its task instances."""
+    with psycopg.connect(metadata_url(meta_url)) as conn:
+        run = conn.execute(
+            """select run_id, state, start_date, end_date from dag_run
+               where dag_id = %s and logical_date >= %s and logical_date < %s
+               order by start_date desc nulls last limit 1""",
+            (dag_id, datetime.combine(day, datetime.min.time(), timezone.utc),
+             datetime.combine(day + timedelta(days=1), datetime.min.time(), timezone.utc)),
+        ).fetchone()
+        if not run:
+            return {}, []
+        tasks = conn.execute(
+            """select task_id, state, start_date, end_date, try_number from task_instance
+               where dag_id = %s and run_id = %s order by start_date nulls last, task_id""",
+            (dag_id, run[0]),
+        ).fetchall()
+    info = {"run_id": run[0], "state": run[1], "start": run[2], "end": run[3]}
+    return info, [TaskTime(*row) for row in tasks]
+
+
+def _matches(task_id: str, patterns: tuple[str, ...]) -> bool:
+    return any(task_id == p or (p.endswith("_") and task_id.startswith(p)) for p in patterns)
+
+
+def stage_times(tasks: list[TaskTime], run_start: datetime | None = None,
+                run_end: datetime | None = None) -> dict[str, Any]:
+    """Wall seconds per stage (first start → last end of its tasks), per task, total.
+
+    ``other`` is the run's wall time not covered by any stage (scheduling
+    between tasks, discard_day when it runs).
+    """
+    stages: dict[str, float | None] = {}
+    windows = []
+    for name, patterns in STAGES:
+        mine = [t for t in tasks if _matches(t.task_id, patterns) and t.start and t.end]
+        if not mine:
+            stages[name] = None
+            continue
+        first, last = min(t.start for t in mine), max(t.end for t in mine)
+        stages[name] = (last - first).total_seconds()
+        windows.append((first, last))
+    starts = [t.start for t in tasks if t.start]
+    ends = [t.end for t in tasks if t.end]
+    run_start = run_start or (min(starts) if starts else None)
+    run_end = run_end or (max(ends) if ends else None)
+    total = (run_end - run_start).total_seconds() if run_start and run_end else None
+    covered = _union_seconds(windows)
+    return {
+        "stages": stages,
+        "other": (total - covered) if total is not None else None,
+        "total": total,
+        "tasks": {t.task_id: {"seconds": t.seconds, "state": t.state,
+                              "start": t.start.timestamp() if t.start else None,
+                              "end": t.end.timestamp() if t.end else None}
+                  for t in tasks},
+    }
+
+
+def _union_seconds(windows: list[tuple[datetime, datetime]]) -> float:
+    total, current = 0.0, None
+    for start, end in sorted(windows):
+        if current and start <= current[1]:
+            current = (current[0], max(current[1], end))
+            continue
+        if current:
+            total += (current[1] - current[0]).total_seconds()
+        current = (start, end)
+    if current:
+        total += (current[1] - current[0]).total_seconds()
+    return total
+
+
+# ---------------------------------------------------------------- what was delivered
+
+
+def day_inventory(landing: Path, day: date) -> dict[str, dict[str, dict[str, int]]]:
+    """source → file → {rows, bytes}, from the manifests and the files."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for source in SOURCES:
+        listed = read_manifest(landing, source, day)
+        folder = landing / source / day.isoformat()
+        out[source] = {name: {"rows": f.rows, "bytes": (folder / name).stat().st_size}
+                       for name, f in listed.items()}
+    return out
+
+
+def source_rows(inventory: dict[str, dict[str, dict[str, int]]]) -> dict[str, int]:
+    return {source: sum(f["rows"] for f in files.values()) for source, files in inventory.items()}
+
+
+# ---------------------------------------------------------------- plain COPY baseline
+
+
+@dataclass
+class CopyResult:
+    source: str
+    file_name: str
+    rows: int
+    bytes: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def copy_options(spec: FileSpec) -> str:
+    """The same COPY options the loader uses for the file (encoding, header, delimiter)."""
+    delimiter = spec.delimiter.replace("'", "''")
+    return (f"(format csv, header {str(spec.header).lower()}, delimiter '{delimiter}', "
+            f"encoding '{spec.encoding}')")
+
+
+def copy_baseline(url: str, landing: Path, day: date, schema: str = "bench_copy",
+                  specs: Iterable[FileSpec] = SPECS) -> list[CopyResult]:
+    """COPY each file of ``day`` as it is into a fresh unindexed all-text table, timed.
+
+    Timed: the COPY FROM STDIN of the file's bytes (1 MiB chunks, as the
+    loader sends them) and its commit; not timed: creating the table.
+    """
+    results = []
+    with psycopg.connect(metadata_url(url)) as conn:
+        conn.execute(f'drop schema if exists "{schema}" cascade')
+        conn.execute(f'create schema "{schema}"')
+        conn.commit()
+        for spec in specs:
+            name = spec.file_name(day)
+            path = landing / spec.source / day.isoformat() / name
+            table = f'"{schema}"."{spec.table}"'
+            columns = ", ".join(f'"{c}" text' for c in spec.column_names)
+            conn.execute(f"create table {table} ({columns})")
+            conn.commit()
+            started = time.perf_counter()
+            with conn.cursor() as cur:
+                with cur.copy(f"copy {table} from stdin with {copy_options(spec)}") as copy, \
+                        open(path, "rb") as handle:
+                    while chunk := handle.read(CHUNK):
+                        copy.write(chunk)
+                rows = cur.rowcount
+            conn.commit()
+            seconds = time.perf_counter() - started
+            results.append(CopyResult(spec.source, name, rows, path.stat().st_size, seconds))
+        conn.execute(f'drop schema "{schema}" cascade')
+        conn.commit()
+    return results
+
+
+def load_ratios(copies: list[CopyResult], rows: dict[str, int], task_seconds: dict[str, float],
+                load_wall: float | None) -> dict[str, Any]:
+    """Pipeline load rows/s ÷ plain COPY rows/s, per source and in total (two ways)."""
+    per_source = {}
+    for source in SOURCES:
+        mine = [c for c in copies if c.source == source]
+        copy_seconds = sum(c.seconds for c in mine)
+        copy_rows = sum(c.rows for c in mine)
+        task = task_seconds.get(source)
+        pipeline_rps = rows.get(source, 0) / task if task else None
+        copy_rps = copy_rows / copy_seconds if copy_seconds else None
+        per_source[source] = {
+            "rows": rows.get(source, 0), "task_seconds": task, "pipeline_rows_per_s": pipeline_rps,
+            "copy_rows": copy_rows, "copy_seconds": copy_seconds, "copy_rows_per_s": copy_rps,
+            "ratio": pipeline_rps / copy_rps if pipeline_rps and copy_rps else None,
+        }
+    total_rows = sum(rows.values())
+    copy_seconds = sum(c.seconds for c in copies)
+    copy_rps = sum(c.rows for c in copies) / copy_seconds if copy_seconds else None
+    summed = sum(v for v in task_seconds.values() if v)
+    by_sum = total_rows / summed if summed else None
+    by_wall = total_rows / load_wall if load_wall else None
+    return {
+        "per_source": per_source,
+        "copy_rows_per_s": copy_rps,
+        "copy_seconds": copy_seconds,
+        "pipeline_rows_per_s_stage_wall": by_wall,
+        "pipeline_rows_per_s_task_sum": by_sum,
+        "ratio_stage_wall": by_wall / copy_rps if by_wall and copy_rps else None,
+        "ratio_task_sum": by_sum / copy_rps if by_sum and copy_rps else None,
+    }
+
+
+# ---------------------------------------------------------------- where the time goes
+
+
+LOG_LINE = re.compile(
+    r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (?P<tz>\S+) \[(?P<pid>\d+)\] "
+    r"(?P<level>[A-Z]+):\s+(?P<text>.*)$")
+DURATION = re.compile(r"^duration: (?P<ms>[\d.]+) ms\s+(?:(?:statement|execute [^:]*|bind [^:]*"
+                      r"|parse [^:]*): )?(?P<sql>.*)$", re.S)
+TEMP_FILE = re.compile(r'^temporary file: path "[^"]+", size (?P<bytes>\d+)')
+DBT_RELATION = re.compile(
+    r'"(?:staging|intermediate|marts|reference)"\."(?P<model>[a-z0-9_]+?)(?:__dbt_(?:tmp|backup)\w*)?"')
+
+
+@dataclass
+class Statement:
+    t: float  # epoch seconds at the end of the statement
+    ms: float
+    sql: str
+    pid: int
+    temp_bytes: int = 0
+
+    @property
+    def model(self) -> str | None:
+        found = DBT_RELATION.search(self.sql)
+        return found.group("model") if found else None
+
+    def short(self, width: int = 150) -> str:
+        text = " ".join(self.sql.split())
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _log_time(ts: str, tz: str) -> float:
+    moment = datetime.fromisoformat(ts)
+    if tz in ("UTC", "GMT", "Etc/UTC"):
+        return moment.replace(tzinfo=timezone.utc).timestamp()
+    try:
+        from zoneinfo import ZoneInfo
+
+        return moment.replace(tzinfo=ZoneInfo(tz)).timestamp()
+    except Exception:  # noqa: BLE001 - an abbreviation zoneinfo does not know: local time
+        return moment.timestamp()
+
+
+def _log_entries(lines: Iterable[str]) -> Iterator[tuple[float, int, str, str]]:
+    """(epoch, pid, level, text with continuation lines) per server log entry."""
+    current = None
+    for line in lines:
+        found = LOG_LINE.match(line.rstrip("\n"))
+        if found:
+            if current:
+                yield current
+            current = (_log_time(found["ts"], found["tz"]), int(found["pid"]), found["level"],
+                       found["text"])
+        elif current:
+            current = (*current[:3], current[3] + "\n" + line.rstrip("\n"))
+    if current:
+        yield current
+
+
+def slow_statements(log_path: Path, offset: int = 0) -> tuple[list[Statement], int]:
+    """Statements logged by log_min_duration_statement after ``offset``; new offset."""
+    try:
+        with open(log_path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read()
+    except OSError:
+        return [], offset
+    statements, temp_by_pid = [], {}
+    for t, pid, level, text in _log_entries(data.decode("utf-8", "replace").splitlines()):
+        if level != "LOG":
+            continue
+        temp = TEMP_FILE.match(text)
+        if temp:
+            temp_by_pid[pid] = temp_by_pid.get(pid, 0) + int(temp["bytes"])
+            continue
+        found = DURATION.match(text)
+        if found:
+            statements.append(Statement(t, float(found["ms"]), found["sql"].strip(), pid,
+                                        temp_by_pid.pop(pid, 0)))
+    return statements, offset + len(data)
+
+
+def task_at(t: float, tasks: dict[str, dict[str, Any]]) -> str:
+    for task_id, info in tasks.items():
+        if info.get("start") and info.get("end") and info["start"] <= t <= info["end"] + 0.5:
+            return task_id
+    return "?"
+
+
+DBT_RESULT = re.compile(
+    r"\d+ of \d+ (?P<status>OK|ERROR|PASS|FAIL|WARN)\S* (?:created|loaded|creating|inserted|"
+    r"\S+ \S+ model|seed file|test)?.*?(?P<name>[a-z_]+\.[a-z0-9_]+|[a-z0-9_]+) "
+    r"\.*\s*\[(?P<detail>[^\]]*?) in (?P<seconds>[\d.]+)s\]")
+DBT_LINE = re.compile(
+    r"(?P<index>\d+) of (?P<count>\d+) (?P<status>OK|ERROR|PASS|FAIL|WARN|SKIP)\b(?P<what>.*?)"
+    r"\s\.+\s\[(?P<detail>.*?) in (?P<seconds>[\d.]+)s\]")
+
+
+def dbt_node_times(output: str) -> list[dict[str, Any]]:
+    """dbt's own per-node lines ('12 of 40 OK created sql table model x.y ... [SELECT 1 in 2.1s]')."""
+    nodes, seen = [], set()
+    for line in output.splitlines():
+        found = DBT_LINE.search(line)
+        if not found:
+            continue
+        what = found["what"].strip()
+        name = what.split()[-1] if what else "?"
+        key = (found["index"], name)
+        if key in seen:
+            continue
+        seen.add(key)
+        nodes.append({"node": name, "what": what, "status": found["status"],
+                      "detail": found["detail"], "seconds": float(found["seconds"])})
+    return nodes
+
+
+LOADER_LINE = re.compile(r"(?P<source>[a-z_]+)/(?P<date>\d{4}-\d\d-\d\d)/(?P<file>\S+): "
+                         r"(?P<rows>\d+) rows, (?P<loaded>\d+) loaded, (?P<rejected>\d+) rejected "
+                         r"\((?P<seconds>[\d.]+)s\)")
+
+
+def loader_file_times(output: str) -> list[dict[str, Any]]:
+    """The loader's per-file log lines (staging + validation + insert, per file)."""
+    out, seen = [], set()
+    for found in LOADER_LINE.finditer(output):
+        key = (found["source"], found["file"])
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append({"source": found["source"], "file": found["file"], "rows": int(found["rows"]),
+                    "loaded": int(found["loaded"]), "rejected": int(found["rejected"]),
+                    "seconds": float(found["seconds"])})
+    return out
+
+
+# ---------------------------------------------------------------- the isolated deployment
+
+
+def _url_with_password(url: str) -> str:
+    return url.replace("safetynet@", f"safetynet:{LOCAL_PASSWORD}@")
+
+
+@dataclass
+class Deployment:
+    """The bench's own databases and folders on the local cluster."""
+
+    cluster: localpg.Cluster
+    root: Path
+    database: str = "bench"
+    metadata_database: str = "bench_airflow"
+    source_timeout: int = 120
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse_url(self) -> str:
+        return _url_with_password(self.cluster.url(self.database))
+
+    @property
+    def metadata_sqlalchemy(self) -> str:
+        return f"postgresql+psycopg://safetynet@127.0.0.1:{self.cluster.port}/{self.metadata_database}"
+
+    def environ(self) -> dict[str, str]:
+        environ = {**os.environ, **env.local_environment()}
+        environ.update({
+            "SAFETYNET_LANDING_DIR": str(self.landing),
+            "SAFETYNET_FEED_DIR": str(self.root / "feed"),
+            "SAFETYNET_REPORTS_DIR": str(self.root / "reports"),
+            "SAFETYNET_SOURCE_TIMEOUT": str(self.source_timeout),
+            "AIRFLOW_CONN_WAREHOUSE": self.warehouse_url,
+            "AIRFLOW_HOME": str(self.root / "airflow"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_sqlalchemy,
+            "AIRFLOW__COSMOS__CACHE_DIR": str(self.root / "cosmos"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        })
+        environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        return environ
+
+    def create(self, slow_ms: int | None = 200) -> None:
+        """Fresh databases and folders (the landing folder is left to ``generate``)."""
+        with psycopg.connect(self.cluster.url("postgres"), autocommit=True) as conn:
+            for name in (self.database, self.metadata_database):
+                conn.execute(f'drop database if exists "{name}" with (force)')
+                conn.execute(f'create database "{name}"')
+            if slow_ms is not None:
+                conn.execute(f'alter database "{self.database}" set log_min_duration_statement = '
+                             f"{int(slow_ms)}")
+                conn.execute(f'alter database "{self.database}" set log_temp_files = 0')
+        for name in ("feed", "reports", "airflow", "cosmos", "logs"):
+            shutil.rmtree(self.root / name, ignore_errors=True)
+            (self.root / name).mkdir(parents=True)
+
+    def migrate_metadata(self) -> None:
+        subprocess.run(["airflow", "db", "migrate"], env=self.environ(), check=True,
+                       capture_output=True, text=True, cwd=config.PROJECT_ROOT)
+
+
+# ---------------------------------------------------------------- one day
+
+
+def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[str, Any]:
+    """``airflow dags test`` for ``day`` with the sampler; everything measured about it."""
+    log_file = deployment.root / "logs" / f"dags_test_{day.isoformat()}.log"
+    server_log = deployment.cluster.data_dir / "server.log"
+    log_offset = server_log.stat().st_size if server_log.exists() else 0
+    busy_before = machine_busy_seconds()
+    started = time.time()
+    with open(log_file, "wb") as out:
+        process = subprocess.Popen(
+            ["airflow", "dags", "test", DAG_ID, day.isoformat()], env=deployment.environ(),
+            stdout=out, stderr=subprocess.STDOUT, cwd=config.PROJECT_ROOT)
+        sampler = ProcessSampler(process.pid, postmaster_pid(deployment.cluster.data_dir),
+                                 [deployment.database, deployment.metadata_database], interval)
+        sampler.start()
+        returncode = process.wait()
+        memory = sampler.stop()
+    wall = time.time() - started
+    busy = machine_busy_seconds() - busy_before
+    output = log_file.read_text(encoding="utf-8", errors="replace")
+    run, tasks = day_run(deployment.environ()["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], day)
+    # dag_run.start_date of `dags test` is the logical date: the tasks bound the run
+    times = stage_times(tasks)
+    statements, _ = slow_statements(server_log, log_offset)
+    ours = memory.cpu_seconds_tree + memory.cpu_seconds_pg
+    task_memory = {
+        task_id: memory.peak_in(info["start"], info["end"])
+        for task_id, info in times["tasks"].items() if info.get("start") and info.get("end")
+    }
+    return {
+        "date": day.isoformat(),
+        "returncode": returncode,
+        "run_state": run.get("state"),
+        "run_id": run.get("run_id"),
+        "process_wall_seconds": wall,
+        **times,
+        "memory": memory.as_dict(),
+        "task_peak_rss": task_memory,
+        "cpu": {"machine_busy_seconds": busy, "bench_seconds": ours,
+                "other_cores_busy": max(0.0, busy - ours) / wall if wall else None,
+                "cores": os.cpu_count()},
+        "dbt_nodes": dbt_node_times(output),
+        "loader_files": loader_file_times(output),
+        "slow_statements": [
+            {"task": task_at(s.t, times["tasks"]), "ms": s.ms, "model": s.model,
+             "temp_bytes": s.temp_bytes, "sql": s.short(400)}
+            for s in sorted(statements, key=lambda s: -s.ms)
+        ],
+        "log": str(log_file),
+        "failure_lines": [line for line in output.splitlines()
+                          if "SAFETYNET RUN FAILED" in line or "Traceback" in line][:10],
+    }
+
+
+def warehouse_facts(url: str, day: date) -> dict[str, Any]:
+    """Rows in raw for the day and in the marts for the day; database size."""
+    facts: dict[str, Any] = {}
+    with psycopg.connect(metadata_url(url)) as conn:
+        for spec in SPECS:
+            facts[f"raw.{spec.table}"] = _count(conn, f"raw.{spec.table}", "extract_date", day)
+        for table, column in (("marts.low_income_population", "as_of_date"),
+                              ("marts.monitoring_alerts", "alert_date"),
+                              ("marts.dim_households", "as_of_date")):
+            facts[table] = _count(conn, table, column, day)
+        facts["new_alerts"] = _count(conn, "marts.monitoring_alerts", "alert_date", day,
+                                     " and is_new")
+        size = conn.execute("select pg_database_size(current_database())").fetchone()
+        facts["database_bytes"] = int(size[0]) if size else None
+    return facts
+
+
+def _count(conn: psycopg.Connection, table: str, column: str, day: date, extra: str = "") -> int | None:
+    try:
+        row = conn.execute(f"select count(*) from {table} where {column} = %s{extra}", (day,)).fetchone()
+        return int(row[0]) if row else None
+    except psycopg.Error:
+        conn.rollback()
+        return None
+
+
+# ---------------------------------------------------------------- report
+
+
+def _fmt(value: Any, digits: int = 1, width: int = 12) -> str:
+    if value is None:
+        text = "-"
+    elif isinstance(value, float):
+        text = f"{value:,.{digits}f}"
+    elif isinstance(value, int):
+        text = f"{value:,}"
+    else:
+        text = str(value)
+    return text.rjust(width)
+
+
+def _mib(value: int | None) -> float | None:
+    return value / MIB if value is not None else None
+
+
+def verdicts(result: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
+    days = result["days"]
+    out = []
+    worst = max((d["process_wall_seconds"] for d in days), default=None)
+    out.append((f"one day end to end <= {TARGETS['day_seconds']:.0f} s",
+                worst is not None and worst <= TARGETS["day_seconds"]
+                and all(d["returncode"] == 0 for d in days),
+                f"slowest day {worst:.1f} s (airflow dags test process, start-up included)"
+                if worst is not None else "no day ran"))
+    ratio = result.get("copy", {}).get("ratios", {}).get("ratio_stage_wall")
+    out.append((f"load >= {TARGETS['load_copy_ratio']:.0%} of plain COPY",
+                ratio is not None and ratio >= TARGETS["load_copy_ratio"],
+                f"day 1: {ratio:.0%} (load-stage wall)" if ratio is not None else "not measured"))
+    peak = max((d["memory"]["peak_process_rss"] for d in days), default=None)
+    out.append((f"peak RSS of a task process <= {TARGETS['task_rss_bytes'] / GIB:.0f} GiB",
+                peak is not None and peak <= TARGETS["task_rss_bytes"],
+                f"{peak / MIB:,.0f} MiB" if peak is not None else "not measured"))
+    if len(days) > 1 and days[0].get("stages", {}).get("dbt_build"):
+        first = days[0]["stages"]["dbt_build"]
+        later = max(d["stages"].get("dbt_build") or 0 for d in days[1:])
+        out.append(("days 2+ do not redo day 1's work (dbt_build)", later <= 0.5 * first,
+                    f"dbt_build day 1 {first:.1f} s, slowest later day {later:.1f} s"))
+    return out
+
+
+def render(result: dict[str, Any], top: int = 12) -> str:
+    days = result["days"]
+    lines = []
+    params = result["parameters"]
+    lines.append(f"Safetynet benchmark — {params['households']:,} households, {params['days']} days "
+                 f"from {params['start']}, {result['machine']['cpus']} CPUs, {result['started_at']}")
+    gen = result.get("generation") or {}
+    if gen:
+        persons = gen.get("persons")
+        lines.append(f"generation: {gen['seconds']:.1f} s{' (reused)' if gen.get('reused') else ''}"
+                     f", {persons:,} persons on day 1 — not part of the pipeline figures"
+                     if persons else f"generation: {gen.get('seconds')}")
+    header = "".rjust(34) + "".join(d["date"].rjust(14) for d in days)
+    lines += ["", "per stage, wall seconds", header]
+
+    def row(label: str, values: list[Any], digits: int = 1) -> None:
+        lines.append(label.ljust(34) + "".join(_fmt(v, digits, 14) for v in values))
+
+    for name, _ in STAGES:
+        row(f"  {name}", [d["stages"].get(name) for d in days])
+    row("  other (between tasks)", [d.get("other") for d in days])
+    row("  total (DAG run)", [d.get("total") for d in days])
+    row("  airflow dags test process", [d["process_wall_seconds"] for d in days])
+    row("  run state", [d.get("run_state") for d in days])
+    lines += ["", "rows"]
+    for source in SOURCES:
+        row(f"  {source} rows", [d["rows"].get(source) for d in days], 0)
+    row("  rows delivered", [sum(d["rows"].values()) for d in days], 0)
+    row("  load rows/s (stage wall)", [d.get("load_rows_per_s") for d in days], 0)
+    for source in SOURCES:
+        row(f"  load_{source} s", [d["tasks"].get(f"load_{source}", {}).get("seconds")
+                                     for d in days])
+        row(f"  load_{source} rows/s", [_per_second(d["rows"].get(source),
+                                                     d["tasks"].get(f"load_{source}", {})
+                                                     .get("seconds")) for d in days], 0)
+    row("  population rows (mart)", [d["warehouse"].get("marts.low_income_population")
+                                     for d in days], 0)
+    row("  alerts / new alerts", [f"{d['warehouse'].get('marts.monitoring_alerts')}/"
+                                  f"{d['warehouse'].get('new_alerts')}" for d in days])
+    lines += ["", "memory, MiB"]
+    row("  peak RSS, largest task process", [_mib(d["memory"]["peak_process_rss"]) for d in days], 0)
+    row("  peak RSS, Airflow process tree", [_mib(d["memory"]["peak_tree_rss"]) for d in days], 0)
+    row("  peak PostgreSQL RSS (sum)", [_mib(d["memory"]["peak_pg_rss"]) for d in days], 0)
+    row("  peak PostgreSQL PSS (sum)", [_mib(d["memory"]["peak_pg_pss"]) for d in days], 0)
+    for task in ("load_bank", "check_raw", "dbt_build", "check_marts"):
+        row(f"  peak RSS during {task}", [_mib(d["task_peak_rss"].get(task)) for d in days], 0)
+    lines += ["", "machine"]
+    row("  other processes, cores busy", [d["cpu"].get("other_cores_busy") for d in days], 2)
+    row("  database size, MiB", [_mib(d["warehouse"].get("database_bytes")) for d in days], 0)
+
+    copy = result.get("copy")
+    if copy:
+        ratios = copy["ratios"]
+        lines += ["", f"plain COPY baseline, files of {copy['date']} (unindexed all-text tables, "
+                      "same encoding options)",
+                  "  source            rows   pipeline s   pipeline r/s     COPY s     COPY r/s   ratio"]
+        for source, v in ratios["per_source"].items():
+            lines.append(f"  {source:<14}{_fmt(v['rows'], 0, 10)}{_fmt(v['task_seconds'], 1, 13)}"
+                         f"{_fmt(v['pipeline_rows_per_s'], 0, 15)}{_fmt(v['copy_seconds'], 2, 11)}"
+                         f"{_fmt(v['copy_rows_per_s'], 0, 13)}{_fmt(_pct(v['ratio']), 0, 7)}%")
+        lines.append(f"  total, load-stage wall: {_fmt(ratios['pipeline_rows_per_s_stage_wall'], 0, 0)}"
+                     f" rows/s vs COPY {_fmt(ratios['copy_rows_per_s'], 0, 0)} rows/s = "
+                     f"{_fmt(_pct(ratios['ratio_stage_wall']), 0, 0)}%")
+        lines.append(f"  total, sum of load tasks: {_fmt(ratios['pipeline_rows_per_s_task_sum'], 0, 0)}"
+                     f" rows/s vs COPY {_fmt(ratios['copy_rows_per_s'], 0, 0)} rows/s = "
+                     f"{_fmt(_pct(ratios['ratio_task_sum']), 0, 0)}%")
+        for c in copy["files"]:
+            lines.append(f"    {c['source']}/{c['file_name']}: {c['rows']:,} rows, "
+                         f"{c['bytes'] / MIB:,.0f} MiB, {c['seconds']:.2f} s")
+
+    for d in days:
+        lines += ["", f"{d['date']}: slowest statements (>= {params['slow_ms']} ms, PostgreSQL log)"]
+        for s in d["slow_statements"][:top]:
+            tmp = f" temp {s['temp_bytes'] / MIB:,.0f} MiB" if s["temp_bytes"] else ""
+            lines.append(f"  {s['ms'] / 1000:7.2f} s  {s['task']:<16} {s['sql'][:110]}{tmp}")
+        nodes = sorted(d["dbt_nodes"], key=lambda n: -n["seconds"])[:top]
+        if nodes:
+            lines.append(f"{d['date']}: slowest dbt nodes (dbt's own timing)")
+            for n in nodes:
+                lines.append(f"  {n['seconds']:7.2f} s  {n['node']:<48} {n['detail']}")
+    lines += ["", "targets"]
+    for label, ok, detail in verdicts(result):
+        mark = "PASS" if ok else ("FAIL" if ok is False else "n/a ")
+        lines.append(f"  [{mark}] {label}: {detail}")
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> float | None:
+    return value * 100 if value is not None else None
+
+
+def _per_second(rows: int | None, seconds: float | None) -> float | None:
+    return rows / seconds if rows and seconds else None
+
+
+# ---------------------------------------------------------------- main
+
+
+def _generate(deployment: Deployment, args: argparse.Namespace) -> dict[str, Any]:
+    stamp = deployment.landing / "_bench_data.json"
+    wanted = {"households": args.households, "start": args.start.isoformat(), "days": args.days,
+              "seed": args.seed}
+    if args.reuse_data and stamp.exists():
+        recorded = json.loads(stamp.read_text())
+        if recorded.get("parameters") == wanted:
+            return {**recorded, "reused": True}
+    shutil.rmtree(deployment.landing, ignore_errors=True)
+    deployment.landing.mkdir(parents=True)
+    started = time.perf_counter()
+    summary = generator.generate(deployment.landing, args.households, args.start, args.days,
+                                 args.seed)
+    seconds = time.perf_counter() - started
+    first = next(iter(summary["days"].values()), {})
+    persons = next((n for name, n in first.items() if "persons" in name), None)
+    recorded = {"parameters": wanted, "seconds": seconds, "persons": persons,
+                "files": summary["days"]}
+    stamp.write_text(json.dumps(recorded, indent=1))
+    return {**recorded, "reused": False}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    cluster = localpg.Cluster.local()
+    cluster.start()
+    args.out = args.out.resolve()
+    deployment = Deployment(cluster, args.out, args.database, args.metadata_database)
+    started_at = datetime.now(timezone.utc)
+    print(f"bench deployment: database {args.database}, metadata {args.metadata_database}, "
+          f"folders under {args.out}", flush=True)
+    deployment.create(args.slow_ms)
+    setup_started = time.perf_counter()
+    deployment.migrate_metadata()
+    setup_seconds = time.perf_counter() - setup_started
+    print(f"generating {args.households:,} households x {args.days} days ...", flush=True)
+    generation = _generate(deployment, args)
+    print(f"  {generation['seconds']:.1f} s{' (reused)' if generation.get('reused') else ''}",
+          flush=True)
+    days = [args.start + timedelta(days=i) for i in range(args.days)]
+    results = []
+    for day in days:
+        print(f"airflow dags test {DAG_ID} {day} ...", flush=True)
+        inventory = day_inventory(deployment.landing, day)
+        measured = run_day(deployment, day, args.interval)
+        measured["files"] = inventory
+        measured["rows"] = source_rows(inventory)
+        load = measured["stages"].get("load")
+        measured["load_rows_per_s"] = sum(measured["rows"].values()) / load if load else None
+        measured["warehouse"] = warehouse_facts(deployment.warehouse_url, day)
+        results.append(measured)
+        print(f"  {measured['run_state']} in {measured['process_wall_seconds']:.1f} s "
+              f"(DAG run {measured['total'] or 0:.1f} s)", flush=True)
+        if measured["returncode"] != 0 and not args.keep_going:
+            print(f"  run failed: see {measured['log']}", flush=True)
+            break
+    copy = None
+    if results and not args.skip_copy:
+        print("plain COPY baseline ...", flush=True)
+        copies = copy_baseline(deployment.warehouse_url, deployment.landing, days[0])
+        first = results[0]
+        task_seconds = {s: first["tasks"].get(f"load_{s}", {}).get("seconds") for s in SOURCES}
+        copy = {"date": days[0].isoformat(), "files": [asdict(c) for c in copies],
+                "ratios": load_ratios(copies, first["rows"], task_seconds,
+                                      first["stages"].get("load"))}
+    return {
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "parameters": {"households": args.households, "days": args.days,
+                       "start": args.start.isoformat(), "seed": args.seed,
+                       "database": args.database, "slow_ms": args.slow_ms,
+                       "interval": args.interval},
+        "machine": {"cpus": os.cpu_count(), "memory_bytes": _total_memory(),
+                    "sampler": "psutil" if psutil is not None else "/proc",
+                    "postgres_settings": _pg_settings(deployment.warehouse_url)},
+        "setup_seconds": setup_seconds,
+        "generation": generation,
+        "days": results,
+        "copy": copy,
+    }
+
+
+def _total_memory() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            return int(handle.readline().split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _pg_settings(url: str) -> dict[str, str]:
+    names = ("shared_buffers", "work_mem", "maintenance_work_mem", "max_wal_size", "fsync",
+             "synchronous_commit", "max_parallel_workers_per_gather", "jit", "server_version")
+    with psycopg.connect(metadata_url(url)) as conn:
+        rows = conn.execute("select name, setting || coalesce(unit, '') from pg_settings "
+                            "where name = any(%s)", (list(names),)).fetchall()
+    return dict(rows)
+
+
+def write_results(result: dict[str, Any], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    path = out_dir / f"results-{stamp}.json"
+    text = json.dumps(result, indent=1, default=str, ensure_ascii=False)
+    path.write_text(text, encoding="utf-8")
+    (out_dir / "latest.json").write_text(text, encoding="utf-8")
+    return path
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m safetynet.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--households", type=int, default=400_000)
+    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 10, 1))
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=config.var_dir() / "bench",
+                        help="bench folder (landing, feed, reports, airflow home, results)")
+    parser.add_argument("--database", default="bench", help="warehouse database, recreated")
+    parser.add_argument("--metadata-database", default="bench_airflow",
+                        help="Airflow metadata database, recreated")
+    parser.add_argument("--interval", type=float, default=0.2, help="memory sampling period, s")
+    parser.add_argument("--slow-ms", type=int, default=200,
+                        help="log bench statements slower than this (server log)")
+    parser.add_argument("--reuse-data", action="store_true",
+                        help="keep var/bench/landing if it was generated with the same parameters")
+    parser.add_argument("--skip-copy", action="store_true", help="no plain COPY baseline")
+    parser.add_argument("--keep-going", action="store_true", help="run later days after a failure")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    result = run(args)
+    print()
+    print(render(result))
+    path = write_results(result, args.out)
+    print(f"\nresults: {path} (and {args.out / 'latest.json'})")
+    return 0 if result["days"] and all(d["returncode"] == 0 for d in result["days"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

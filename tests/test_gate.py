@@ -1,0 +1,127 @@
+"""The data-quality gate, through real Airflow runs on generated data.
+
+Day 1 passes. Each damaged delivery of day 2 fails the run with the failed
+check named, publishes no feed for day 2, and leaves day 1's feed and marts
+untouched; a tolerated (<= 1%) damage publishes with a warning; the
+corrected delivery re-run publishes day 2.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from conftest import Stack, create_database
+
+from safetynet import damage, generator
+
+D1, D2 = "2026-10-01", "2026-10-02"
+FINGERPRINT = """select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), ''))
+                 from {table} t where {column} = %s"""
+
+
+@pytest.fixture(scope="module")
+def gate(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Stack:
+    root = tmp_path_factory.mktemp("gate")
+    stack = Stack(create_database(local_stack, "t_gate"), root / "landing", root / "feed",
+                  root / "reports")
+    generator.generate(root / "pristine", 300, date(2026, 10, 1), 2, seed=5)
+    shutil.copytree(root / "pristine", stack.landing)
+    run = stack.run_dag(D1)
+    assert run.returncode == 0, run.stdout[-3000:]
+    return stack
+
+
+def restore_day2(stack: Stack) -> None:
+    pristine = stack.landing.parent / "pristine"
+    for source in ("civil_affairs", "health", "housing", "bank"):
+        target = stack.landing / source / D2
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(pristine / source / D2, target)
+
+
+def day1_state(stack: Stack) -> tuple:
+    marts = [stack.query(FINGERPRINT.format(table=t, column=c), (D1,)) for t, c in
+             (("marts.low_income_population", "as_of_date"), ("marts.monitoring_alerts",
+                                                              "alert_date"))]
+    feed = (stack.feed / D1 / "alerts.csv").read_bytes()
+    return marts, feed
+
+
+def _truncate(landing: Path) -> None:
+    damage.truncate_file(damage.folder(landing, "bank", D2) / "balances_20261002.txt", 0.6)
+
+
+def _flip(landing: Path) -> None:
+    damage.flip_byte(damage.folder(landing, "housing", D2) / "properties.csv")
+
+
+def _drop(landing: Path) -> None:
+    damage.drop_column(landing, "civil_affairs", D2, "households.csv", "urban_rural")
+
+
+def _invalid_ids(landing: Path) -> None:
+    damage.invalidate_ids(landing, "civil_affairs", D2, "persons.csv", 0.03, seed=1)
+
+
+def _missing(landing: Path) -> None:
+    damage.remove_source(landing, "health", D2)
+
+
+@pytest.mark.parametrize("damage_day2, named_check", [
+    (_truncate, "rows, manifest says"),
+    (_flip, "sha256"),
+    (_drop, "header drift, missing ['urban_rural']"),
+    (_invalid_ids, "more than the 1% tolerance"),
+    (_missing, "no manifest from health"),
+], ids=["truncated", "checksum", "dropped-column", "invalid-ids-3pct", "missing-source"])
+def test_damaged_day_is_blocked(gate: Stack, damage_day2, named_check: str) -> None:
+    before = day1_state(gate)
+    restore_day2(gate)
+    damage_day2(gate.landing)
+    run = gate.run_dag(D2)
+    (gate.reports / f"run-{damage_day2.__name__}.log").write_text(run.stdout + run.stderr)
+    assert run.returncode != 0
+    assert named_check in run.stdout + run.stderr
+    assert "data-quality gate failed" in run.stdout + run.stderr or "incomplete" in run.stdout
+    assert not (gate.feed / D2).exists()
+    assert day1_state(gate) == before
+    assert gate.query("select count(*) from marts.low_income_population where as_of_date = %s",
+                      (D2,)) == [(0,)]
+    failed = gate.query("select suite from audit.dq_results where extract_date = %s and "
+                        "not success and severity = 'critical'", (D2,))
+    assert ("delivery",) in failed
+
+
+def test_tolerated_invalid_ids_publish_with_a_warning(gate: Stack) -> None:
+    restore_day2(gate)
+    bad = damage.invalidate_ids(gate.landing, "civil_affairs", D2, "persons.csv", 0.004, seed=2)
+    assert bad > 0
+    run = gate.run_dag(D2)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert (gate.feed / D2 / "_manifest.json").exists()
+    warnings = gate.query(
+        """select suite, expectation from audit.dq_results where extract_date = %s and not success
+           and severity = 'warning' and run_id = (select max(run_id) from audit.dq_results
+                                                  where extract_date = %s)""", (D2, D2))
+    assert ("delivery", "expect_column_values_to_be_in_set") in warnings
+    rejected = gate.query("select count(*) from audit.rejected_rows where extract_date = %s "
+                          "and reason = 'invalid id_number'", (D2,))
+    assert rejected[0][0] >= bad
+
+
+def test_corrected_redelivery_publishes(gate: Stack) -> None:
+    restore_day2(gate)
+    run = gate.run_dag(D2)
+    assert run.returncode == 0, run.stdout[-3000:]
+    first = (gate.feed / D2 / "alerts.csv").read_bytes()
+    assert gate.query("select count(*) > 0 from marts.low_income_population "
+                      "where as_of_date = %s", (D2,)) == [(True,)]
+    published = gate.query("select action from audit.feed_publications where extract_date = %s "
+                           "order by published_at desc limit 1", (D2,))
+    assert published == [("published",)]
+    rerun = gate.run_dag(D2)
+    assert rerun.returncode == 0
+    assert (gate.feed / D2 / "alerts.csv").read_bytes() == first
