@@ -44,7 +44,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -303,7 +303,7 @@ def machine_busy_seconds() -> float:
     return (sum(values[:8]) - idle) / _TICK
 
 
-# ---------------------------------------------------------------- the day's run, from Airflow's metadata
+# ---------------------------------------------------------------- the day's run (Airflow metadata)
 
 
 @dataclass(frozen=True)
@@ -326,15 +326,16 @@ def metadata_url(sqlalchemy_conn: str) -> str:
     return re.sub(r"^postgresql\+\w+://", "postgresql://", sqlalchemy_conn)
 
 
-def day_run(meta_url: str, day: date, dag_id: str = DAG_ID) -> tuple[dict[str, Any], list[TaskTime]]:
+def day_run(meta_url: str, day: date,
+            dag_id: str = DAG_ID) -> tuple[dict[str, Any], list[TaskTime]]:
     """The latest run of ``dag_id`` for logical date ``day`` and its task instances."""
     with psycopg.connect(metadata_url(meta_url)) as conn:
         run = conn.execute(
             """select run_id, state, start_date, end_date from dag_run
                where dag_id = %s and logical_date >= %s and logical_date < %s
                order by start_date desc nulls last limit 1""",
-            (dag_id, datetime.combine(day, datetime.min.time(), timezone.utc),
-             datetime.combine(day + timedelta(days=1), datetime.min.time(), timezone.utc)),
+            (dag_id, datetime.combine(day, datetime.min.time(), UTC),
+             datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)),
         ).fetchone()
         if not run:
             return {}, []
@@ -541,7 +542,7 @@ class Statement:
 def _log_time(ts: str, tz: str) -> float:
     moment = datetime.fromisoformat(ts)
     if tz in ("UTC", "GMT", "Etc/UTC"):
-        return moment.replace(tzinfo=timezone.utc).timestamp()
+        return moment.replace(tzinfo=UTC).timestamp()
     try:
         from zoneinfo import ZoneInfo
 
@@ -596,19 +597,16 @@ def task_at(t: float, tasks: dict[str, dict[str, Any]]) -> str:
     return "?"
 
 
-DBT_RESULT = re.compile(
-    r"\d+ of \d+ (?P<status>OK|ERROR|PASS|FAIL|WARN)\S* (?:created|loaded|creating|inserted|"
-    r"\S+ \S+ model|seed file|test)?.*?(?P<name>[a-z_]+\.[a-z0-9_]+|[a-z0-9_]+) "
-    r"\.*\s*\[(?P<detail>[^\]]*?) in (?P<seconds>[\d.]+)s\]")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 DBT_LINE = re.compile(
     r"(?P<index>\d+) of (?P<count>\d+) (?P<status>OK|ERROR|PASS|FAIL|WARN|SKIP)\b(?P<what>.*?)"
-    r"\s\.+\s\[(?P<detail>.*?) in (?P<seconds>[\d.]+)s\]")
+    r"[\s.]*\[(?P<detail>[^\]]*?) in (?P<seconds>[\d.]+)s\]")
 
 
 def dbt_node_times(output: str) -> list[dict[str, Any]]:
-    """dbt's own per-node lines ('12 of 40 OK created sql table model x.y ... [SELECT 1 in 2.1s]')."""
+    """dbt's per-node lines: '12 of 40 OK created sql table model x.y ... [SELECT 1 in 2.1s]'."""
     nodes, seen = [], set()
-    for line in output.splitlines():
+    for line in ANSI.sub("", output).splitlines():
         found = DBT_LINE.search(line)
         if not found:
             continue
@@ -621,6 +619,72 @@ def dbt_node_times(output: str) -> list[dict[str, Any]]:
         nodes.append({"node": name, "what": what, "status": found["status"],
                       "detail": found["detail"], "seconds": float(found["seconds"])})
     return nodes
+
+
+DBT_CLOCK = re.compile(r"^(?:\S*?)(?P<clock>\d\d:\d\d:\d\d)  (?P<text>.*)$")
+
+
+def dbt_summary(output: str) -> dict[str, Any]:
+    """Where dbt_build's time goes: parse, execution, node kinds, threads (dbt's own log)."""
+    clock: dict[str, int] = {}
+    summary: dict[str, Any] = {}
+    for line in ANSI.sub("", output).splitlines():
+        found = DBT_CLOCK.match(line)
+        if not found:
+            continue
+        text = found["text"]
+        h, m, sec = (int(x) for x in found["clock"].split(":"))
+        seconds = h * 3600 + m * 60 + sec
+        for key, marker in (("start", "Running with dbt="), ("found", "Found "),
+                            ("finished", "Finished running")):
+            if text.startswith(marker) and key not in clock:
+                clock[key] = seconds
+        if text.startswith("Found "):
+            summary["found"] = text
+        elif text.startswith("Concurrency:"):
+            summary["threads"] = int(re.search(r"(\d+) thread", text)[1])
+        elif "Unable to do partial parsing" in text:
+            summary["partial_parse"] = False
+        elif text.startswith("Finished running"):
+            took = re.search(r"\(([\d.]+)s\)", text)
+            summary["execution_seconds"] = float(took[1]) if took else None
+    if "start" in clock and "found" in clock:
+        summary["parse_seconds"] = (clock["found"] - clock["start"]) % 86400
+    nodes = dbt_node_times(output)
+    kinds: dict[str, float] = {}
+    for node in nodes:
+        what = node["what"]
+        kind = ("test" if node["detail"] in ("PASS", "FAIL", "WARN", "ERROR") or " test " in what
+                else "seed" if "seed" in what else "model")
+        kinds[kind] = kinds.get(kind, 0.0) + node["seconds"]
+    summary["node_seconds"] = kinds
+    summary["nodes"] = len(nodes)
+    return summary
+
+
+AIRFLOW_TS = re.compile(r"^(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ")
+
+
+def airflow_overheads(output: str, process_start: float) -> dict[str, float | None]:
+    """Start-up before the first task, and the first task's own start-up (in-process API)."""
+    first_starting = first_running = first_started = None
+    for line in output.splitlines():
+        found = AIRFLOW_TS.match(line)
+        if not found:
+            continue
+        t = datetime.fromisoformat(found["ts"]).replace(tzinfo=UTC).timestamp()
+        if first_starting is None and "[DAG TEST] starting task_id=" in line:
+            first_starting = t
+        elif first_running is None and "[DAG TEST] running task" in line:
+            first_running = t
+        elif first_started is None and first_running and "Task started" in line:
+            first_started = t
+            break
+    return {
+        "before_first_task": first_starting - process_start if first_starting else None,
+        "first_task_startup": first_started - first_running if first_started and first_running
+        else None,
+    }
 
 
 LOADER_LINE = re.compile(r"(?P<source>[a-z_]+)/(?P<date>\d{4}-\d\d-\d\d)/(?P<file>\S+): "
@@ -750,6 +814,8 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
                 "other_cores_busy": max(0.0, busy - ours) / wall if wall else None,
                 "cores": os.cpu_count()},
         "dbt_nodes": dbt_node_times(output),
+        "dbt": dbt_summary(output),
+        "airflow_overheads": airflow_overheads(output, started),
         "loader_files": loader_file_times(output),
         "slow_statements": [
             {"task": task_at(s.t, times["tasks"]), "ms": s.ms, "model": s.model,
@@ -779,9 +845,11 @@ def warehouse_facts(url: str, day: date) -> dict[str, Any]:
     return facts
 
 
-def _count(conn: psycopg.Connection, table: str, column: str, day: date, extra: str = "") -> int | None:
+def _count(conn: psycopg.Connection, table: str, column: str, day: date,
+           extra: str = "") -> int | None:
     try:
-        row = conn.execute(f"select count(*) from {table} where {column} = %s{extra}", (day,)).fetchone()
+        row = conn.execute(f"select count(*) from {table} where {column} = %s{extra}",
+                           (day,)).fetchone()
         return int(row[0]) if row else None
     except psycopg.Error:
         conn.rollback()
@@ -816,7 +884,7 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
                 and all(d["returncode"] == 0 for d in days),
                 f"slowest day {worst:.1f} s (airflow dags test process, start-up included)"
                 if worst is not None else "no day ran"))
-    ratio = result.get("copy", {}).get("ratios", {}).get("ratio_stage_wall")
+    ratio = (result.get("copy") or {}).get("ratios", {}).get("ratio_stage_wall")
     out.append((f"load >= {TARGETS['load_copy_ratio']:.0%} of plain COPY",
                 ratio is not None and ratio >= TARGETS["load_copy_ratio"],
                 f"day 1: {ratio:.0%} (load-stage wall)" if ratio is not None else "not measured"))
@@ -836,8 +904,9 @@ def render(result: dict[str, Any], top: int = 12) -> str:
     days = result["days"]
     lines = []
     params = result["parameters"]
-    lines.append(f"Safetynet benchmark — {params['households']:,} households, {params['days']} days "
-                 f"from {params['start']}, {result['machine']['cpus']} CPUs, {result['started_at']}")
+    lines.append(f"Safetynet benchmark — {params['households']:,} households, "
+                 f"{params['days']} days from {params['start']}, "
+                 f"{result['machine']['cpus']} CPUs, {result['started_at']}")
     gen = result.get("generation") or {}
     if gen:
         persons = gen.get("persons")
@@ -856,6 +925,17 @@ def render(result: dict[str, Any], top: int = 12) -> str:
     row("  total (DAG run)", [d.get("total") for d in days])
     row("  airflow dags test process", [d["process_wall_seconds"] for d in days])
     row("  run state", [d.get("run_state") for d in days])
+    row("  airflow start-up before 1st task", [d.get("airflow_overheads", {})
+                                               .get("before_first_task") for d in days])
+    row("  1st task start-up (in wait)", [d.get("airflow_overheads", {})
+                                          .get("first_task_startup") for d in days])
+    row("  dbt parse (full, in dbt_build)", [d.get("dbt", {}).get("parse_seconds") for d in days])
+    row("  dbt execution (in dbt_build)", [d.get("dbt", {}).get("execution_seconds")
+                                           for d in days])
+    row("    of which models", [d.get("dbt", {}).get("node_seconds", {}).get("model")
+                                for d in days])
+    row("    of which data tests", [d.get("dbt", {}).get("node_seconds", {}).get("test")
+                                    for d in days])
     lines += ["", "rows"]
     for source in SOURCES:
         row(f"  {source} rows", [d["rows"].get(source) for d in days], 0)
@@ -872,7 +952,8 @@ def render(result: dict[str, Any], top: int = 12) -> str:
     row("  alerts / new alerts", [f"{d['warehouse'].get('marts.monitoring_alerts')}/"
                                   f"{d['warehouse'].get('new_alerts')}" for d in days])
     lines += ["", "memory, MiB"]
-    row("  peak RSS, largest task process", [_mib(d["memory"]["peak_process_rss"]) for d in days], 0)
+    row("  peak RSS, largest task process", [_mib(d["memory"]["peak_process_rss"])
+                                             for d in days], 0)
     row("  peak RSS, Airflow process tree", [_mib(d["memory"]["peak_tree_rss"]) for d in days], 0)
     row("  peak PostgreSQL RSS (sum)", [_mib(d["memory"]["peak_pg_rss"]) for d in days], 0)
     row("  peak PostgreSQL PSS (sum)", [_mib(d["memory"]["peak_pg_pss"]) for d in days], 0)
@@ -887,15 +968,18 @@ def render(result: dict[str, Any], top: int = 12) -> str:
         ratios = copy["ratios"]
         lines += ["", f"plain COPY baseline, files of {copy['date']} (unindexed all-text tables, "
                       "same encoding options)",
-                  "  source            rows   pipeline s   pipeline r/s     COPY s     COPY r/s   ratio"]
+                  "  source            rows   pipeline s   pipeline r/s     COPY s     COPY r/s"
+                  "   ratio"]
         for source, v in ratios["per_source"].items():
             lines.append(f"  {source:<14}{_fmt(v['rows'], 0, 10)}{_fmt(v['task_seconds'], 1, 13)}"
                          f"{_fmt(v['pipeline_rows_per_s'], 0, 15)}{_fmt(v['copy_seconds'], 2, 11)}"
                          f"{_fmt(v['copy_rows_per_s'], 0, 13)}{_fmt(_pct(v['ratio']), 0, 7)}%")
-        lines.append(f"  total, load-stage wall: {_fmt(ratios['pipeline_rows_per_s_stage_wall'], 0, 0)}"
+        lines.append("  total, load-stage wall: "
+                     f"{_fmt(ratios['pipeline_rows_per_s_stage_wall'], 0, 0)}"
                      f" rows/s vs COPY {_fmt(ratios['copy_rows_per_s'], 0, 0)} rows/s = "
                      f"{_fmt(_pct(ratios['ratio_stage_wall']), 0, 0)}%")
-        lines.append(f"  total, sum of load tasks: {_fmt(ratios['pipeline_rows_per_s_task_sum'], 0, 0)}"
+        lines.append("  total, sum of load tasks: "
+                     f"{_fmt(ratios['pipeline_rows_per_s_task_sum'], 0, 0)}"
                      f" rows/s vs COPY {_fmt(ratios['copy_rows_per_s'], 0, 0)} rows/s = "
                      f"{_fmt(_pct(ratios['ratio_task_sum']), 0, 0)}%")
         for c in copy["files"]:
@@ -903,7 +987,8 @@ def render(result: dict[str, Any], top: int = 12) -> str:
                          f"{c['bytes'] / MIB:,.0f} MiB, {c['seconds']:.2f} s")
 
     for d in days:
-        lines += ["", f"{d['date']}: slowest statements (>= {params['slow_ms']} ms, PostgreSQL log)"]
+        lines += ["", f"{d['date']}: slowest statements (>= {params['slow_ms']} ms, "
+                      "PostgreSQL log)"]
         for s in d["slow_statements"][:top]:
             tmp = f" temp {s['temp_bytes'] / MIB:,.0f} MiB" if s["temp_bytes"] else ""
             lines.append(f"  {s['ms'] / 1000:7.2f} s  {s['task']:<16} {s['sql'][:110]}{tmp}")
@@ -957,7 +1042,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cluster.start()
     args.out = args.out.resolve()
     deployment = Deployment(cluster, args.out, args.database, args.metadata_database)
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     print(f"bench deployment: database {args.database}, metadata {args.metadata_database}, "
           f"folders under {args.out}", flush=True)
     deployment.create(args.slow_ms)
@@ -1038,7 +1123,8 @@ def write_results(result: dict[str, Any], out_dir: Path) -> Path:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m safetynet.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m safetynet.bench",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--households", type=int, default=400_000)
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 10, 1))

@@ -1,8 +1,20 @@
 """``make airflow`` / ``make stop``: the Airflow services of the local stack.
 
-Starts api-server, scheduler, dag-processor and triggerer in the background
-(pid and log files in ``var/airflow/run``), with a login generated on first
-start (kept in ``var/airflow``, never committed).
+``python -m safetynet.services start`` starts api-server, scheduler,
+dag-processor and triggerer in the background (LocalExecutor, metadata in
+the local PostgreSQL), waits until the api-server answers and every service
+reports healthy, then prints the URL and the login. ``stop`` stops them;
+``status`` tells what runs.
+
+Pid and log files live in ``$AIRFLOW_HOME/run`` (``var/airflow/run``). The
+login is the SimpleAuthManager user ``admin`` with a password generated on
+first start into ``$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated``
+(``var/`` is git-ignored: never committed). ``SAFETYNET_AIRFLOW_PORT``
+(default 8080) moves the UI; the services bind 127.0.0.1 only.
+
+Tests use :class:`Airflow` with their own environment (another
+``AIRFLOW_HOME``, metadata database and port) so they never touch a
+developer's running services.
 """
 
 from __future__ import annotations
@@ -11,115 +23,304 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-SERVICES = {
-    "api-server": ["airflow", "api-server", "--port", "{port}"],
-    "scheduler": ["airflow", "scheduler"],
+# Started in this order, stopped in reverse (the api-server last: running
+# tasks report their end through its execution API).
+SERVICES: dict[str, list[str]] = {
+    "api-server": ["airflow", "api-server", "--host", "127.0.0.1", "--port", "{port}",
+                   "--workers", "1"],
     "dag-processor": ["airflow", "dag-processor"],
     "triggerer": ["airflow", "triggerer"],
+    "scheduler": ["airflow", "scheduler"],
 }
+HEALTH_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 USER = "admin"
+PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+SIMPLE_AUTH_MANAGER = \
+    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 
 
-def airflow_home() -> Path:
-    return Path(os.environ["AIRFLOW_HOME"])
+class ServiceError(RuntimeError):
+    """A service did not start, died, or the api-server did not become healthy."""
 
 
-def run_dir() -> Path:
-    folder = airflow_home() / "run"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+@dataclass
+class Airflow:
+    """The four services of one Airflow deployment, described by an environment."""
+
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    # ------------------------------------------------------------ where and who
+
+    @property
+    def home(self) -> Path:
+        return Path(self.environ["AIRFLOW_HOME"])
+
+    @property
+    def port(self) -> int:
+        return int(self.environ.get("SAFETYNET_AIRFLOW_PORT") or 8080)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def run_dir(self) -> Path:
+        folder = self.home / "run"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    @property
+    def passwords_file(self) -> Path:
+        return self.home / PASSWORDS_FILE
+
+    def login(self) -> tuple[str, str]:
+        """The local admin login; the password is generated once per Airflow home."""
+        path = self.passwords_file
+        if path.exists():
+            password = json.loads(path.read_text() or "{}").get(USER)
+            if password:
+                return USER, password
+        password = secrets.token_urlsafe(12)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(json.dumps({USER: password}) + "\n")
+        return USER, password
+
+    def service_environment(self) -> dict[str, str]:
+        return {
+            **self.environ,
+            "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__API__BASE_URL": self.url,
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(self.port),
+        }
+
+    # ------------------------------------------------------------ processes
+
+    def _pid_file(self, name: str) -> Path:
+        return self.run_dir / f"{name}.pid"
+
+    def pid(self, name: str) -> int | None:
+        """Pid of a running service of this home (a stale pid file is ignored)."""
+        path = self._pid_file(name)
+        if not path.exists():
+            return None
+        try:
+            pid = int(path.read_text().strip())
+            os.kill(pid, 0)
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except (OSError, ValueError):
+            return None
+        if b"airflow" not in command or _is_zombie(pid):
+            return None
+        return pid
+
+    def running(self) -> dict[str, int]:
+        return {name: pid for name in SERVICES if (pid := self.pid(name))}
+
+    def start(self, timeout: float = 180, wait_for_dag: str | None = None) -> None:
+        """Start what is not running yet, then wait until every service is healthy."""
+        self.login()
+        if not (self.home / "airflow.cfg").exists():
+            # A fresh home: write the config (one JWT secret for all services) and
+            # migrate before four processes race to create it.
+            subprocess.run(["airflow", "db", "migrate"], env=self.service_environment(),
+                           check=True, capture_output=True)
+        if not self.pid("api-server") and _port_open(self.port):
+            raise ServiceError(
+                f"port {self.port} is already in use by another program; "
+                "set SAFETYNET_AIRFLOW_PORT to a free port")
+        environment = self.service_environment()
+        for name, command in SERVICES.items():
+            if self.pid(name):
+                continue
+            with open(self.run_dir / f"{name}.log", "ab") as log:
+                process = subprocess.Popen(
+                    [part.format(port=self.port) for part in command],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    env=environment, start_new_session=True,
+                )
+            self._pid_file(name).write_text(str(process.pid))
+        self.wait_healthy(timeout)
+        if wait_for_dag:
+            self.wait_for_dag(wait_for_dag, timeout)
+
+    def stop(self, timeout: float = 30) -> list[str]:
+        """Stop every service (SIGTERM to its process group, SIGKILL after ``timeout``)."""
+        stopped = []
+        for name in reversed(list(SERVICES)):
+            pid = self.pid(name)
+            if pid:
+                _terminate_group(pid, timeout)
+                stopped.append(f"{name} ({pid})")
+            self._pid_file(name).unlink(missing_ok=True)
+        return stopped
+
+    def _died(self) -> list[str]:
+        return [name for name in SERVICES if not self.pid(name)]
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        path = self.run_dir / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    # ------------------------------------------------------------ health and API
+
+    def health(self) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=5) as response:  # noqa: S310
+            return json.loads(response.read())
+
+    def wait_healthy(self, timeout: float = 180) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        last: Any = "no answer"
+        while time.monotonic() < deadline:
+            if dead := self._died():
+                raise ServiceError(
+                    f"{', '.join(dead)} exited; last lines of {dead[0]}.log:\n"
+                    f"{self.log_tail(dead[0])}\n(logs in {self.run_dir})")
+            try:
+                last = self.health()
+                if all((last.get(c) or {}).get("status") == "healthy"
+                       for c in HEALTH_COMPONENTS):
+                    return last
+            except (OSError, ValueError) as error:
+                last = error
+            time.sleep(1)
+        raise ServiceError(f"Airflow not healthy after {timeout:.0f}s ({last}); "
+                           f"logs in {self.run_dir}")
+
+    def token(self) -> str:
+        """A JWT for the REST API (POST /auth/token with the generated login)."""
+        user, password = self.login()
+        answer = self.request("POST", "/auth/token",
+                              {"username": user, "password": password}, auth=False)
+        return answer["access_token"]
+
+    def request(self, method: str, path: str, body: Any = None, auth: bool = True,
+                token: str | None = None) -> Any:
+        """JSON request to the api-server; returns the decoded answer."""
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if auth:
+            headers["Authorization"] = f"Bearer {token or self.token()}"
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, headers=headers,
+                                         method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                text = response.read()
+        except urllib.error.HTTPError as error:
+            detail = error.read().decode(errors="replace")[:500]
+            raise ServiceError(f"{method} {path}: HTTP {error.code} {detail}") from error
+        return json.loads(text) if text else None
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> dict[str, Any]:
+        """Wait until the dag-processor has parsed ``dag_id`` into the metadata database."""
+        token = self.token()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                return self.request("GET", f"/api/v2/dags/{urllib.parse.quote(dag_id)}",
+                                    token=token)
+            except ServiceError as error:
+                if "HTTP 404" not in str(error):
+                    raise
+            time.sleep(1)
+        raise ServiceError(f"DAG {dag_id} not parsed after {timeout:.0f}s; "
+                           f"see {self.run_dir / 'dag-processor.log'}")
 
 
-def port() -> int:
-    return int(os.environ.get("SAFETYNET_AIRFLOW_PORT", "8080"))
-
-
-def login() -> tuple[str, str]:
-    """The local admin login; the password is generated once per checkout."""
-    path = airflow_home() / "simple_auth_manager_passwords.json.generated"
-    if path.exists():
-        return USER, json.loads(path.read_text())[USER]
-    password = secrets.token_urlsafe(12)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({USER: password}))
-    return USER, password
-
-
-def service_environment() -> dict[str, str]:
-    return {
-        **os.environ,
-        "AIRFLOW__CORE__AUTH_MANAGER":
-            "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE":
-            str(airflow_home() / "simple_auth_manager_passwords.json.generated"),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port()}/execution/",
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port()}",
-    }
-
-
-def _pid(name: str) -> int | None:
-    path = run_dir() / f"{name}.pid"
-    if not path.exists():
-        return None
-    pid = int(path.read_text())
+def _is_zombie(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # Only zombies left (reaped by their parent later) count as stopped.
+    return any(not _is_zombie(int(p.name)) for p in Path("/proc").iterdir()
+               if p.name.isdigit() and _pgid(int(p.name)) == pgid)
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
     except OSError:
         return None
-    return pid
 
 
-def start() -> None:
-    login()
-    for name, command in SERVICES.items():
-        if _pid(name):
-            continue
-        log = open(run_dir() / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
-        process = subprocess.Popen(
-            [part.format(port=port()) for part in command], stdout=log, stderr=log,
-            env=service_environment(), start_new_session=True,
-        )
-        (run_dir() / f"{name}.pid").write_text(str(process.pid))
-    wait_healthy()
-
-
-def wait_healthy(timeout: float = 120) -> None:
-    url = f"http://127.0.0.1:{port()}/api/v2/monitor/health"
+def _terminate_group(pid: int, timeout: float) -> None:
+    """SIGTERM the service's process group (it is its session leader), SIGKILL if it lingers."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(2)
-    raise RuntimeError(f"Airflow api-server not healthy after {timeout}s; see {run_dir()}")
-
-
-def stop() -> None:
-    for name in SERVICES:
-        pid = _pid(name)
-        if pid:
-            os.killpg(pid, signal.SIGTERM)
-            print(f"stopped {name} ({pid})")
-        (run_dir() / f"{name}.pid").unlink(missing_ok=True)
+        if not _group_alive(pid):
+            return
+        time.sleep(0.3)
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def main(argv: list[str]) -> int:
-    if argv[:1] == ["stop"]:
-        stop()
+    airflow = Airflow()
+    command = argv[0] if argv else "start"
+    if command == "stop":
+        stopped = airflow.stop()
+        print("stopped " + ", ".join(stopped) if stopped else "no Airflow service was running")
         return 0
-    start()
-    user, password = login()
-    print(f"Airflow UI: http://127.0.0.1:{port()}  login: {user} / {password}")
-    print(f"logs: {run_dir()}  |  stop with: make stop")
+    if command == "status":
+        running = airflow.running()
+        for name in SERVICES:
+            print(f"{name:14} {'running, pid ' + str(running[name]) if name in running else 'stopped'}")
+        return 0 if running else 3
+    if command != "start":
+        print("usage: python -m safetynet.services [start|stop|status]", file=sys.stderr)
+        return 2
+    try:
+        airflow.start()
+    except ServiceError as error:
+        print(f"Airflow did not start: {error}", file=sys.stderr)
+        return 1
+    user, password = airflow.login()
+    print(f"Airflow UI: {airflow.url}   login: {user} / {password}")
+    print(f"Data Docs:  {airflow.url}/safetynet-docs/gx/index.html   "
+          f"dbt docs: {airflow.url}/safetynet-docs/dbt/index.html")
+    print(f"logs: {airflow.run_dir}   stop with: make stop")
     return 0
 
 

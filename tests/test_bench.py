@@ -1,0 +1,232 @@
+"""Smoke test of the benchmark's measuring functions (``safetynet.bench``).
+
+Small and fast: a few hundred generated households, the real local cluster,
+no Airflow run (``make bench`` is the real thing, see docs/benchmark.md).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from safetynet import bench, generator
+from safetynet.config import SOURCES
+
+DAY = date(2026, 10, 1)
+
+CHILD_TREE = """
+import subprocess, sys, time
+block = bytearray(64 * 1024 * 1024)  # ~64 MiB resident in the parent
+for i in range(0, len(block), 4096):
+    block[i] = 1
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(3)"])
+time.sleep(1.5)
+child.wait()
+"""
+
+
+@pytest.mark.parametrize("use_psutil", [True, False], ids=["psutil", "procfs"])
+def test_sampler_sees_the_process_tree_and_postgres(local_stack, use_psutil: bool) -> None:
+    if use_psutil and bench.psutil is None:
+        pytest.skip("psutil not installed")
+    process = subprocess.Popen([sys.executable, "-c", CHILD_TREE])
+    postmaster = bench.postmaster_pid(local_stack.data_dir)
+    assert postmaster, "the local cluster writes postmaster.pid"
+    sampler = bench.ProcessSampler(process.pid, postmaster, ["postgres"], interval=0.1,
+                                   use_psutil=use_psutil)
+    sampler.start()
+    time.sleep(1.2)
+    snapshot = bench.proc_snapshot(use_psutil)
+    tree = bench.descendants(process.pid, snapshot)
+    process.wait()
+    report = sampler.stop()
+    assert len(tree) == 2, "the parent and its child"
+    assert report.samples >= 5
+    assert report.peak_process_rss >= 64 * bench.MIB
+    assert report.peak_tree_rss >= report.peak_process_rss
+    assert report.peak_pg_rss > 0 and report.peak_pg_pss > 0
+    assert report.peak_pg_all_rss >= report.peak_pg_rss
+    assert report.cpu_seconds_tree > 0
+    start = report.timeline[0].t
+    assert report.peak_in(start, start + 60) == report.peak_process_rss
+    timeline = report.as_dict(timeline_step=0.5)["timeline"]
+    assert 1 <= len(timeline) <= report.samples
+
+
+def test_postgres_backends_of_other_databases_are_left_out() -> None:
+    procs = {
+        1: bench.Proc(1, 0, 100, "postgres -D /x", 0.0),
+        2: bench.Proc(2, 1, 10, "postgres: checkpointer ", 0.0),
+        3: bench.Proc(3, 1, 20, "postgres: safetynet bench 127.0.0.1(5) idle", 0.0),
+        4: bench.Proc(4, 1, 40, "postgres: safetynet other 127.0.0.1(6) SELECT", 0.0),
+        5: bench.Proc(5, 9, 80, "python", 0.0),
+    }
+    assert sorted(bench.postgres_pids(procs, 1, ["bench"])) == [1, 2, 3]
+    assert sorted(bench.postgres_pids(procs, 1)) == [1, 2, 3, 4]
+    assert bench.postgres_pids(procs, None) == []
+
+
+def _t(seconds: float) -> datetime:
+    return datetime(2026, 11, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+
+
+def test_stage_times_group_tasks_into_stages() -> None:
+    tasks = [bench.TaskTime(f"wait_{s}", "success", _t(i), _t(i + 1))
+             for i, s in enumerate(SOURCES)]
+    tasks += [
+        bench.TaskTime("check_arrivals", "success", _t(4), _t(5)),
+        bench.TaskTime("load_civil_affairs", "success", _t(5), _t(15)),
+        bench.TaskTime("load_health", "success", _t(15), _t(20)),
+        bench.TaskTime("load_housing", "success", _t(20), _t(22)),
+        bench.TaskTime("load_bank", "success", _t(22), _t(30)),
+        bench.TaskTime("check_raw", "success", _t(31), _t(40)),
+        bench.TaskTime("dbt_build", "success", _t(40), _t(100)),
+        bench.TaskTime("check_marts", "success", _t(100), _t(110)),
+        bench.TaskTime("publish_feed", "success", _t(110), _t(111)),
+        bench.TaskTime("discard_day", "skipped", None, None),
+    ]
+    times = bench.stage_times(tasks)
+    assert times["stages"] == {"wait": 5.0, "load": 25.0, "check_raw": 9.0, "dbt_build": 60.0,
+                               "check_marts": 10.0, "publish": 1.0}
+    assert times["total"] == 111.0
+    assert times["other"] == pytest.approx(1.0)  # the gap between load and check_raw
+    assert times["tasks"]["load_bank"]["seconds"] == 8.0
+    assert times["tasks"]["discard_day"]["seconds"] is None
+    assert bench.task_at(_t(50).timestamp(), times["tasks"]) == "dbt_build"
+
+
+def test_day_run_reads_the_metadata_schema(local_stack) -> None:
+    import os
+
+    # the real Airflow schema, a date no run has: the query runs and finds nothing
+    run, tasks = bench.day_run(os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], date(1999, 1, 1))
+    assert run == {} and tasks == []
+
+
+def test_copy_baseline_counts_every_row_with_the_loader_options(stack, tmp_path: Path) -> None:
+    generator.generate(stack.landing, 300, DAY, 1)
+    inventory = bench.day_inventory(stack.landing, DAY)
+    rows = bench.source_rows(inventory)
+    copies = bench.copy_baseline(stack.url, stack.landing, DAY, schema="bench_copy_test")
+    assert {c.file_name for c in copies} == {n for files in inventory.values() for n in files}
+    for copy in copies:
+        assert copy.rows == inventory[copy.source][copy.file_name]["rows"], copy.file_name
+        assert copy.seconds > 0 and copy.rows_per_second > 0
+    # GB18030 decoded by the server: the names come back as the same text
+    with psycopg.connect(bench.metadata_url(stack.url)) as conn:
+        left = conn.execute("select to_regnamespace('bench_copy_test')").fetchone()
+    assert left == (None,), "the baseline tables are dropped afterwards"
+    ratios = bench.load_ratios(copies, rows, {s: 1.0 for s in SOURCES}, load_wall=2.0)
+    assert ratios["pipeline_rows_per_s_task_sum"] == pytest.approx(sum(rows.values()) / 4.0)
+    assert ratios["pipeline_rows_per_s_stage_wall"] == pytest.approx(sum(rows.values()) / 2.0)
+    assert ratios["ratio_stage_wall"] == pytest.approx(
+        ratios["pipeline_rows_per_s_stage_wall"] / ratios["copy_rows_per_s"])
+    bank = ratios["per_source"]["bank"]
+    assert bank["ratio"] == pytest.approx(bank["copy_seconds"] / 1.0)
+
+
+def test_slow_statements_are_read_from_the_server_log(local_stack, tmp_path: Path) -> None:
+    name = "t_bench_" + uuid.uuid4().hex[:8]
+    deployment = bench.Deployment(local_stack, tmp_path / "bench", name, name + "_meta")
+    log = local_stack.data_dir / "server.log"
+    offset = log.stat().st_size
+    deployment.create(slow_ms=100)
+    try:
+        with psycopg.connect(bench.metadata_url(deployment.warehouse_url)) as conn:
+            conn.execute("select pg_sleep(0.15), 'bench smoke test'")
+        environ = deployment.environ()
+        assert environ["SAFETYNET_LANDING_DIR"] == str(tmp_path / "bench" / "landing")
+        assert environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("/" + name + "_meta")
+        assert f":{bench.LOCAL_PASSWORD}@" in environ["AIRFLOW_CONN_WAREHOUSE"]
+        found = []
+        for _ in range(20):  # the logging collector may lag a moment
+            statements, _ = bench.slow_statements(log, offset)
+            found = [s for s in statements if "bench smoke test" in s.sql]
+            if found:
+                break
+            time.sleep(0.1)
+        assert found and found[0].ms >= 100
+    finally:
+        with psycopg.connect(local_stack.url("postgres"), autocommit=True) as conn:
+            for db in (name, name + "_meta"):
+                conn.execute(f'drop database if exists "{db}" with (force)')
+
+
+def test_log_and_output_parsers() -> None:
+    server_log = (
+        "2026-11-23 12:00:00.000 UTC [42] LOG:  temporary file: "
+        "path \"base/pgsql_tmp/x\", size 1048576\n"
+        "2026-11-23 12:00:00.000 UTC [42] STATEMENT:  select 1\n"
+        "2026-11-23 12:00:01.500 UTC [42] LOG:  duration: 1500.250 ms  statement: create table\n"
+        "\t\"bench\".\"intermediate\".\"int_claims__latest_versions__dbt_tmp\" as (select 1)\n"
+        "2026-11-23 12:00:02.000 UTC [43] LOG:  duration: 250.000 ms  "
+        "execute <unnamed>: insert into x\n"
+        "2026-11-23 12:00:03.000 UTC [43] LOG:  checkpoint starting: time\n"
+    )
+    path = Path("/tmp") / f"bench_log_{uuid.uuid4().hex}.log"
+    path.write_text(server_log)
+    try:
+        statements, offset = bench.slow_statements(path)
+    finally:
+        path.unlink()
+    assert offset == len(server_log.encode())
+    assert [s.ms for s in statements] == [1500.25, 250.0]
+    assert statements[0].model == "int_claims__latest_versions"
+    assert statements[0].temp_bytes == 1048576 and statements[1].temp_bytes == 0
+    assert statements[0].t == datetime(2026, 11, 23, 12, 0, 1, 500000, tzinfo=UTC).timestamp()
+
+    dbt_output = (
+        "\x1b[0m12:59:06  Running with dbt=1.11.16\n"
+        "\x1b[0m12:59:08  Unable to do partial parsing because saved manifest not found.\n"
+        "\x1b[0m12:59:18  Found 25 models, 80 data tests, 2 seeds\n"
+        "\x1b[0m12:59:18  Concurrency: 1 threads (target='warehouse')\n"
+        "\x1b[0m12:59:20  3 of 107 OK created sql table model intermediate.int_household_members "
+        "... [\x1b[32mSELECT 1028303\x1b[0m in 7.25s]\n"
+        "\x1b[0m12:59:21  5 of 107 PASS source_has_rows_on_as_of_date_bank  "
+        "[\x1b[32mPASS\x1b[0m in 0.07s]\n"
+        "\x1b[0m12:59:29  Finished running 4 incremental models in 0 hours 0 minutes "
+        "and 10.56 seconds (10.56s).\n"
+        "2026-11-23T12:49:01.1Z [info] civil_affairs/2026-10-01/persons.csv: 1028303 rows, "
+        "1028300 loaded, 3 rejected (12.50s) [safetynet.loader]\n"
+    )
+    nodes = bench.dbt_node_times(dbt_output)
+    assert [(n["node"], n["seconds"]) for n in nodes] == [
+        ("intermediate.int_household_members", 7.25),
+        ("source_has_rows_on_as_of_date_bank", 0.07)]
+    summary = bench.dbt_summary(dbt_output)
+    assert summary["parse_seconds"] == 12 and summary["threads"] == 1
+    assert summary["execution_seconds"] == 10.56 and summary["partial_parse"] is False
+    assert summary["node_seconds"] == {"model": 7.25, "test": 0.07}
+    files = bench.loader_file_times(dbt_output)
+    assert files == [{"source": "civil_affairs", "file": "persons.csv", "rows": 1028303,
+                      "loaded": 1028300, "rejected": 3, "seconds": 12.5}]
+
+
+def test_render_and_write_results(tmp_path: Path) -> None:
+    day = {
+        "date": "2026-10-01", "returncode": 0, "run_state": "success", "run_id": "x",
+        "process_wall_seconds": 100.0, "stages": {"wait": 1.0, "load": 20.0, "check_raw": 5.0,
+                                                  "dbt_build": 60.0, "check_marts": 5.0,
+                                                  "publish": 1.0},
+        "other": 1.0, "total": 93.0, "tasks": {"load_bank": {"seconds": 5.0}},
+        "memory": bench.MemoryReport(peak_process_rss=600 * bench.MIB).as_dict(),
+        "task_peak_rss": {}, "cpu": {"other_cores_busy": 0.1},
+        "rows": {s: 1000 for s in SOURCES}, "load_rows_per_s": 200.0,
+        "warehouse": {"marts.low_income_population": 10}, "dbt_nodes": [], "dbt": {},
+        "airflow_overheads": {}, "slow_statements": [
+            {"task": "dbt_build", "ms": 1234.0, "model": None, "temp_bytes": 0, "sql": "select 1"}],
+    }
+    result = {"started_at": "now", "machine": {"cpus": 2},
+              "parameters": {"households": 10, "days": 1, "start": "2026-10-01", "slow_ms": 200},
+              "generation": {"seconds": 1.0, "persons": 25}, "days": [day], "copy": None}
+    text = bench.render(result)
+    assert "dbt_build" in text and "select 1" in text and "[PASS] peak RSS" in text
+    assert "[PASS] one day end to end" in text
+    path = bench.write_results(result, tmp_path)
+    assert path.exists() and (tmp_path / "latest.json").read_text() == path.read_text()
