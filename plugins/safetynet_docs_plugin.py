@@ -18,10 +18,9 @@ import html
 import mimetypes
 from pathlib import Path
 
+from airflow.plugins_manager import AirflowPlugin
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-
-from airflow.plugins_manager import AirflowPlugin
 from safetynet import quality
 from safetynet.config import PROJECT_ROOT, Settings
 
@@ -44,11 +43,10 @@ def site_folder(site: str) -> Path:
 
 async def authenticated_user(request: Request):  # noqa: ANN201 - Airflow's user type
     """The Airflow user of this request (bearer token or the UI's session cookie)."""
-    from fastapi.security import HTTPAuthorizationCredentials
-
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
     from airflow.api_fastapi.core_api.security import get_user
+    from fastapi.security import HTTPAuthorizationCredentials
 
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     bearer = (HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials)

@@ -1,5 +1,6 @@
 """Headless Chromium from the OS packages (``apt-get install chromium chromium-driver``),
 driven by Selenium, for the tests that look at pages the way a person does.
+The browser has no internet (a dead proxy for everything but loopback and files).
 
 ``chromium()`` is a context manager yielding a WebDriver; tests skip with the
 reason when the browser, its driver or selenium is missing. No browser or
@@ -23,7 +24,10 @@ CHROMIUM = os.environ.get("SAFETYNET_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("SAFETYNET_CHROMEDRIVER", "/usr/bin/chromedriver")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1400,1000", "--lang=en-US")
+         "--disable-dev-shm-usage", "--window-size=1400,1000", "--lang=en-US",
+         # No internet: every non-loopback request goes to a closed port, so a page
+         # shows what a person without internet access sees (and no test waits on it).
+         "--proxy-server=http://127.0.0.1:9")
 INSTALL = "apt-get install -y chromium chromium-driver"
 
 

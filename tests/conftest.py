@@ -34,7 +34,20 @@ def local_stack() -> localpg.Cluster:
         os.environ.setdefault(name, value)
     cluster = localpg.Cluster.local()
     cluster.start()
+    use_test_airflow_metadata(cluster)
     return cluster
+
+
+def use_test_airflow_metadata(cluster: localpg.Cluster) -> None:
+    """Tests record their DAG runs in their own Airflow metadata database, so
+    they never replace the runs of `make demo` or a benchmark (`airflow dags
+    test` replaces an earlier run of the same logical date)."""
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname = 'airflow_test'").fetchone():
+            conn.execute("create database airflow_test")
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = (
+        f"postgresql+psycopg://safetynet@127.0.0.1:{cluster.port}/airflow_test")
+    subprocess.run(["airflow", "db", "migrate"], check=True, capture_output=True)
 
 
 @dataclass

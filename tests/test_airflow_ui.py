@@ -19,8 +19,7 @@ import psycopg
 import pytest
 from browser import body_text, chromium, wait_for
 from conftest import SAMPLES, Stack, create_database
-
-from safetynet import services
+from safetynet import services, warehouse
 from safetynet.config import SOURCES
 
 DAG = "safetynet_daily"
@@ -75,6 +74,7 @@ def deployment(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     shutil.copytree(SAMPLES / "landing", stack.landing)
     stack.feed.mkdir()
     stack.reports.mkdir()
+    warehouse.ensure_schema(stack.url)  # as `make up` does before `make airflow`
     metadata = "t_airflow_ui_metadata"
     with psycopg.connect(local_stack.url("postgres"), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{metadata}" with (force)')
@@ -164,12 +164,10 @@ def test_engineer_finds_the_run_in_the_ui(deployment: Deployment, tmp_path: Path
         # The DAG page, its Runs tab, and our run in the list.
         wait_for(lambda: "/auth/" not in driver.current_url and "Runs" in body_text(driver),
                  60, "the DAG page after login")
-        tab = wait_for(lambda: next(a for a in driver.find_elements(By.TAG_NAME, "a")
-                                    if a.text.strip() == "Runs"), 30, "the Runs tab")
-        tab.click()
-        link = wait_for(lambda: next(a for a in driver.find_elements(By.TAG_NAME, "a")
-                                     if a.text.strip() == run_id), 60, f"run {run_id} listed")
-        link.click()
+        wait_for(lambda: driver.find_element(By.XPATH, "//a[normalize-space()='Runs']"), 30,
+                 "the Runs tab").click()
+        wait_for(lambda: driver.find_element(By.XPATH, f"//a[normalize-space()='{run_id}']"), 60,
+                 f"run {run_id} listed").click()
 
         # The run page: its logical date, its state and every task with its state.
         page = wait_for(lambda: (text := body_text(driver)) and "Logical Date" in text
@@ -177,9 +175,10 @@ def test_engineer_finds_the_run_in_the_ui(deployment: Deployment, tmp_path: Path
         assert f"{DAY} 00:00:00" in page.split("Logical Date", 1)[1][:40], page[:2000]
         header = page.split("Logical Date", 1)[0]
         assert "Success" in header, header[-300:]
-        rows = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "tbody tr"), 30,
-                        "task instance rows")
-        shown = {row.text.split("\n")[0]: row.text for row in rows}
+        rows = wait_for(lambda: driver.execute_script(
+            "return Array.from(document.querySelectorAll('tbody tr'), r => r.innerText)"),
+            30, "task instance rows")
+        shown = {row.split("\n")[0].strip(): row for row in rows}
         assert set(TASKS) <= set(shown), sorted(shown)
         assert all("Success" in shown[t] for t in TASKS if t != "discard_day"), shown
         assert "Skipped" in shown["discard_day"]

@@ -167,6 +167,9 @@ def test_log_and_output_parsers() -> None:
         "\t\"bench\".\"intermediate\".\"int_claims__latest_versions__dbt_tmp\" as (select 1)\n"
         "2026-11-23 12:00:02.000 UTC [43] LOG:  duration: 250.000 ms  "
         "execute <unnamed>: insert into x\n"
+        "2026-11-23 12:00:02.500 UTC [44] LOG:  duration: 300.000 ms  statement: /* {\"app\": "
+        "\"dbt\", \"node_id\": \"model.safetynet.low_income_population\"} */\n"
+        "  insert into \"bench\".\"marts\".\"low_income_population\" select 1\n"
         "2026-11-23 12:00:03.000 UTC [43] LOG:  checkpoint starting: time\n"
     )
     path = Path("/tmp") / f"bench_log_{uuid.uuid4().hex}.log"
@@ -176,7 +179,9 @@ def test_log_and_output_parsers() -> None:
     finally:
         path.unlink()
     assert offset == len(server_log.encode())
-    assert [s.ms for s in statements] == [1500.25, 250.0]
+    assert [s.ms for s in statements] == [1500.25, 250.0, 300.0]
+    assert statements[2].model == "low_income_population"
+    assert statements[2].short().startswith("[low_income_population] insert into")
     assert statements[0].model == "int_claims__latest_versions"
     assert statements[0].temp_bytes == 1048576 and statements[1].temp_bytes == 0
     assert statements[0].t == datetime(2026, 11, 23, 12, 0, 1, 500000, tzinfo=UTC).timestamp()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from conftest import Stack
-
 from safetynet import damage, generator, loader
 from safetynet.manifest import DeliveryError
 

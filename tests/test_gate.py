@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from conftest import Stack, create_database
-
 from safetynet import damage, generator
 
 D1, D2 = "2026-10-01", "2026-10-02"

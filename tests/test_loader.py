@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
 from conftest import SAMPLES, Stack
-
 from safetynet import loader
 from safetynet.config import SOURCES
 from safetynet.manifest import DeliveryError

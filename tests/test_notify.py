@@ -13,7 +13,6 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import SAMPLES, Stack
-
 from safetynet import damage
 from safetynet.manifest import DeliveryError
 from safetynet.notify import SafetynetNotifier, failed_checks, failure_payload

@@ -13,7 +13,6 @@ from datetime import date, timedelta
 
 import pytest
 from conftest import Stack, create_database
-
 from reference import rules as reference
 from safetynet import generator
 

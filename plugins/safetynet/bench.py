@@ -87,57 +87,78 @@ class Proc:
     cpu: float  # user + system seconds so far
 
 
-def _proc_snapshot_psutil() -> dict[int, Proc]:
-    procs = {}
-    for p in psutil.process_iter(["pid", "ppid", "memory_info", "cmdline", "name", "cpu_times"]):
-        info = p.info
-        if info.get("memory_info") is None:
-            continue
-        cmd = " ".join(info.get("cmdline") or []) or (info.get("name") or "")
-        times = info.get("cpu_times")
-        cpu = (times.user + times.system) if times else 0.0
-        procs[info["pid"]] = Proc(info["pid"], info["ppid"] or 0, info["memory_info"].rss, cmd, cpu)
-    return procs
-
-
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _proc_snapshot_procfs() -> dict[int, Proc]:
-    procs = {}
+def _use_psutil(use_psutil: bool | None) -> bool:
+    return psutil is not None if use_psutil is None else use_psutil
+
+
+def process_parents(use_psutil: bool | None = None) -> dict[int, int]:
+    """pid → parent pid of every process of the machine (cheap: one stat file each)."""
+    if _use_psutil(use_psutil):
+        return {p.info["pid"]: p.info["ppid"] or 0
+                for p in psutil.process_iter(["pid", "ppid"]) if p.info.get("ppid") is not None}
+    parents = {}
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                stat = handle.read().decode("utf-8", "replace")
-            with open(f"/proc/{entry.name}/statm", "rb") as handle:
-                rss_pages = int(handle.read().split()[1])
-            with open(f"/proc/{entry.name}/cmdline", "rb") as handle:
-                cmd = handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
-        except (OSError, IndexError, ValueError):
-            continue  # the process ended while we read it
-        fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) "
-        ppid = int(fields[1])
-        cpu = (int(fields[11]) + int(fields[12])) / _TICK
-        pid = int(entry.name)
-        procs[pid] = Proc(pid, ppid, rss_pages * _PAGE, cmd, cpu)
-    return procs
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                    stat = handle.read().decode("utf-8", "replace")
+            except OSError:
+                continue  # the process ended while we read it
+            parents[int(entry.name)] = int(stat[stat.rfind(")") + 2:].split()[1])
+    return parents
+
+
+def _details_psutil(pid: int) -> Proc | None:
+    try:
+        proc = psutil.Process(pid)
+        with proc.oneshot():
+            times = proc.cpu_times()
+            cmd = " ".join(proc.cmdline()) or proc.name()
+            return Proc(pid, proc.ppid(), proc.memory_info().rss, cmd, times.user + times.system)
+    except (psutil.Error, OSError):
+        return None
+
+
+def _details_procfs(pid: int) -> Proc | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read().decode("utf-8", "replace")
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            rss_pages = int(handle.read().split()[1])
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            cmd = handle.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except (OSError, IndexError, ValueError):
+        return None  # the process ended while we read it
+    fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) "
+    cpu = (int(fields[11]) + int(fields[12])) / _TICK
+    return Proc(pid, int(fields[1]), rss_pages * _PAGE, cmd, cpu)
+
+
+def process_details(pids: Iterable[int], use_psutil: bool | None = None) -> dict[int, Proc]:
+    """RSS, command line and CPU seconds of ``pids`` (those still alive)."""
+    reader = _details_psutil if _use_psutil(use_psutil) else _details_procfs
+    found = {}
+    for pid in pids:
+        proc = reader(pid)
+        if proc is not None:
+            found[pid] = proc
+    return found
 
 
 def proc_snapshot(use_psutil: bool | None = None) -> dict[int, Proc]:
     """Every process of the machine: pid → Proc (psutil if installed, else /proc)."""
-    if use_psutil is None:
-        use_psutil = psutil is not None
-    return _proc_snapshot_psutil() if use_psutil else _proc_snapshot_procfs()
+    return process_details(process_parents(use_psutil), use_psutil)
 
 
-def descendants(root: int, procs: dict[int, Proc]) -> list[int]:
-    """``root`` and every process below it."""
+def descendants(root: int, procs: dict[int, Any]) -> list[int]:
+    """``root`` and every process below it; ``procs`` maps pid → Proc or pid → parent pid."""
     children: dict[int, list[int]] = {}
-    for proc in procs.values():
-        children.setdefault(proc.ppid, []).append(proc.pid)
+    for pid, proc in procs.items():
+        children.setdefault(proc.ppid if isinstance(proc, Proc) else proc, []).append(pid)
     found, todo = [], [root]
     while todo:
         pid = todo.pop()
@@ -174,6 +195,19 @@ def _backend_database(title: str) -> str | None:
     return None
 
 
+PARALLEL_WORKER = re.compile(r"parallel worker for PID (\d+)")
+
+
+def database_of(pid: int, procs: dict[int, Proc]) -> str | None:
+    """Database of a backend or of its leader for a parallel worker; None for aux processes."""
+    title = procs[pid].cmd
+    worker = PARALLEL_WORKER.search(title)
+    if worker:
+        leader = int(worker.group(1))
+        return _backend_database(procs[leader].cmd) if leader in procs else None
+    return _backend_database(title)
+
+
 def postgres_pids(procs: dict[int, Proc], postmaster: int | None,
                   databases: Iterable[str] | None = None) -> list[int]:
     """The server's processes; with ``databases``, backends of other databases left out."""
@@ -182,7 +216,7 @@ def postgres_pids(procs: dict[int, Proc], postmaster: int | None,
     keep = set(databases) if databases is not None else None
     pids = []
     for pid in descendants(postmaster, procs):
-        db = _backend_database(procs[pid].cmd)
+        db = database_of(pid, procs)
         if keep is None or db is None or db in keep:
             pids.append(pid)
     return pids
@@ -209,6 +243,7 @@ class MemoryReport:
     peak_pg_all_rss: int = 0
     cpu_seconds_tree: float = 0.0
     cpu_seconds_pg: float = 0.0
+    sampler_cpu_seconds: float = 0.0
     timeline: list[Sample] = field(default_factory=list)
 
     def peak_in(self, start: float, end: float, attr: str = "top_rss") -> int:
@@ -233,7 +268,8 @@ class ProcessSampler(threading.Thread):
 
     def __init__(self, root_pid: int, postmaster: int | None = None,
                  pg_databases: Iterable[str] | None = None, interval: float = 0.2,
-                 use_psutil: bool | None = None, with_pss: bool = True) -> None:
+                 use_psutil: bool | None = None, with_pss: bool = True,
+                 pss_every: int = 5) -> None:
         super().__init__(daemon=True)
         self.root_pid = root_pid
         self.postmaster = postmaster
@@ -241,30 +277,38 @@ class ProcessSampler(threading.Thread):
         self.interval = interval
         self.use_psutil = use_psutil
         self.with_pss = with_pss
+        self.pss_every = max(1, pss_every)  # PSS reads page tables: every few samples only
         self.report = MemoryReport()
         self._stop_event = threading.Event()
         self._cpu_tree: dict[int, float] = {}
         self._cpu_pg: dict[int, float] = {}
+        self._last_pss = 0
+        self.own_cpu_seconds = 0.0  # what sampling itself cost (this thread)
 
     def sample_once(self) -> Sample:
-        procs = proc_snapshot(self.use_psutil)
-        tree = descendants(self.root_pid, procs)
+        cpu_started = time.thread_time()
+        parents = process_parents(self.use_psutil)
+        tree = descendants(self.root_pid, parents)
+        server = descendants(self.postmaster, parents) if self.postmaster in parents else []
+        procs = process_details([*tree, *server], self.use_psutil)
+        tree = [pid for pid in tree if pid in procs]
         pg = postgres_pids(procs, self.postmaster, self.pg_databases)
-        pg_all = postgres_pids(procs, self.postmaster)
+        pg_all = [pid for pid in server if pid in procs]
         top = max(tree, key=lambda pid: procs[pid].rss, default=None)
-        pss = sum(pss_bytes(pid) or procs[pid].rss for pid in pg) if self.with_pss else 0
+        if self.with_pss and self.report.samples % self.pss_every == 0:
+            self._last_pss = sum(pss_bytes(pid) or procs[pid].rss for pid in pg)
         sample = Sample(
             t=time.time(),
             tree_rss=sum(procs[pid].rss for pid in tree),
             top_rss=procs[top].rss if top is not None else 0,
             pg_rss=sum(procs[pid].rss for pid in pg),
-            pg_pss=pss,
+            pg_pss=self._last_pss,
             pg_all_rss=sum(procs[pid].rss for pid in pg_all),
         )
         for pid in tree:
             self._cpu_tree[pid] = procs[pid].cpu
         for pid in pg:
-            if procs[pid].cmd and _backend_database(procs[pid].cmd) is not None:
+            if database_of(pid, procs) is not None:  # backends and their workers, not aux
                 self._cpu_pg[pid] = procs[pid].cpu
         report = self.report
         report.samples += 1
@@ -278,6 +322,8 @@ class ProcessSampler(threading.Thread):
         report.peak_pg_all_rss = max(report.peak_pg_all_rss, sample.pg_all_rss)
         report.cpu_seconds_tree = sum(self._cpu_tree.values())
         report.cpu_seconds_pg = sum(self._cpu_pg.values())
+        self.own_cpu_seconds += time.thread_time() - cpu_started
+        report.sampler_cpu_seconds = self.own_cpu_seconds
         return sample
 
     def run(self) -> None:
@@ -517,6 +563,8 @@ LOG_LINE = re.compile(
 DURATION = re.compile(r"^duration: (?P<ms>[\d.]+) ms\s+(?:(?:statement|execute [^:]*|bind [^:]*"
                       r"|parse [^:]*): )?(?P<sql>.*)$", re.S)
 TEMP_FILE = re.compile(r'^temporary file: path "[^"]+", size (?P<bytes>\d+)')
+DBT_COMMENT = re.compile(r"^/\*.*?\*/\s*", re.S)
+DBT_NODE = re.compile(r'"node_id": "(?:model|test|seed)\.[a-z0-9_]+\.(?P<model>[a-z0-9_]+)"')
 DBT_RELATION = re.compile(
     r'"(?:staging|intermediate|marts|reference)"\."(?P<model>[a-z0-9_]+?)(?:__dbt_(?:tmp|backup)\w*)?"')
 
@@ -531,11 +579,14 @@ class Statement:
 
     @property
     def model(self) -> str | None:
-        found = DBT_RELATION.search(self.sql)
+        """The dbt node a statement belongs to (dbt's query comment, else the relation)."""
+        found = DBT_NODE.search(self.sql) or DBT_RELATION.search(self.sql)
         return found.group("model") if found else None
 
     def short(self, width: int = 150) -> str:
-        text = " ".join(self.sql.split())
+        text = " ".join(DBT_COMMENT.sub("", self.sql).split())
+        if self.model and DBT_NODE.search(self.sql):
+            text = f"[{self.model}] {text}"
         return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -779,6 +830,7 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
     server_log = deployment.cluster.data_dir / "server.log"
     log_offset = server_log.stat().st_size if server_log.exists() else 0
     busy_before = machine_busy_seconds()
+    bench_cpu_before = time.process_time()
     started = time.time()
     with open(log_file, "wb") as out:
         process = subprocess.Popen(
@@ -791,6 +843,7 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
         memory = sampler.stop()
     wall = time.time() - started
     busy = machine_busy_seconds() - busy_before
+    bench_cpu = time.process_time() - bench_cpu_before  # this process: the sampler
     output = log_file.read_text(encoding="utf-8", errors="replace")
     run, tasks = day_run(deployment.environ()["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], day)
     # dag_run.start_date of `dags test` is the logical date: the tasks bound the run
@@ -810,8 +863,9 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
         **times,
         "memory": memory.as_dict(),
         "task_peak_rss": task_memory,
-        "cpu": {"machine_busy_seconds": busy, "bench_seconds": ours,
-                "other_cores_busy": max(0.0, busy - ours) / wall if wall else None,
+        "cpu": {"machine_busy_seconds": busy, "pipeline_seconds": ours,
+                "sampler_seconds": bench_cpu,
+                "other_cores_busy": max(0.0, busy - ours - bench_cpu) / wall if wall else None,
                 "cores": os.cpu_count()},
         "dbt_nodes": dbt_node_times(output),
         "dbt": dbt_summary(output),
@@ -907,6 +961,11 @@ def render(result: dict[str, Any], top: int = 12) -> str:
     lines.append(f"Safetynet benchmark — {params['households']:,} households, "
                  f"{params['days']} days from {params['start']}, "
                  f"{result['machine']['cpus']} CPUs, {result['started_at']}")
+    code = result.get("code") or {}
+    if code.get("commit"):
+        changed = len(code.get("changed") or [])
+        lines.append(f"code: {code['commit'][:10]} {code.get('subject', '')}"
+                     + (f" (+{changed} changed files)" if changed else ""))
     gen = result.get("generation") or {}
     if gen:
         persons = gen.get("persons")
@@ -1043,6 +1102,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     args.out = args.out.resolve()
     deployment = Deployment(cluster, args.out, args.database, args.metadata_database)
     started_at = datetime.now(UTC)
+    code = code_version()
     print(f"bench deployment: database {args.database}, metadata {args.metadata_database}, "
           f"folders under {args.out}", flush=True)
     deployment.create(args.slow_ms)
@@ -1088,11 +1148,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "machine": {"cpus": os.cpu_count(), "memory_bytes": _total_memory(),
                     "sampler": "psutil" if psutil is not None else "/proc",
                     "postgres_settings": _pg_settings(deployment.warehouse_url)},
+        "code": code,
         "setup_seconds": setup_seconds,
         "generation": generation,
         "days": results,
         "copy": copy,
     }
+
+
+def code_version() -> dict[str, Any]:
+    """The commit measured, and the files changed on top of it (the code moves quickly)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=config.PROJECT_ROOT, capture_output=True,
+                              text=True, check=False)
+        return done.stdout.rstrip() if done.returncode == 0 else ""
+
+    return {"commit": git("rev-parse", "HEAD"), "subject": git("log", "-1", "--format=%s"),
+            "changed": [line[3:] for line in git("status", "--porcelain").splitlines()]}
 
 
 def _total_memory() -> int | None:

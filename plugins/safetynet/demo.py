@@ -18,7 +18,8 @@ def run_day(day: date) -> bool:
         ["airflow", "dags", "test", "safetynet_daily", day.isoformat()],
         capture_output=True, text=True,
     )
-    tail = [line for line in completed.stdout.splitlines() if "SAFETYNET" in line or "Error" in line]
+    lines = completed.stdout.splitlines()
+    tail = [line for line in lines if "SAFETYNET" in line or "Error" in line]
     print("\n".join(tail[-5:]) if tail else "", end="")
     print(f"run for {day}: {'success' if completed.returncode == 0 else 'FAILED'}", flush=True)
     return completed.returncode == 0

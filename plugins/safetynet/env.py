@@ -37,7 +37,8 @@ def local_environment() -> dict[str, str]:
     }
     exports = {name: os.environ.get(name) or value for name, value in defaults.items()}
     exports["PATH"] = f"{root / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"
-    exports["PYTHONPATH"] = ":".join(filter(None, [str(root / "plugins"), os.environ.get("PYTHONPATH")]))
+    paths = [str(root / "plugins"), os.environ.get("PYTHONPATH")]
+    exports["PYTHONPATH"] = ":".join(p for p in paths if p)
     return exports
 
 

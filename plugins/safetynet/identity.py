@@ -72,12 +72,13 @@ def _byte_digit(i: int) -> str:
 def _valid_bytes_sql() -> str:
     """GB 11643 over (text, bytea) of a normalised id: integer arithmetic only."""
     total = " + ".join(f"{_byte_digit(i)} * {w}" for i, w in enumerate(WEIGHTS))
-    year = f"({_byte_digit(6)} * 1000 + {_byte_digit(7)} * 100 + {_byte_digit(8)} * 10 + {_byte_digit(9)})"
+    year = "(" + " + ".join(f"{_byte_digit(6 + i)} * {10 ** (3 - i)}" for i in range(4)) + ")"
     month = f"({_byte_digit(10)} * 10 + {_byte_digit(11)})"
     day = f"({_byte_digit(12)} * 10 + {_byte_digit(13)})"
     leap = (f"case when {year} % 4 = 0 and ({year} % 100 <> 0 or {year} % 400 = 0) "
             "then 1 else 0 end")
-    month_days = f"case when {month} = 2 then 28 + {leap} else 30 + (({month} + {month} / 8) % 2) end"
+    month_days = (f"case when {month} = 2 then 28 + {leap} "
+                  f"else 30 + (({month} + {month} / 8) % 2) end")
     return (
         "case when octet_length($2) = 18 and ltrim(left($1, 17), '0123456789') = '' "
         "and ltrim(right($1, 1), '0123456789X') = '' "

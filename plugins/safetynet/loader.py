@@ -19,8 +19,8 @@ from pathlib import Path
 import psycopg
 
 from safetynet import manifest, rowcheck, warehouse
-from safetynet.pseudonym import PersonKeys
 from safetynet.manifest import DeliveryError
+from safetynet.pseudonym import PersonKeys
 from safetynet.sources import FileSpec, specs_for
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,8 @@ def _finish_batches(conn: psycopg.Connection, results: list[FileResult]) -> None
 def _close_interrupted(conn: psycopg.Connection, source: str, extract_date: date) -> None:
     with warehouse.connect(conn.info.dsn, autocommit=True) as side:
         side.execute(
-            """update audit.load_batches set status = 'interrupted', finished_at = clock_timestamp(),
+            """update audit.load_batches
+               set status = 'interrupted', finished_at = clock_timestamp(),
                    message = 'load did not finish (process stopped); nothing was kept'
                where source = %s and extract_date = %s and status = 'loading'""",
             (source, extract_date),

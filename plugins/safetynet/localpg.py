@@ -135,7 +135,8 @@ def main(argv: list[str]) -> int:
             print("external PostgreSQL configured; not starting the local cluster")
             return 0
         started = cluster.start()
-        print(f"local PostgreSQL {'started' if started else 'already running'} on port {cluster.port}")
+        state = "started" if started else "already running"
+        print(f"local PostgreSQL {state} on port {cluster.port}")
     elif action == "stop":
         print("local PostgreSQL stopped" if cluster.stop() else "local PostgreSQL was not running")
     elif action == "status":

@@ -163,12 +163,16 @@ def _flatten(result: Any) -> Any:
             yield CheckResult(
                 suite=suite, expectation=config.type,
                 column=kwargs.get("column") or _joined(kwargs.get("column_list")),
-                severity=str(getattr(config, "severity", None) or "critical").split(".")[-1].lower(),
+                severity=_severity(config),
                 success=bool(item.success),
                 observed=json.dumps({"observed": observed, "examples": partial}, default=str,
                                     ensure_ascii=False),
                 description=config.description or "",
             )
+
+
+def _severity(config: Any) -> str:
+    return str(getattr(config, "severity", None) or "critical").split(".")[-1].lower()
 
 
 def _joined(columns: list[str] | None) -> str | None:

@@ -20,8 +20,10 @@ from safetynet.manifest import BOM, CHUNK
 from safetynet.pseudonym import PersonKeys
 from safetynet.sources import Column, FileSpec
 
-COPY_FORMAT_ERRORS = (psycopg.errors.BadCopyFileFormat, psycopg.errors.CharacterNotInRepertoire,
-                      psycopg.errors.UntranslatableCharacter, psycopg.errors.InvalidTextRepresentation)
+COPY_FORMAT_ERRORS = (
+    psycopg.errors.BadCopyFileFormat, psycopg.errors.CharacterNotInRepertoire,
+    psycopg.errors.UntranslatableCharacter, psycopg.errors.InvalidTextRepresentation,
+)
 
 
 def _python_encoding(spec: FileSpec) -> str:
@@ -181,7 +183,8 @@ def _raw_insert(spec: FileSpec) -> str:
             alias = f"k_{column.name}"
             targets.append(column.identity)
             values.append(f"{alias}.person_key")
-            joins.append(f'join raw.person_keys as {alias} on {alias}.id_number = c."{column.name}"')
+            joins.append(f"join raw.person_keys as {alias} "
+                         f'on {alias}.id_number = c."{column.name}"')
     return (f"insert into raw.{spec.table} ({', '.join(targets)}) "
             f"select {', '.join(values)} from _checked as c {' '.join(joins)} "
             "where c.reason is null")

@@ -162,15 +162,20 @@ class Airflow:
             self.wait_for_dag(wait_for_dag, timeout)
 
     def stop(self, timeout: float = 30) -> list[str]:
-        """Stop every service (SIGTERM to its process group, SIGKILL after ``timeout``)."""
-        stopped = []
-        for name in reversed(list(SERVICES)):
-            pid = self.pid(name)
-            if pid:
-                _terminate_group(pid, timeout)
-                stopped.append(f"{name} ({pid})")
+        """Stop every service: SIGTERM to each process group (the scheduler first, so it
+        launches nothing more), then SIGKILL to whatever still runs after ``timeout``."""
+        running = {name: pid for name in reversed(list(SERVICES)) if (pid := self.pid(name))}
+        for pid in running.values():
+            _signal_group(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while any(_group_alive(pid) for pid in running.values()) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        for pid in running.values():
+            if _group_alive(pid):
+                _signal_group(pid, signal.SIGKILL)
+        for name in SERVICES:
             self._pid_file(name).unlink(missing_ok=True)
-        return stopped
+        return [f"{name} ({pid})" for name, pid in running.items()]
 
     def _died(self) -> list[str]:
         return [name for name in SERVICES if not self.pid(name)]
@@ -279,19 +284,9 @@ def _pgid(pid: int) -> int | None:
         return None
 
 
-def _terminate_group(pid: int, timeout: float) -> None:
-    """SIGTERM the service's process group (it is its session leader), SIGKILL if it lingers."""
+def _signal_group(pgid: int, signum: int) -> None:
     try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _group_alive(pid):
-            return
-        time.sleep(0.3)
-    try:
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(pgid, signum)
     except ProcessLookupError:
         pass
 

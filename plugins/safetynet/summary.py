@@ -25,7 +25,8 @@ QUERIES = {
         group by 1, 2 order by 1, 2""",
     "Data-quality verdict (latest run per day)": """
         select extract_date::text,
-               case when bool_and(success or severity <> 'critical') then 'PASSED' else 'BLOCKED' end,
+               case when bool_and(success or severity <> 'critical') then 'PASSED'
+                    else 'BLOCKED' end,
                count(*), count(*) filter (where not success and severity = 'critical'),
                count(*) filter (where not success and severity <> 'critical')
         from audit.dq_results r
@@ -35,10 +36,12 @@ QUERIES = {
         group by 1 order by 1""",
 }
 HEADERS = {
-    "Rows loaded per source (latest batch of each file)": ("date", "source", "loaded", "rejected", "status"),
+    "Rows loaded per source (latest batch of each file)":
+        ("date", "source", "loaded", "rejected", "status"),
     "Alerts by rule (new / all)": ("date", "rule", "name", "new", "all"),
     "Population by category (households / persons)": ("date", "category", "households", "persons"),
-    "Data-quality verdict (latest run per day)": ("date", "verdict", "checks", "failed critical", "failed warning"),
+    "Data-quality verdict (latest run per day)":
+        ("date", "verdict", "checks", "failed critical", "failed warning"),
 }
 
 

@@ -1,0 +1,135 @@
+"""An auditor opens the Data Docs of a blocked day in headless Chromium.
+
+One real Airflow run of the worked example's 2026-10-01 with a column dropped
+from the civil-affairs persons file: the delivery check of the GX gate fails
+and blocks the day. The auditor opens the report's index.html (file://, as the
+README documents), goes to that day's failed validation and reads which check
+failed and why.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urljoin
+
+import pytest
+from browser import body_text, chromium, require_chromium, wait_for
+from conftest import SAMPLES, Stack, create_database
+
+from safetynet import damage, quality
+
+require_chromium()
+
+DAY = "2026-10-01"
+DROPPED = "gender"
+
+
+@dataclass
+class Blocked:
+    stack: Stack
+    index: Path
+    failed: list[dict]  # failed critical checks of the day, from audit.dq_results
+
+
+@pytest.fixture(scope="module")
+def blocked(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Blocked:
+    root = tmp_path_factory.mktemp("data_docs")
+    stack = Stack(create_database(local_stack, "t_data_docs_browser"), root / "landing",
+                  root / "feed", root / "reports", key="sample-key")
+    for folder in (stack.feed, stack.reports):
+        folder.mkdir()
+    shutil.copytree(SAMPLES / "landing", stack.landing)
+    damage.drop_column(stack.landing, "civil_affairs", DAY, "persons.csv", DROPPED)
+
+    run = stack.run_dag(DAY)
+
+    assert run.returncode != 0, "a dropped column must block the day"
+    assert not (stack.feed / DAY).exists()
+    rows = stack.query(
+        """select suite, expectation, column_name, observed_value, details->>'description'
+           from audit.dq_results
+           where extract_date = %s and not success and severity = 'critical'""", (DAY,))
+    failed = [dict(zip(("suite", "expectation", "column", "observed", "description"), r,
+                       strict=True)) for r in rows]
+    assert failed, "the gate blocked the day, so audit.dq_results names a failed check"
+    index = quality.data_docs_index(stack.reports)
+    assert index.exists(), f"no Data Docs at {index}"
+    return Blocked(stack, index, failed)
+
+
+def validation_links(driver, index: Path) -> list[str]:  # noqa: ANN001 - WebDriver
+    """Links of the index's validation results: clickable rows when the index's table
+    is rendered, else the rows the page carries for it (its table data)."""
+    from selenium.webdriver.common.by import By
+
+    rendered = [row.get_attribute("data-href")
+                for row in driver.find_elements(By.CSS_SELECTOR, "tr[data-href]")]
+    if rendered:
+        return [urljoin(index.as_uri(), link) for link in rendered if link]
+    carried = re.findall(r'"_table_row_link_path":\s*"([^"]+)"', driver.page_source)
+    return [urljoin(index.as_uri(), json.loads(f'"{link}"')) for link in carried]
+
+
+def test_auditor_finds_the_failed_check_of_the_blocked_day(blocked: Blocked,
+                                                           tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    with chromium(screenshots=tmp_path) as driver:
+        driver.get(blocked.index.as_uri())
+        wait_for(lambda: "Data Docs" in body_text(driver), 30, "the Data Docs index")
+        links = validation_links(driver, blocked.index)
+        suites = {check["suite"] for check in blocked.failed}
+        day_links = [link for link in links if f"/{DAY} " in unquote(link)
+                     or f"/{DAY}%20" in link]
+        failed_pages = [link for link in day_links
+                        if any(f"/validations/{s.replace('.', '/')}/" in unquote(link)
+                               for s in suites)]
+        assert failed_pages, (f"index.html lists no validation of {DAY} for {sorted(suites)}; "
+                              f"it lists {[unquote(x) for x in links][:20]}")
+
+        driver.get(failed_pages[0])
+        text = wait_for(lambda: (t := body_text(driver)) and "Status:" in t and t, 30,
+                        "the validation page")
+        assert "Expectation Validation Result" in text
+        assert re.search(r"Status:\s*Failed", text), text[:800]
+        assert DAY in text  # the run name carries the extract date
+
+        # Every failed critical check of this suite is on the page, in a row marked
+        # failed, named the way it is configured (its description) with what was found.
+        suite = next(s for s in suites if f"/validations/{s.replace('.', '/')}/"
+                     in unquote(failed_pages[0]))
+        rows = driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
+        failed_rows = [row.text for row in rows
+                       if row.find_elements(By.CSS_SELECTOR, ".text-danger, .fa-times")]
+        for check in (c for c in blocked.failed if c["suite"] == suite):
+            name = check["description"] or check["expectation"]
+            matching = [row for row in failed_rows if name in row]
+            assert matching, (f"failed check {name!r} ({check['column']}) not shown as failed; "
+                              f"failed rows on the page: {failed_rows}")
+            assert "unexpected value" in matching[0], matching[0]
+            examples = json.loads(check["observed"]).get("examples") or []
+            assert any(str(example) in matching[0] for example in examples), (
+                f"the unexpected values {examples} are not on the page: {matching[0]}")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "GX Data Docs draw the index's list of validation results and the pass/fail icons "
+    "with jQuery, bootstrap-table and Font Awesome loaded from public CDNs; without "
+    "internet access (CI, an isolated government network) the list is empty and the "
+    "status icons are blank. Fix in quality.py (self-contained Data Docs), then drop "
+    "this marker."))
+def test_index_shows_the_failed_validation_without_internet(blocked: Blocked,
+                                                           tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    with chromium(screenshots=tmp_path) as driver:
+        driver.get(blocked.index.as_uri())
+        wait_for(lambda: "Data Docs" in body_text(driver), 30, "the Data Docs index")
+        visible = [row for row in driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
+                   if row.is_displayed() and DAY in row.text]
+        assert visible, "the index shows no validation result of the blocked day"
+        assert any(re.search(r"fail", row.text, re.IGNORECASE) for row in visible)
