@@ -11,6 +11,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,13 +70,14 @@ def hold_todays_scheduled_run(airflow: services.Airflow, token: str) -> None:
 @pytest.fixture(scope="module")
 def deployment(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     root = tmp_path_factory.mktemp("airflow_ui")
-    stack = Stack(create_database(local_stack, "t_airflow_ui"), root / "landing",
+    name = f"t_airflow_ui_{uuid.uuid4().hex[:8]}"  # unique: test sessions may run side by side
+    stack = Stack(create_database(local_stack, name), root / "landing",
                   root / "feed", root / "reports", key="sample-key")
     shutil.copytree(SAMPLES / "landing", stack.landing)
     stack.feed.mkdir()
     stack.reports.mkdir()
     warehouse.ensure_schema(stack.url)  # as `make up` does before `make airflow`
-    metadata = "t_airflow_ui_metadata"
+    metadata = f"{name}_metadata"
     with psycopg.connect(local_stack.url("postgres"), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{metadata}" with (force)')
         conn.execute(f'create database "{metadata}"')
@@ -96,11 +98,7 @@ def deployment(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                               {"logical_date": f"{DAY}T00:00:00Z"}, token=token)
         airflow.request("PATCH", f"/api/v2/dags/{DAG}", {"is_paused": False}, token=token)
         started = time.monotonic()
-        deadline = started + RUN_TIMEOUT
-        while run["state"] not in ("success", "failed") and time.monotonic() < deadline:
-            time.sleep(2)
-            run = airflow.request("GET", f"/api/v2/dags/{DAG}/dagRuns/{run['dag_run_id']}",
-                                  token=token)
+        run = airflow.wait_for_run(DAG, run["dag_run_id"], RUN_TIMEOUT, token=token)
         print(f"run {run['dag_run_id']} {run['state']} after {time.monotonic() - started:.0f}s")
         yield Deployment(airflow, stack, run, token)
     except BaseException:
@@ -110,7 +108,8 @@ def deployment(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         airflow.stop()
         with psycopg.connect(local_stack.url("postgres"), autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{metadata}" with (force)')
+            for database in (metadata, name):
+                conn.execute(f'drop database if exists "{database}" with (force)')
 
 
 def test_services_run_a_triggered_day(deployment: Deployment) -> None:

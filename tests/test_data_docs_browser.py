@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin
@@ -19,7 +20,6 @@ from urllib.parse import unquote, urljoin
 import pytest
 from browser import body_text, chromium, require_chromium, wait_for
 from conftest import SAMPLES, Stack, create_database
-
 from safetynet import damage, quality
 
 require_chromium()
@@ -38,8 +38,9 @@ class Blocked:
 @pytest.fixture(scope="module")
 def blocked(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Blocked:
     root = tmp_path_factory.mktemp("data_docs")
-    stack = Stack(create_database(local_stack, "t_data_docs_browser"), root / "landing",
-                  root / "feed", root / "reports", key="sample-key")
+    name = f"t_data_docs_{uuid.uuid4().hex[:8]}"  # unique: test sessions may run side by side
+    stack = Stack(create_database(local_stack, name), root / "landing", root / "feed",
+                  root / "reports", key="sample-key")
     for folder in (stack.feed, stack.reports):
         folder.mkdir()
     shutil.copytree(SAMPLES / "landing", stack.landing)
@@ -70,8 +71,9 @@ def validation_links(driver, index: Path) -> list[str]:  # noqa: ANN001 - WebDri
                 for row in driver.find_elements(By.CSS_SELECTOR, "tr[data-href]")]
     if rendered:
         return [urljoin(index.as_uri(), link) for link in rendered if link]
-    carried = re.findall(r'"_table_row_link_path":\s*"([^"]+)"', driver.page_source)
-    return [urljoin(index.as_uri(), json.loads(f'"{link}"')) for link in carried]
+    carried = re.findall(r"""['"]_table_row_link_path['"]:\s*['"]([^'"]+)['"]""",
+                         driver.page_source)
+    return [urljoin(index.as_uri(), link) for link in carried]
 
 
 def test_auditor_finds_the_failed_check_of_the_blocked_day(blocked: Blocked,
@@ -97,6 +99,7 @@ def test_auditor_finds_the_failed_check_of_the_blocked_day(blocked: Blocked,
         assert "Expectation Validation Result" in text
         assert re.search(r"Status:\s*Failed", text), text[:800]
         assert DAY in text  # the run name carries the extract date
+        assert "persons.csv" in text and DROPPED in text, "the page names the file and why"
 
         # Every failed critical check of this suite is on the page, in a row marked
         # failed, named the way it is configured (its description) with what was found.

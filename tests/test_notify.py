@@ -74,7 +74,8 @@ def test_payload_of_a_failed_delivery_check() -> None:
     assert payload["event"] == "safetynet_run_failed"
     assert payload["dag_id"] == "safetynet_daily" and payload["run_id"] == "manual__x"
     assert payload["extract_date"] == DAY and payload["failed_task"] == "load_bank"
-    assert payload["failed_checks"] == [f"checksum: bank/{DAY}/{BANK_FILE}: sha256 aa, manifest says bb"]
+    assert payload["failed_checks"] == [
+        f"checksum: bank/{DAY}/{BANK_FILE}: sha256 aa, manifest says bb"]
     assert payload["error"].startswith("[checksum] bank/")
     assert payload["log_url"] == "http://127.0.0.1:8080/dags/x"
     json.dumps(payload)  # serialisable as it is posted

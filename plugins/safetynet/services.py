@@ -99,8 +99,23 @@ class Airflow:
             handle.write(json.dumps({USER: password}) + "\n")
         return USER, password
 
+    def _log_server_ports(self) -> dict[str, str]:
+        """Ports of the worker and triggerer log servers. Airflow's defaults (8793, 8794)
+        for the default UI port; free ones otherwise, so that two deployments (a
+        developer's and a test's) can run side by side."""
+        if self.port == 8080:
+            return {}
+        path = self.run_dir / "log_server_ports.json"
+        if path.exists() and self.running():
+            return json.loads(path.read_text())
+        ports = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port())}
+        path.write_text(json.dumps(ports))
+        return ports
+
     def service_environment(self) -> dict[str, str]:
         return {
+            **self._log_server_ports(),
             **self.environ,
             "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
@@ -175,6 +190,7 @@ class Airflow:
                 _signal_group(pid, signal.SIGKILL)
         for name in SERVICES:
             self._pid_file(name).unlink(missing_ok=True)
+        (self.run_dir / "log_server_ports.json").unlink(missing_ok=True)
         return [f"{name} ({pid})" for name, pid in running.items()]
 
     def _died(self) -> list[str]:
@@ -228,12 +244,35 @@ class Airflow:
         request = urllib.request.Request(self.url + path, data=data, headers=headers,
                                          method=method)
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
                 text = response.read()
         except urllib.error.HTTPError as error:
             detail = error.read().decode(errors="replace")[:500]
             raise ServiceError(f"{method} {path}: HTTP {error.code} {detail}") from error
         return json.loads(text) if text else None
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600,
+                     token: str | None = None) -> dict[str, Any]:
+        """Poll a DAG run until it is finished (success or failed) or ``timeout`` passes.
+
+        A slow or briefly unavailable api-server (a busy machine) is waited out.
+        """
+        token = token or self.token()
+        path = (f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns/"
+                f"{urllib.parse.quote(run_id, safe='')}")
+        deadline = time.monotonic() + timeout
+        run: dict[str, Any] = {"dag_run_id": run_id, "state": "unknown"}
+        while time.monotonic() < deadline:
+            try:
+                run = self.request("GET", path, token=token)
+            except (OSError, ServiceError) as error:
+                if isinstance(error, ServiceError) and "HTTP 5" not in str(error):
+                    raise
+            else:
+                if run["state"] in ("success", "failed"):
+                    return run
+            time.sleep(2)
+        return run
 
     def wait_for_dag(self, dag_id: str, timeout: float = 180) -> dict[str, Any]:
         """Wait until the dag-processor has parsed ``dag_id`` into the metadata database."""
@@ -257,6 +296,12 @@ def _is_zombie(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _port_open(port: int) -> bool:
@@ -301,7 +346,8 @@ def main(argv: list[str]) -> int:
     if command == "status":
         running = airflow.running()
         for name in SERVICES:
-            print(f"{name:14} {'running, pid ' + str(running[name]) if name in running else 'stopped'}")
+            state = f"running, pid {running[name]}" if name in running else "stopped"
+            print(f"{name:14} {state}")
         return 0 if running else 3
     if command != "start":
         print("usage: python -m safetynet.services [start|stop|status]", file=sys.stderr)

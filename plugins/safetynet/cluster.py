@@ -1,0 +1,678 @@
+"""``make cluster-demo``: Airflow's CeleryExecutor on one machine, without Docker.
+
+The same shape as the production stack (docker-compose.yml, docs/deployment.md):
+Redis as the Celery broker, Airflow 3 api-server, scheduler, dag-processor and
+triggerer, and two ``airflow celery worker`` processes that run the tasks
+through the api-server's execution API. Everything binds 127.0.0.1.
+
+``python -m safetynet.cluster demo [--date 2026-10-01] [--workers 2] [--concurrency 1]``
+    start a fresh cluster, run ``safetynet_daily`` for the date on the sample
+    deliveries, print every task instance with the worker that ran it, stop.
+``start [--workers N] [--concurrency C]``  start a fresh cluster and leave it running
+    (prints the UI address and login).
+``run DATE``            trigger a date on the running cluster and wait for it.
+``add-worker [NAME]``   one more Celery worker for the running cluster.
+``status`` / ``stop``   what runs / stop everything (``make stop`` calls ``stop`` too).
+
+Nothing is shared with ``make demo``, ``make airflow`` or the tests: the cluster has
+its own Airflow metadata database (``airflow_cluster``), its own warehouse database
+(``cluster_warehouse``) in the local PostgreSQL, and its own Airflow home, landing,
+feed, report and Redis folders under ``var/cluster/``; every port is picked free at
+start. Each start is a new throwaway cluster (databases and folders recreated).
+
+Worker identity: each worker gets ``SAFETYNET_WORKER_NAME`` and
+``AIRFLOW__CORE__HOSTNAME_CALLABLE=safetynet.cluster.worker_hostname``. Airflow 3.3's
+task supervisor reports ``[core] hostname_callable()`` to the execution API when a
+task starts (``TIEnterRunningPayload.hostname``) and that is what lands in
+``task_instance.hostname`` -- the Celery node name (``--celery-hostname``) is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+DAG_ID = "safetynet_daily"
+WORKERS = ("worker-1", "worker-2")
+SAMPLE_KEY = "sample-key"
+STATE_FILE = "cluster.json"
+WORKER_READY = b" ready."  # celery logs "celery@<node> ready." once it consumes
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` of the cluster's workers: the worker's name.
+
+    Airflow records it in ``task_instance.hostname``; outside a worker (no
+    ``SAFETYNET_WORKER_NAME``) it is the machine's name, as Airflow's default.
+    """
+    return os.environ.get("SAFETYNET_WORKER_NAME") or socket.getfqdn()
+
+
+class ClusterError(RuntimeError):
+    """Redis, a worker or Airflow did not start, or a run did not finish."""
+
+
+def missing_requirements() -> list[str]:
+    """What this machine lacks to run the cluster (empty when it can)."""
+    import importlib.util
+
+    missing = []
+    if not shutil.which("redis-server"):
+        missing.append("redis-server (OS package: apt-get install redis-server)")
+    if importlib.util.find_spec("celery") is None or \
+            importlib.util.find_spec("airflow.providers.celery") is None:
+        missing.append("apache-airflow-providers-celery (pip install -r requirements-celery.txt)")
+    return missing
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# ---------------------------------------------------------------- processes
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid and _alive(int(entry.name)):
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def _stop_groups(pids: Sequence[int], timeout: float) -> None:
+    """SIGTERM to each leader (Celery: warm shutdown, running tasks finish; Redis:
+    clean exit), then SIGKILL to whatever is left of their process groups."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    while any(_group_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    for pid in pids:
+        if _group_alive(pid):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+# ---------------------------------------------------------------- the cluster
+
+@dataclass
+class Cluster:
+    """One local CeleryExecutor deployment, all of its state under ``root``."""
+
+    root: Path
+    metadata_db: str = "airflow_cluster"
+    warehouse_db: str = "cluster_warehouse"
+    concurrency: int = 1
+    pseudonym_key: str = SAMPLE_KEY
+    source_timeout: int = 300
+    landing_source: Path | None = None
+    base_environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    _pg: Any = field(default=None, repr=False)
+
+    @classmethod
+    def local(cls, **options: Any) -> Cluster:
+        from safetynet import config
+
+        return cls(root=config.var_dir() / "cluster", **options)
+
+    # ------------------------------------------------------------ paths and state
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.root / "airflow"
+
+    @property
+    def run_dir(self) -> Path:
+        """Pid and log files of every process (services.Airflow uses the same folder)."""
+        return self.airflow_home / "run"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.root / "redis"
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def feed(self) -> Path:
+        return self.root / "feed"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def pg(self) -> Any:
+        if self._pg is None:
+            from safetynet import localpg
+
+            self._pg = localpg.Cluster.local()
+        return self._pg
+
+    def state(self) -> dict[str, Any]:
+        """Ports and secrets of the running cluster (``cluster.json``, mode 600)."""
+        path = self.root / STATE_FILE
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def _new_state(self) -> dict[str, Any]:
+        state = {
+            "redis_port": free_port(),
+            "api_port": free_port(),
+            "trigger_log_port": free_port(),
+            "redis_password": secrets.token_hex(16),
+            "jwt_secret": secrets.token_urlsafe(32),
+            "api_secret_key": secrets.token_urlsafe(32),
+            "metadata_db": self.metadata_db,
+            "warehouse_db": self.warehouse_db,
+            "concurrency": self.concurrency,
+            "workers": [],
+        }
+        self._write_state(state)
+        return state
+
+    def _write_state(self, state: dict[str, Any]) -> None:
+        path = self.root / STATE_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(state, handle, indent=1)
+
+    def warehouse_url(self, state: Mapping[str, Any] | None = None) -> str:
+        from safetynet.config import LOCAL_PASSWORD
+
+        name = (state or self.state()).get("warehouse_db", self.warehouse_db)
+        return self.pg.url(name).replace("safetynet@", f"safetynet:{LOCAL_PASSWORD}@")
+
+    def environ(self, state: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """The environment of every process of the cluster (before services.Airflow
+        adds its api-server settings and a worker its name)."""
+        from safetynet import env
+
+        state = state or self.state()
+        metadata = self.pg.url(state["metadata_db"]).replace("postgresql://",
+                                                              "postgresql+psycopg://")
+        broker = f"redis://:{state['redis_password']}@127.0.0.1:{state['redis_port']}/0"
+        return {
+            **self.base_environ,
+            **env.local_environment(),
+            "AIRFLOW_HOME": str(self.airflow_home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CELERY__BROKER_URL": broker,
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata,
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(state["concurrency"]),
+            "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
+            "AIRFLOW__API_AUTH__JWT_SECRET": state["jwt_secret"],
+            "AIRFLOW__API__SECRET_KEY": state["api_secret_key"],
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(state["trigger_log_port"]),
+            "AIRFLOW__COSMOS__CACHE_DIR": str(self.root / "cosmos"),
+            "SAFETYNET_AIRFLOW_PORT": str(state["api_port"]),
+            "AIRFLOW_CONN_WAREHOUSE": self.warehouse_url(state),
+            "SAFETYNET_LANDING_DIR": str(self.landing),
+            "SAFETYNET_FEED_DIR": str(self.feed),
+            "SAFETYNET_REPORTS_DIR": str(self.reports),
+            "SAFETYNET_PSEUDONYM_KEY": self.pseudonym_key,
+            "SAFETYNET_SOURCE_TIMEOUT": str(self.source_timeout),
+        }
+
+    def airflow(self, state: Mapping[str, Any] | None = None):  # noqa: ANN201
+        """The api-server, scheduler, dag-processor and triggerer (safetynet.services)."""
+        from safetynet import services
+
+        return services.Airflow(self.environ(state))
+
+    # ------------------------------------------------------------ processes
+
+    def _pid(self, name: str, marker: bytes) -> int | None:
+        path = self.run_dir / f"{name}.pid"
+        try:
+            pid = int(path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) and marker in _cmdline(pid) else None
+
+    def _spawn(self, name: str, command: list[str], environ: Mapping[str, str]) -> int:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.run_dir / f"{name}.log", "ab") as log:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT, env=dict(environ),
+                                       start_new_session=True)
+        (self.run_dir / f"{name}.pid").write_text(str(process.pid))
+        return process.pid
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        path = self.run_dir / f"{name}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def redis_pid(self) -> int | None:
+        return self._pid("redis", b"redis-server")
+
+    def worker_pids(self) -> dict[str, int]:
+        names = self.state().get("workers", [])
+        return {name: pid for name in names if (pid := self._pid(name, b"celery"))}
+
+    def running(self) -> dict[str, int]:
+        """Every process of the cluster that runs, by name."""
+        found: dict[str, int] = {}
+        if pid := self.redis_pid():
+            found["redis"] = pid
+        if self.state():
+            found.update(self.airflow().running())
+        found.update(self.worker_pids())
+        return found
+
+    # ------------------------------------------------------------ start
+
+    def start(self, workers: Sequence[str] = WORKERS, timeout: float = 300,
+              log: Any = print) -> None:
+        """A fresh cluster: stop what an earlier one left running, recreate databases
+        and folders, then Redis, the workers and the four Airflow services."""
+        missing = missing_requirements()
+        if missing:
+            raise ClusterError("cannot start the cluster, missing: " + "; ".join(missing))
+        if self.state():
+            self.stop()
+        started = time.monotonic()
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        for folder in (self.run_dir, self.redis_dir, self.landing, self.feed, self.reports):
+            folder.mkdir(parents=True, exist_ok=True)
+        if self.landing_source:
+            shutil.copytree(self.landing_source, self.landing, dirs_exist_ok=True)
+        state = self._new_state()
+        self._recreate_databases(state)
+        self._start_redis(state)
+        environ = self.environ(state)
+        # airflow.cfg and the metadata tables, before five processes race for them.
+        migrate = subprocess.Popen(["airflow", "db", "migrate"], env=environ,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT)
+        from safetynet import warehouse
+
+        warehouse.ensure_schema(self.warehouse_url(state))
+        output, _ = migrate.communicate(timeout=timeout)
+        if migrate.returncode:
+            raise ClusterError("airflow db migrate failed:\n" + output.decode(errors="replace")[-3000:])
+        log(f"  databases {state['metadata_db']} (Airflow) + {state['warehouse_db']} "
+            f"(warehouse), Redis on 127.0.0.1:{state['redis_port']}: "
+            f"{time.monotonic() - started:.0f}s")
+        for name in workers:
+            self.add_worker(name, wait=False)
+        airflow = self.airflow(state)
+        try:
+            airflow.start(timeout=timeout, wait_for_dag=DAG_ID)
+            self.wait_workers(workers, timeout)
+        except Exception as error:
+            raise ClusterError(f"{error}\n{self.diagnostics()}") from error
+        log(f"  api-server, scheduler, dag-processor, triggerer and workers "
+            f"{', '.join(workers)} up: {time.monotonic() - started:.0f}s")
+
+    def _recreate_databases(self, state: Mapping[str, Any]) -> None:
+        import psycopg
+
+        with psycopg.connect(self.pg.url("postgres"), autocommit=True) as conn:
+            for name in (state["metadata_db"], state["warehouse_db"]):
+                conn.execute(f'drop database if exists "{name}" with (force)')
+                conn.execute(f'create database "{name}"')
+
+    def drop_databases(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.pg.url("postgres"), autocommit=True) as conn:
+            for name in (self.metadata_db, self.warehouse_db):
+                conn.execute(f'drop database if exists "{name}" with (force)')
+
+    def _start_redis(self, state: Mapping[str, Any], timeout: float = 20) -> None:
+        conf = self.redis_dir / "redis.conf"
+        settings = {
+            "bind": "127.0.0.1", "port": state["redis_port"], "protected-mode": "yes",
+            "requirepass": state["redis_password"], "dir": self.redis_dir,
+            "logfile": '""', "daemonize": "no",
+            # A broker queue of one throwaway demo: nothing to persist.
+            "save": '""', "appendonly": "no",
+        }
+        descriptor = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.writelines(f"{key} {value}\n" for key, value in settings.items())
+        self._spawn("redis", [shutil.which("redis-server") or "redis-server", str(conf)],
+                    self.base_environ)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.redis_ping(state):
+                return
+            if not self.redis_pid():
+                break
+            time.sleep(0.1)
+        raise ClusterError(f"redis-server did not answer:\n{self.log_tail('redis')}")
+
+    def redis_ping(self, state: Mapping[str, Any] | None = None) -> bool:
+        state = state or self.state()
+        try:
+            with socket.create_connection(("127.0.0.1", state["redis_port"]), timeout=2) as conn:
+                password = state["redis_password"]
+                conn.sendall(f"AUTH {password}\r\nPING\r\n".encode())
+                answer = b""
+                while answer.count(b"\r\n") < 2:
+                    chunk = conn.recv(64)
+                    if not chunk:
+                        break
+                    answer += chunk
+                return answer == b"+OK\r\n+PONG\r\n"
+        except (OSError, KeyError):
+            return False
+
+    def add_worker(self, name: str | None = None, wait: bool = True,
+                   timeout: float = 120) -> str:
+        """Start one more ``airflow celery worker`` named ``name`` (worker-N if None)."""
+        state = self.state()
+        if not state or not self.redis_pid():
+            raise ClusterError("no cluster is running: python -m safetynet.cluster start")
+        if name is None:
+            taken = set(state["workers"])
+            name = next(f"worker-{n}" for n in range(1, 1000) if f"worker-{n}" not in taken)
+        if name in self.worker_pids():
+            raise ClusterError(f"{name} is already running")
+        environ = {
+            **self.airflow(state).service_environment(),
+            "SAFETYNET_WORKER_NAME": name,
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "safetynet.cluster.worker_hostname",
+        }
+        command = [
+            "airflow", "celery", "worker",
+            "--celery-hostname", f"{name}@{socket.gethostname()}",
+            "--concurrency", str(state["concurrency"]),
+            # Task logs are files in the one shared Airflow home; no log server
+            # per worker (they would all want port 8793).
+            "--skip-serve-logs",
+            "--without-mingle", "--without-gossip",
+        ]
+        (self.run_dir / f"{name}.log").unlink(missing_ok=True)
+        self._spawn(name, command, environ)
+        state["workers"] = sorted({*state["workers"], name})
+        self._write_state(state)
+        if wait:
+            self.wait_workers([name], timeout)
+        return name
+
+    def wait_workers(self, names: Sequence[str], timeout: float = 120) -> None:
+        """Until each worker consumes from the queue (its "ready." log line)."""
+        deadline = time.monotonic() + timeout
+        waiting = list(names)
+        while waiting and time.monotonic() < deadline:
+            for name in list(waiting):
+                if not self._pid(name, b"celery"):
+                    raise ClusterError(f"{name} exited:\n{self.log_tail(name)}")
+                if WORKER_READY in (self.run_dir / f"{name}.log").read_bytes():
+                    waiting.remove(name)
+            time.sleep(0.5)
+        if waiting:
+            raise ClusterError(f"{', '.join(waiting)} not ready after {timeout:.0f}s:\n"
+                               f"{self.log_tail(waiting[0])}")
+
+    def diagnostics(self, lines: int = 25) -> str:
+        names = ["redis", *self.state().get("workers", []),
+                 "api-server", "scheduler", "dag-processor", "triggerer"]
+        return "\n".join(f"--- {name}.log\n{self.log_tail(name, lines)}" for name in names
+                         if (self.run_dir / f"{name}.log").exists())
+
+    # ------------------------------------------------------------ stop
+
+    def stop(self, timeout: float = 30) -> list[str]:
+        """Workers first (warm shutdown: they finish what runs, which still needs the
+        api-server), then the Airflow services, then Redis."""
+        state = self.state()
+        if not state:
+            return []
+        stopped = []
+        workers = self.worker_pids()
+        _stop_groups(list(workers.values()), timeout)
+        stopped += [f"{name} ({pid})" for name, pid in workers.items()]
+        stopped += self.airflow(state).stop(timeout)
+        if pid := self.redis_pid():
+            _stop_groups([pid], timeout)
+            stopped.append(f"redis ({pid})")
+        for name in ("redis", *state.get("workers", [])):
+            (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
+        (self.root / STATE_FILE).unlink(missing_ok=True)
+        return stopped
+
+    # ------------------------------------------------------------ a run
+
+    def run(self, day: date, timeout: float = 900, log: Any = print) -> Run:
+        """Trigger ``safetynet_daily`` for ``day`` through the REST API, wait for the
+        run to end, return it with its task instances."""
+        airflow = self.airflow()
+        token = airflow.token()
+
+        def api(method: str, path: str, body: Any = None) -> Any:
+            return airflow.request(method, path, body, token=token)
+
+        base = f"/api/v2/dags/{DAG_ID}"
+        _hold_scheduled_run(api)
+        logical = f"{day.isoformat()}T00:00:00Z"
+        earlier = api("GET", f"{base}/dagRuns?logical_date_gte={urllib.parse.quote(logical)}"
+                             f"&logical_date_lte={urllib.parse.quote(logical)}")
+        for old in earlier.get("dag_runs", []):
+            api("DELETE", f"{base}/dagRuns/{urllib.parse.quote(old['dag_run_id'])}")
+        run = api("POST", f"{base}/dagRuns", {"logical_date": logical,
+                                              "note": "python -m safetynet.cluster"})
+        api("PATCH", base, {"is_paused": False})
+        started = time.monotonic()
+        run_path = f"{base}/dagRuns/{urllib.parse.quote(run['dag_run_id'])}"
+        log(f"  triggered {run['dag_run_id']} (logical date {day}); waiting")
+        try:
+            while run["state"] not in ("success", "failed"):
+                if time.monotonic() - started > timeout:
+                    raise ClusterError(f"run {run['dag_run_id']} still {run['state']} after "
+                                       f"{timeout:.0f}s\n{self.diagnostics()}")
+                time.sleep(2)
+                run = api("GET", run_path)
+        finally:
+            # Paused again: nothing else is scheduled while the cluster idles.
+            api("PATCH", base, {"is_paused": True})
+        instances = api("GET", f"{run_path}/taskInstances?limit=100")["task_instances"]
+        return Run(run, instances, time.monotonic() - started)
+
+
+def _hold_scheduled_run(api: Any) -> None:
+    """Keep the scheduler from starting the latest scheduled interval on unpause.
+
+    ``catchup=False`` still schedules the latest interval (today, with nothing
+    delivered): it would wait for manifests ahead of our run (``max_active_runs=1``).
+    A finished run holding that logical date makes the scheduler skip it.
+    """
+    dag = api("GET", f"/api/v2/dags/{DAG_ID}")
+    logical = dag.get("next_dagrun_logical_date")
+    if not logical:
+        return
+    from safetynet.services import ServiceError
+
+    run_id = "held_" + logical[:10]
+    try:
+        api("POST", f"/api/v2/dags/{DAG_ID}/dagRuns",
+            {"dag_run_id": run_id, "logical_date": logical,
+             "note": "not run: the cluster demo runs only the date it triggers"})
+    except ServiceError as error:
+        if "HTTP 409" not in str(error):
+            raise
+    api("PATCH", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}", {"state": "failed"})
+
+
+@dataclass
+class Run:
+    """A finished DAG run and its task instances, as the REST API returns them."""
+
+    dag_run: dict[str, Any]
+    task_instances: list[dict[str, Any]]
+    seconds: float
+
+    @property
+    def state(self) -> str:
+        return self.dag_run["state"]
+
+    def hosts(self) -> Counter[str]:
+        """Task instances per worker hostname (tasks that ran)."""
+        return Counter(ti["hostname"] for ti in self.task_instances if ti.get("hostname"))
+
+    def table(self) -> str:
+        rows = sorted(self.task_instances,
+                      key=lambda ti: (ti.get("start_date") or "~", ti["task_id"]))
+        lines = [f"  {'task':20} {'state':9} {'hostname':10} {'start':9} {'seconds':>7}",
+                 f"  {'-' * 20} {'-' * 9} {'-' * 10} {'-' * 9} {'-' * 7}"]
+        for ti in rows:
+            start = (ti.get("start_date") or "")[11:19]
+            seconds = f"{ti['duration']:.1f}" if ti.get("duration") is not None else ""
+            lines.append(f"  {ti['task_id']:20} {ti['state'] or '-':9} "
+                         f"{ti.get('hostname') or '-':10} {start:9} {seconds:>7}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- command line
+
+def _samples() -> Path:
+    from safetynet.config import PROJECT_ROOT
+
+    return PROJECT_ROOT / "tests" / "fixtures" / "contract" / "samples" / "landing"
+
+
+def _print_run(cluster: Cluster, result: Run, day: date) -> bool:
+    print(f"\nrun {result.dag_run['dag_run_id']}: {result.state} in {result.seconds:.0f}s")
+    print(result.table())
+    hosts = result.hosts()
+    print("\ntask instances per worker: "
+          + ", ".join(f"{host} {count}" for host, count in sorted(hosts.items())))
+    alerts = cluster.feed / day.isoformat() / "alerts.csv"
+    if alerts.exists():
+        rows = max(len(alerts.read_text(encoding="utf-8").splitlines()) - 1, 0)
+        print(f"feed: {alerts} ({rows} new alerts)")
+    ok = result.state == "success" and len(hosts) >= 2
+    if result.state != "success":
+        print(f"the run {result.state}; task logs in {cluster.airflow_home / 'logs'}")
+    elif len(hosts) < 2:
+        print("tasks ran on fewer than two workers")
+    else:
+        print(f"tasks ran on {len(hosts)} workers: {', '.join(sorted(hosts))}")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m safetynet.cluster",
+                                     description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("demo", "start"):
+        sub = commands.add_parser(name)
+        sub.add_argument("--workers", type=int, default=len(WORKERS))
+        sub.add_argument("--concurrency", type=int, default=1,
+                         help="task slots per worker (default 1)")
+        if name == "demo":
+            sub.add_argument("--date", type=date.fromisoformat, default=date(2026, 10, 1))
+            sub.add_argument("--keep", action="store_true",
+                             help="leave the cluster running afterwards")
+    commands.add_parser("run").add_argument("date", type=date.fromisoformat)
+    commands.add_parser("add-worker").add_argument("name", nargs="?")
+    commands.add_parser("status")
+    commands.add_parser("stop")
+    args = parser.parse_args(argv)
+
+    options: dict[str, Any] = {"landing_source": _samples()}
+    if args.command in ("demo", "start"):
+        options["concurrency"] = args.concurrency
+    cluster = Cluster.local(**options)
+    try:
+        if args.command == "stop":
+            stopped = cluster.stop()
+            print("cluster: stopped " + ", ".join(stopped) if stopped
+                  else "cluster: nothing was running")
+            return 0
+        if args.command == "status":
+            running = cluster.running()
+            for name, pid in running.items():
+                print(f"{name:14} running, pid {pid}")
+            if not running:
+                print("no cluster running")
+            return 0 if running else 3
+        if args.command == "add-worker":
+            name = cluster.add_worker(args.name)
+            print(f"{name} started and consuming; log {cluster.run_dir / (name + '.log')}")
+            return 0
+        if args.command == "run":
+            return 0 if _print_run(cluster, cluster.run(args.date), args.date) else 1
+
+        workers = [f"worker-{n}" for n in range(1, args.workers + 1)]
+        began = time.monotonic()
+        print(f"starting Redis + Airflow (CeleryExecutor) with {len(workers)} workers x "
+              f"{args.concurrency} slot(s) in {cluster.root}")
+        cluster.start(workers)
+        airflow = cluster.airflow()
+        user, password = airflow.login()
+        print(f"  Airflow UI {airflow.url}  login {user} / {password}  logs {cluster.run_dir}")
+        if args.command == "start":
+            print("running; python -m safetynet.cluster run YYYY-MM-DD | add-worker | stop")
+            return 0
+        try:
+            ok = _print_run(cluster, cluster.run(args.date), args.date)
+        finally:
+            if not args.keep:
+                cluster.stop()
+                print("cluster stopped")
+        print(f"cluster-demo: {'OK' if ok else 'FAILED'} in {time.monotonic() - began:.0f}s")
+        return 0 if ok else 1
+    except ClusterError as error:
+        print(f"cluster: {error}", file=sys.stderr)
+        if args.command in ("demo", "start"):
+            cluster.stop()
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
