@@ -102,11 +102,11 @@ def deployment(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         print(f"run {run['dag_run_id']} {run['state']} after {time.monotonic() - started:.0f}s")
         yield Deployment(airflow, stack, run, token)
     except BaseException:
-        for name in services.SERVICES:
-            print(f"--- {name}.log\n{airflow.log_tail(name, 40)}")
+        for service in services.SERVICES:
+            print(f"--- {service}.log\n{airflow.log_tail(service, 40)}")
         raise
     finally:
-        airflow.stop()
+        airflow.stop(timeout=10)
         with psycopg.connect(local_stack.url("postgres"), autocommit=True) as conn:
             for database in (metadata, name):
                 conn.execute(f'drop database if exists "{database}" with (force)')
@@ -149,45 +149,53 @@ def test_docs_plugin_serves_data_docs_to_logged_in_users(deployment: Deployment)
 
 
 def test_engineer_finds_the_run_in_the_ui(deployment: Deployment, tmp_path: Path) -> None:
+    user, password = deployment.airflow.login()
+    with chromium(screenshots=tmp_path) as driver:
+        engineer_finds_the_run(driver, deployment.airflow.url, user, password,
+                               deployment.run["dag_run_id"])
+
+
+def engineer_finds_the_run(driver, url: str, user: str, password: str,  # noqa: ANN001
+                           run_id: str) -> None:
+    """Log in, open the DAG, its Runs tab, the run of DAY and its tasks, then Data Docs."""
     from selenium.webdriver.common.by import By
 
-    airflow, run_id = deployment.airflow, deployment.run["dag_run_id"]
-    user, password = airflow.login()
-    with chromium(screenshots=tmp_path) as driver:
-        driver.get(f"{airflow.url}/dags/{DAG}")
-        wait_for(lambda: driver.find_elements(By.NAME, "username"), 60, "the login page")
-        driver.find_element(By.NAME, "username").send_keys(user)
-        driver.find_element(By.NAME, "password").send_keys(password)
-        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    driver.get(f"{url}/dags/{DAG}")
+    wait_for(lambda: driver.find_elements(By.NAME, "username"), 60, "the login page")
+    driver.find_element(By.NAME, "username").send_keys(user)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
-        # The DAG page, its Runs tab, and our run in the list.
-        wait_for(lambda: "/auth/" not in driver.current_url and "Runs" in body_text(driver),
-                 60, "the DAG page after login")
-        wait_for(lambda: driver.find_element(By.XPATH, "//a[normalize-space()='Runs']"), 30,
-                 "the Runs tab").click()
-        wait_for(lambda: driver.find_element(By.XPATH, f"//a[normalize-space()='{run_id}']"), 60,
-                 f"run {run_id} listed").click()
+    # The DAG page, its Runs tab, and our run in the list.
+    wait_for(lambda: "/auth/" not in driver.current_url and "Runs" in body_text(driver),
+             60, "the DAG page after login")
+    wait_for(lambda: driver.find_element(By.XPATH, "//a[normalize-space()='Runs']"), 30,
+             "the Runs tab").click()
+    wait_for(lambda: driver.find_element(By.XPATH, f"//a[normalize-space()='{run_id}']"), 60,
+             f"run {run_id} listed").click()
 
-        # The run page: its logical date, its state and every task with its state.
-        page = wait_for(lambda: (text := body_text(driver)) and "Logical Date" in text
-                        and "publish_feed" in text and text, 60, "the run page")
-        assert f"{DAY} 00:00:00" in page.split("Logical Date", 1)[1][:40], page[:2000]
-        header = page.split("Logical Date", 1)[0]
-        assert "Success" in header, header[-300:]
-        rows = wait_for(lambda: driver.execute_script(
-            "return Array.from(document.querySelectorAll('tbody tr'), r => r.innerText)"),
-            30, "task instance rows")
-        shown = {row.split("\n")[0].strip(): row for row in rows}
-        assert set(TASKS) <= set(shown), sorted(shown)
-        assert all("Success" in shown[t] for t in TASKS if t != "discard_day"), shown
-        assert "Skipped" in shown["discard_day"]
+    # The run page: its logical date, its state and every task with its state.
+    page = wait_for(lambda: (text := body_text(driver)) and "Logical Date" in text and text,
+                    60, "the run page")
+    assert f"{DAY} 00:00:00" in page.split("Logical Date", 1)[1][:40], page[:2000]
+    assert "Success" in page.split("Logical Date", 1)[0][-300:], page[:2000]
 
-        # Browse menu → Data Docs, served by the plugin with the UI's session.
-        driver.find_element(By.XPATH, "//*[normalize-space(text())='Browse']").click()
-        wait_for(lambda: driver.find_element(
-            By.XPATH, "//*[normalize-space(text())='Data Docs (data quality)']"), 30,
-            "the Data Docs entry").click()
-        frame = wait_for(lambda: driver.find_element(By.TAG_NAME, "iframe"), 30, "docs frame")
-        assert frame.get_attribute("src").endswith("/safetynet-docs/gx/index.html")
-        driver.switch_to.frame(frame)
-        wait_for(lambda: "Data Docs" in body_text(driver), 30, "Data Docs inside the UI")
+    def task_rows() -> dict[str, str]:
+        texts = driver.execute_script(
+            "return Array.from(document.querySelectorAll('tbody tr'), r => r.innerText)")
+        rows = {task: text for text in texts for task in TASKS if task in text.split()}
+        return rows if set(rows) == set(TASKS) else {}
+
+    shown = wait_for(task_rows, 60, "a row for every task of the run")
+    assert all("Success" in shown[t] for t in TASKS if t != "discard_day"), shown
+    assert "Skipped" in shown["discard_day"], shown["discard_day"]
+
+    # Browse menu → Data Docs, served by the plugin with the UI's session.
+    driver.find_element(By.XPATH, "//*[normalize-space(text())='Browse']").click()
+    wait_for(lambda: driver.find_element(
+        By.XPATH, "//*[normalize-space(text())='Data Docs (data quality)']"), 30,
+        "the Data Docs entry").click()
+    frame = wait_for(lambda: driver.find_element(By.TAG_NAME, "iframe"), 30, "docs frame")
+    assert frame.get_attribute("src").endswith("/safetynet-docs/gx/index.html")
+    driver.switch_to.frame(frame)
+    wait_for(lambda: "Data Docs" in body_text(driver), 30, "Data Docs inside the UI")

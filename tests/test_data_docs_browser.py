@@ -119,20 +119,32 @@ def test_auditor_finds_the_failed_check_of_the_blocked_day(blocked: Blocked,
                 f"the unexpected values {examples} are not on the page: {matching[0]}")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "GX Data Docs draw the index's list of validation results and the pass/fail icons "
-    "with jQuery, bootstrap-table and Font Awesome loaded from public CDNs; without "
-    "internet access (CI, an isolated government network) the list is empty and the "
-    "status icons are blank. Fix in quality.py (self-contained Data Docs), then drop "
-    "this marker."))
-def test_index_shows_the_failed_validation_without_internet(blocked: Blocked,
-                                                           tmp_path: Path) -> None:
+VISIBLE_FAILURE = """
+    const row = arguments[0];
+    const icon = row.querySelector('.fa-times, .ge-failed-icon');
+    const drawn = icon && icon.getBoundingClientRect().width > 0;
+    return Boolean(row.offsetParent) && (drawn || /failed/i.test(row.innerText));
+"""
+
+
+def test_auditor_sees_and_clicks_the_failure_without_internet(blocked: Blocked,
+                                                              tmp_path: Path) -> None:
+    """What a person sees: a visible failed entry of the day in index.html, clicked,
+    and on its page the failed check visibly marked as failed."""
     from selenium.webdriver.common.by import By
 
     with chromium(screenshots=tmp_path) as driver:
         driver.get(blocked.index.as_uri())
         wait_for(lambda: "Data Docs" in body_text(driver), 30, "the Data Docs index")
-        visible = [row for row in driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
-                   if row.is_displayed() and DAY in row.text]
-        assert visible, "the index shows no validation result of the blocked day"
-        assert any(re.search(r"fail", row.text, re.IGNORECASE) for row in visible)
+        failed = [row for row in driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
+                  if DAY in row.text and driver.execute_script(VISIBLE_FAILURE, row)]
+        assert failed, "the index shows no failed validation of the blocked day"
+        links = failed[0].find_elements(By.TAG_NAME, "a")
+        (links[0] if links else failed[0]).click()
+        wait_for(lambda: "Expectation Validation Result" in body_text(driver), 30,
+                 "the validation page")
+        descriptions = [c["description"] or c["expectation"] for c in blocked.failed]
+        marked = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
+                  if any(d in row.text for d in descriptions)
+                  and driver.execute_script(VISIBLE_FAILURE, row)]
+        assert marked, f"no failed check visibly marked failed; looked for {descriptions}"

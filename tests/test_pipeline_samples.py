@@ -88,3 +88,26 @@ def test_marts_hold_no_raw_identifiers(samples_run: Stack) -> None:
         "union all select to_jsonb(a)::text from marts.monitoring_alerts a"))
     assert not any(i in text for i in ids)
     assert not any(len(n) > 1 and n in text for n in names)
+
+
+@pytest.mark.parametrize("role, readable, forbidden", [
+    ("safetynet_analyst", ["marts.low_income_population", "marts.monitoring_alerts"],
+     ["raw.civil_affairs_persons", "staging.stg_civil_affairs__persons", "audit.rejected_rows"]),
+    ("safetynet_auditor", ["marts.monitoring_alerts", "audit.rejected_rows", "audit.dq_results"],
+     ["raw.civil_affairs_persons", "staging.stg_civil_affairs__persons"]),
+])
+def test_roles_see_only_their_schemas(samples_run: Stack, role: str, readable: list[str],
+                                      forbidden: list[str]) -> None:
+    import psycopg
+
+    from safetynet import warehouse
+
+    for table in readable:
+        with warehouse.connect(samples_run.url) as conn:
+            conn.execute(f"set role {role}")
+            conn.execute(f"select count(*) from {table}").fetchone()
+    for table in forbidden:
+        with warehouse.connect(samples_run.url) as conn:
+            conn.execute(f"set role {role}")
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"select count(*) from {table}")

@@ -239,6 +239,7 @@ class Sample:
     pg_pss: int  # their proportional set size (measured every few samples)
     pg_footprint: int  # their private memory + the largest shared part, counted once
     pg_all_rss: int  # every backend of the cluster (other databases too)
+    cpu: float = 0.0  # CPU seconds so far of the tree and the bench backends
 
 
 @dataclass
@@ -260,16 +261,26 @@ class MemoryReport:
         values = [getattr(s, attr) for s in self.timeline if start <= s.t <= end]
         return max(values, default=0)
 
+    def cpu_in(self, start: float, end: float) -> float | None:
+        """CPU seconds (Airflow tree + bench backends) spent between two instants."""
+        before = [s.cpu for s in self.timeline if s.t <= start]
+        after = [s.cpu for s in self.timeline if s.t >= end]
+        inside = [s.cpu for s in self.timeline if start <= s.t <= end]
+        first = before[-1] if before else (inside[0] if inside else None)
+        last = after[0] if after else (inside[-1] if inside else None)
+        return last - first if first is not None and last is not None else None
+
     def as_dict(self, timeline_step: float = 1.0) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k != "timeline"}
         kept, last = [], -1e18
         for sample in self.timeline:  # keep about one sample per timeline_step
             if sample.t - last >= timeline_step:
                 kept.append([round(sample.t, 2), sample.tree_rss, sample.top_rss,
-                             sample.pg_rss, sample.pg_pss, sample.pg_footprint])
+                             sample.pg_rss, sample.pg_pss, sample.pg_footprint,
+                             round(sample.cpu, 2)])
                 last = sample.t
         out["timeline_columns"] = ["t", "tree_rss", "top_rss", "pg_rss", "pg_pss",
-                                   "pg_footprint"]
+                                   "pg_footprint", "cpu"]
         out["timeline"] = kept
         return out
 
@@ -336,6 +347,7 @@ class ProcessSampler(threading.Thread):
         report.peak_pg_all_rss = max(report.peak_pg_all_rss, sample.pg_all_rss)
         report.cpu_seconds_tree = sum(self._cpu_tree.values())
         report.cpu_seconds_pg = sum(self._cpu_pg.values())
+        sample.cpu = report.cpu_seconds_tree + report.cpu_seconds_pg
         self.own_cpu_seconds += time.thread_time() - cpu_started
         report.sampler_cpu_seconds = self.own_cpu_seconds
         return sample
@@ -868,6 +880,12 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
         task_id: memory.peak_in(info["start"], info["end"])
         for task_id, info in times["tasks"].items() if info.get("start") and info.get("end")
     }
+    stage_cpu = {}
+    for name, patterns in STAGES:
+        spans = [(i["start"], i["end"]) for task_id, i in times["tasks"].items()
+                 if _matches(task_id, patterns) and i.get("start") and i.get("end")]
+        if spans:
+            stage_cpu[name] = memory.cpu_in(min(a for a, _ in spans), max(b for _, b in spans))
     return {
         "date": day.isoformat(),
         "returncode": returncode,
@@ -877,6 +895,7 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
         **times,
         "memory": memory.as_dict(),
         "task_peak_rss": task_memory,
+        "stage_cpu_seconds": stage_cpu,
         "cpu": {"machine_busy_seconds": busy, "pipeline_seconds": ours,
                 "sampler_seconds": bench_cpu,
                 "other_cores_busy": max(0.0, busy - ours - bench_cpu) / wall if wall else None,
@@ -998,6 +1017,12 @@ def render(result: dict[str, Any], top: int = 12) -> str:
     row("  total (DAG run)", [d.get("total") for d in days])
     row("  airflow dags test process", [d["process_wall_seconds"] for d in days])
     row("  run state", [d.get("run_state") for d in days])
+    lines += ["", "per stage, CPU seconds (Airflow process tree + bench backends; "
+                  "less sensitive to other load than wall time)", header]
+    for name, _ in STAGES:
+        row(f"  {name}", [d.get("stage_cpu_seconds", {}).get(name) for d in days])
+    row("  whole process", [d["cpu"].get("pipeline_seconds") for d in days])
+    lines += ["", "inside the stages", header]
     row("  airflow start-up before 1st task", [d.get("airflow_overheads", {})
                                                .get("before_first_task") for d in days])
     row("  1st task start-up (in wait)", [d.get("airflow_overheads", {})
@@ -1229,11 +1254,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="keep var/bench/landing if it was generated with the same parameters")
     parser.add_argument("--skip-copy", action="store_true", help="no plain COPY baseline")
     parser.add_argument("--keep-going", action="store_true", help="run later days after a failure")
+    parser.add_argument("--show", type=Path, metavar="RESULTS_JSON",
+                        help="only print the table of an earlier run's JSON")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.show:
+        print(render(json.loads(args.show.read_text(encoding="utf-8"))))
+        return 0
     result = run(args)
     print()
     print(render(result))

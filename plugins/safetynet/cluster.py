@@ -30,6 +30,7 @@ task starts (``TIEnterRunningPayload.hostname``) and that is what lands in
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -38,8 +39,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
+import urllib.request
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -103,7 +106,8 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
+    """Whether a process of the group led by ``pgid`` still runs (zombies do not count)."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -129,10 +133,10 @@ def _stop_groups(pids: Sequence[int], timeout: float) -> None:
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + timeout
-    while any(_group_alive(pid) for pid in pids) and time.monotonic() < deadline:
+    while any(group_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.3)
     for pid in pids:
-        if _group_alive(pid):
+        if group_alive(pid):
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -153,7 +157,7 @@ class Cluster:
     source_timeout: int = 300
     landing_source: Path | None = None
     base_environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    _pg: Any = field(default=None, repr=False)
+    postgres: Any = None  # a safetynet.localpg.Cluster; the local one when None
 
     @classmethod
     def local(cls, **options: Any) -> Cluster:
@@ -190,11 +194,11 @@ class Cluster:
 
     @property
     def pg(self) -> Any:
-        if self._pg is None:
+        if self.postgres is None:
             from safetynet import localpg
 
-            self._pg = localpg.Cluster.local()
-        return self._pg
+            self.postgres = localpg.Cluster.local()
+        return self.postgres
 
     def state(self) -> dict[str, Any]:
         """Ports and secrets of the running cluster (``cluster.json``, mode 600)."""
@@ -207,8 +211,9 @@ class Cluster:
             "api_port": free_port(),
             "trigger_log_port": free_port(),
             "redis_password": secrets.token_hex(16),
-            "jwt_secret": secrets.token_urlsafe(32),
+            "jwt_secret": secrets.token_urlsafe(64),  # HS512: 64 bytes or more
             "api_secret_key": secrets.token_urlsafe(32),
+            "fernet_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
             "metadata_db": self.metadata_db,
             "warehouse_db": self.warehouse_db,
             "concurrency": self.concurrency,
@@ -251,6 +256,7 @@ class Cluster:
             "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
             "AIRFLOW__API_AUTH__JWT_SECRET": state["jwt_secret"],
             "AIRFLOW__API__SECRET_KEY": state["api_secret_key"],
+            "AIRFLOW__CORE__FERNET_KEY": state["fernet_key"],
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(state["trigger_log_port"]),
             "AIRFLOW__COSMOS__CACHE_DIR": str(self.root / "cosmos"),
@@ -325,37 +331,54 @@ class Cluster:
         started = time.monotonic()
         if self.root.exists():
             shutil.rmtree(self.root)
-        for folder in (self.run_dir, self.redis_dir, self.landing, self.feed, self.reports):
+        for folder in (self.run_dir, self.redis_dir, self.landing, self.feed, self.reports,
+                       self.airflow_home / "logs"):
             folder.mkdir(parents=True, exist_ok=True)
         if self.landing_source:
             shutil.copytree(self.landing_source, self.landing, dirs_exist_ok=True)
         state = self._new_state()
+        self._write_airflow_cfg()
         self._recreate_databases(state)
         self._start_redis(state)
         environ = self.environ(state)
-        # airflow.cfg and the metadata tables, before five processes race for them.
+        # The metadata tables, while the workers start: they need only Redis and the
+        # database server until a task arrives.
         migrate = subprocess.Popen(["airflow", "db", "migrate"], env=environ,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT)
+        for name in workers:
+            self.add_worker(name, wait=False)
         from safetynet import warehouse
 
         warehouse.ensure_schema(self.warehouse_url(state))
         output, _ = migrate.communicate(timeout=timeout)
         if migrate.returncode:
-            raise ClusterError("airflow db migrate failed:\n" + output.decode(errors="replace")[-3000:])
-        log(f"  databases {state['metadata_db']} (Airflow) + {state['warehouse_db']} "
-            f"(warehouse), Redis on 127.0.0.1:{state['redis_port']}: "
+            raise ClusterError("airflow db migrate failed:\n"
+                               + output.decode(errors="replace")[-3000:])
+        log(f"  Redis on 127.0.0.1:{state['redis_port']}, databases {state['metadata_db']} "
+            f"(Airflow, migrated) and {state['warehouse_db']} (warehouse): "
             f"{time.monotonic() - started:.0f}s")
-        for name in workers:
-            self.add_worker(name, wait=False)
         airflow = self.airflow(state)
+        warm = threading.Thread(target=_warm_execution_api, args=(airflow.url, timeout),
+                                daemon=True)
         try:
+            warm.start()
             airflow.start(timeout=timeout, wait_for_dag=DAG_ID)
+            warm.join(timeout)
+            log(f"  api-server, scheduler, dag-processor, triggerer healthy, {DAG_ID} parsed: "
+                f"{time.monotonic() - started:.0f}s")
             self.wait_workers(workers, timeout)
         except Exception as error:
             raise ClusterError(f"{error}\n{self.diagnostics()}") from error
-        log(f"  api-server, scheduler, dag-processor, triggerer and workers "
-            f"{', '.join(workers)} up: {time.monotonic() - started:.0f}s")
+        log(f"  workers {', '.join(workers)} consuming: {time.monotonic() - started:.0f}s")
+
+    def _write_airflow_cfg(self) -> None:
+        """Every setting comes from :meth:`environ`; an existing airflow.cfg keeps each
+        process from writing its own (with its own generated keys) on first start."""
+        cfg = self.airflow_home / "airflow.cfg"
+        descriptor = os.open(cfg, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write("# Settings: AIRFLOW__* variables set by safetynet.cluster.\n")
 
     def _recreate_databases(self, state: Mapping[str, Any]) -> None:
         import psycopg
@@ -426,6 +449,14 @@ class Cluster:
             **self.airflow(state).service_environment(),
             "SAFETYNET_WORKER_NAME": name,
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "safetynet.cluster.worker_hostname",
+            # Plugins (cosmos, the docs plugin) imported once by the worker's main
+            # process and inherited by its forked pool, not imported by each pool
+            # process's first task (10 s and more on a busy machine).
+            "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
+            # The task supervisor waits in select() up to this long between heartbeats
+            # and may notice a finished task only then: 5 s (the default) after many
+            # short tasks; 1 s here (a heartbeat per running task per second at most).
+            "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
         }
         command = [
             "airflow", "celery", "worker",
@@ -522,6 +553,19 @@ class Cluster:
             api("PATCH", base, {"is_paused": True})
         instances = api("GET", f"{run_path}/taskInstances?limit=100")["task_instances"]
         return Run(run, instances, time.monotonic() - started)
+
+
+def _warm_execution_api(url: str, timeout: float) -> None:
+    """The api-server builds its execution API on the first request to it (10-20 s on a
+    busy machine): longer than the workers' 5 s client timeout, so each first task
+    would wait through retries. Ask for /execution/health as soon as it listens."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/execution/health", timeout=timeout):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(0.5)
 
 
 def _hold_scheduled_run(api: Any) -> None:
@@ -648,31 +692,39 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return 0 if _print_run(cluster, cluster.run(args.date), args.date) else 1
 
-        workers = [f"worker-{n}" for n in range(1, args.workers + 1)]
-        began = time.monotonic()
-        print(f"starting Redis + Airflow (CeleryExecutor) with {len(workers)} workers x "
-              f"{args.concurrency} slot(s) in {cluster.root}")
-        cluster.start(workers)
+        return _start_and_run(cluster, args)
+    except RuntimeError as error:  # ClusterError, services.ServiceError
+        print(f"cluster: {error}", file=sys.stderr)
+        return 1
+
+
+def _start_and_run(cluster: Cluster, args: argparse.Namespace) -> int:
+    """``start`` and ``demo``: a cluster that fails to start, or a demo interrupted
+    (Ctrl-C included), is stopped; ``start`` and ``demo --keep`` leave it running."""
+    workers = [f"worker-{n}" for n in range(1, args.workers + 1)]
+    keep = args.command == "start" or args.keep
+    began = time.monotonic()
+    print(f"starting Redis + Airflow (CeleryExecutor) with {len(workers)} workers x "
+          f"{args.concurrency} slot(s) in {cluster.root}", flush=True)
+    started = False
+    try:
+        cluster.start(workers, log=lambda line: print(line, flush=True))
+        started = True
         airflow = cluster.airflow()
         user, password = airflow.login()
-        print(f"  Airflow UI {airflow.url}  login {user} / {password}  logs {cluster.run_dir}")
+        print(f"  Airflow UI {airflow.url}  login {user} / {password}  logs {cluster.run_dir}",
+              flush=True)
         if args.command == "start":
             print("running; python -m safetynet.cluster run YYYY-MM-DD | add-worker | stop")
             return 0
-        try:
-            ok = _print_run(cluster, cluster.run(args.date), args.date)
-        finally:
-            if not args.keep:
-                cluster.stop()
-                print("cluster stopped")
-        print(f"cluster-demo: {'OK' if ok else 'FAILED'} in {time.monotonic() - began:.0f}s")
-        return 0 if ok else 1
-    except ClusterError as error:
-        print(f"cluster: {error}", file=sys.stderr)
-        if args.command in ("demo", "start"):
+        ok = _print_run(cluster, cluster.run(args.date, log=lambda line: print(line, flush=True)),
+                        args.date)
+    finally:
+        if not (keep and started):
             cluster.stop()
-        return 1
-
+            print("cluster stopped")
+    print(f"cluster-demo: {'OK' if ok else 'FAILED'} in {time.monotonic() - began:.0f}s")
+    return 0 if ok else 1
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from urllib.parse import urlsplit
 
-from safetynet import quality
+from safetynet import datadocs, quality
 from safetynet.config import PROJECT_ROOT, Settings
 
 
@@ -36,7 +36,9 @@ def build_data_docs() -> None:
 
     settings = Settings.from_env()
     context = gx.get_context(mode="file", project_root_dir=str(settings.reports_dir))
+    datadocs.prepare_offline_styles(settings.reports_dir / "gx")
     context.build_data_docs()
+    datadocs.add_static_validation_list(settings.reports_dir / "gx")
 
 
 def main() -> int:

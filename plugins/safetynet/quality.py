@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from safetynet import warehouse
+from safetynet import datadocs, warehouse
 from safetynet.config import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,10 @@ def run_checks(
     run = RunIdentifier(run_name=f"{extract_date.isoformat()} {layer} {run_id}")
     result = checkpoint.run(run_id=run)
     # Render only this run's pages (plus the index), not the whole history again.
+    gx_root = reports_dir / "gx"
+    datadocs.prepare_offline_styles(gx_root)
     context.build_data_docs(resource_identifiers=list(result.run_results))
+    datadocs.add_static_validation_list(gx_root)
     checks = list(_flatten(result))
     store_results(url, run_id, extract_date, checks)
     return checks

@@ -132,19 +132,19 @@ class Airflow:
         return self.run_dir / f"{name}.pid"
 
     def pid(self, name: str) -> int | None:
-        """Pid of a running service of this home (a stale pid file is ignored)."""
+        """Pid of a running service of this home; a stale pid file (the process gone,
+        or its pid reused by another process) is ignored."""
         path = self._pid_file(name)
         if not path.exists():
             return None
         try:
-            pid = int(path.read_text().strip())
-            os.kill(pid, 0)
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-        except (OSError, ValueError):
+            pid_text, _, started = path.read_text().strip().partition(" ")
+            pid = int(pid_text)
+        except ValueError:
             return None
-        if b"airflow" not in command or _is_zombie(pid):
+        if _start_time(pid) is None or (started and _start_time(pid) != started):
             return None
-        return pid
+        return None if _is_zombie(pid) else pid
 
     def running(self) -> dict[str, int]:
         return {name: pid for name in SERVICES if (pid := self.pid(name))}
@@ -155,8 +155,10 @@ class Airflow:
         if not (self.home / "airflow.cfg").exists():
             # A fresh home: write the config (one JWT secret for all services) and
             # migrate before four processes race to create it.
-            subprocess.run(["airflow", "db", "migrate"], env=self.service_environment(),
-                           check=True, capture_output=True)
+            migrate = subprocess.run(["airflow", "db", "migrate"], text=True,
+                                     env=self.service_environment(), capture_output=True)
+            if migrate.returncode:
+                raise ServiceError("airflow db migrate failed:\n" + migrate.stderr[-2000:])
         if not self.pid("api-server") and _port_open(self.port):
             raise ServiceError(
                 f"port {self.port} is already in use by another program; "
@@ -171,7 +173,7 @@ class Airflow:
                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                     env=environment, start_new_session=True,
                 )
-            self._pid_file(name).write_text(str(process.pid))
+            self._pid_file(name).write_text(f"{process.pid} {_start_time(process.pid)}")
         self.wait_healthy(timeout)
         if wait_for_dag:
             self.wait_for_dag(wait_for_dag, timeout)
@@ -288,6 +290,15 @@ class Airflow:
             time.sleep(1)
         raise ServiceError(f"DAG {dag_id} not parsed after {timeout:.0f}s; "
                            f"see {self.run_dir / 'dag-processor.log'}")
+
+
+def _start_time(pid: int) -> str | None:
+    """When the process started (clock ticks since boot): tells a pid's reuse apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]
 
 
 def _is_zombie(pid: int) -> bool:

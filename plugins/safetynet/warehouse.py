@@ -3,6 +3,7 @@ audit tables, identity functions, roles)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import psycopg
@@ -19,10 +20,37 @@ def connect(url: str, autocommit: bool = False) -> psycopg.Connection:
     return psycopg.connect(url, autocommit=autocommit)
 
 
+def _setup_statements() -> list[str]:
+    return [(SQL_DIR / "warehouse_setup.sql").read_text(encoding="utf-8"),
+            identity.sql_functions(),
+            (SQL_DIR / "roles.sql").read_text(encoding="utf-8")]
+
+
 def ensure_schema(url: str) -> None:
-    """Create what the loader and dbt need; safe to run from parallel tasks."""
+    """Create what the loader and dbt need; safe to run from parallel tasks.
+
+    The DDL runs only when its text changed since the last set-up (a version
+    row in ``audit.schema_version``): parallel loads of a day then take no
+    schema locks at all, so they cannot deadlock on the set-up.
+    """
+    statements = _setup_statements()
+    version = hashlib.sha256("\n".join(statements).encode()).hexdigest()
     with connect(url) as conn:
+        if _current_version(conn) == version:
+            return
         conn.execute("select pg_advisory_xact_lock(%s)", (SETUP_LOCK,))
-        conn.execute((SQL_DIR / "warehouse_setup.sql").read_text(encoding="utf-8"))
-        conn.execute(identity.sql_functions())
-        conn.execute((SQL_DIR / "roles.sql").read_text(encoding="utf-8"))
+        if _current_version(conn) == version:
+            return
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute("create table if not exists audit.schema_version (version text not null)")
+        conn.execute("delete from audit.schema_version")
+        conn.execute("insert into audit.schema_version values (%s)", (version,))
+
+
+def _current_version(conn: psycopg.Connection) -> str | None:
+    exists = conn.execute("select to_regclass('audit.schema_version')").fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = conn.execute("select version from audit.schema_version").fetchone()
+    return row[0] if row else None
