@@ -55,6 +55,9 @@ def test_sampler_sees_the_process_tree_and_postgres(local_stack, use_psutil: boo
     assert report.cpu_seconds_tree > 0
     start = report.timeline[0].t
     assert report.peak_in(start, start + 60) == report.peak_process_rss
+    assert report.peak_in(start - 10, start - 5) is None
+    spent = report.cpu_in(start, report.timeline[-1].t)
+    assert spent is not None and 0 <= spent <= report.cpu_seconds_tree + report.cpu_seconds_pg
     timeline = report.as_dict(timeline_step=0.5)["timeline"]
     assert 1 <= len(timeline) <= report.samples
 

@@ -257,9 +257,10 @@ class MemoryReport:
     sampler_cpu_seconds: float = 0.0
     timeline: list[Sample] = field(default_factory=list)
 
-    def peak_in(self, start: float, end: float, attr: str = "top_rss") -> int:
+    def peak_in(self, start: float, end: float, attr: str = "top_rss") -> int | None:
+        """Peak between two instants (None when the window held no sample: a short task)."""
         values = [getattr(s, attr) for s in self.timeline if start <= s.t <= end]
-        return max(values, default=0)
+        return max(values, default=None)
 
     def cpu_in(self, start: float, end: float) -> float | None:
         """CPU seconds (Airflow tree + bench backends) spent between two instants."""

@@ -499,16 +499,26 @@ class Cluster:
     # ------------------------------------------------------------ stop
 
     def stop(self, timeout: float = 30) -> list[str]:
-        """Workers first (warm shutdown: they finish what runs, which still needs the
-        api-server), then the Airflow services, then Redis."""
+        """Workers first (warm shutdown: they finish the tasks they run, and those still
+        need the api-server), then the Airflow services, then Redis. With no task in
+        flight, workers and services stop side by side (seconds sooner)."""
         state = self.state()
         if not state:
             return []
-        stopped = []
+        airflow = self.airflow(state)
         workers = self.worker_pids()
+        stopped = [f"{name} ({pid})" for name, pid in workers.items()]
+        services: list[str] = []
+        alongside = None
+        if not self._tasks_in_flight(state):
+            alongside = threading.Thread(target=lambda: services.extend(airflow.stop(timeout)))
+            alongside.start()
         _stop_groups(list(workers.values()), timeout)
-        stopped += [f"{name} ({pid})" for name, pid in workers.items()]
-        stopped += self.airflow(state).stop(timeout)
+        if alongside:
+            alongside.join()
+        else:
+            services = airflow.stop(timeout)
+        stopped += services
         if pid := self.redis_pid():
             _stop_groups([pid], timeout)
             stopped.append(f"redis ({pid})")
@@ -516,6 +526,18 @@ class Cluster:
             (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
         (self.root / STATE_FILE).unlink(missing_ok=True)
         return stopped
+
+    def _tasks_in_flight(self, state: Mapping[str, Any]) -> int:
+        """Task instances queued or running in the cluster (1 when it cannot tell)."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self.pg.url(state["metadata_db"]), connect_timeout=5) as conn:
+                row = conn.execute("select count(*) from task_instance where state in "
+                                   "('queued', 'running', 'restarting')").fetchone()
+        except psycopg.Error:
+            return 1
+        return int(row[0]) if row else 1
 
     # ------------------------------------------------------------ a run
 

@@ -19,8 +19,9 @@ def run_day(day: date) -> bool:
         capture_output=True, text=True,
     )
     lines = completed.stdout.splitlines()
-    tail = [line for line in lines if "SAFETYNET" in line or "Error" in line]
-    print("\n".join(tail[-5:]) if tail else "", end="")
+    failures = [line[:300] for line in lines if "SAFETYNET RUN FAILED" in line]
+    for line in failures[-3:]:
+        print(line)
     print(f"run for {day}: {'success' if completed.returncode == 0 else 'FAILED'}", flush=True)
     return completed.returncode == 0
 
