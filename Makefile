@@ -13,7 +13,7 @@ HOUSEHOLDS ?= 2000
 START ?= 2026-10-01
 DATE ?= $(START)
 
-.PHONY: help venv up demo run test env psql stop data docs bench airflow backfill lint
+.PHONY: help venv up demo run test env psql stop data docs bench airflow backfill lint cluster-demo
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -66,6 +66,10 @@ backfill: up ## backfill safetynet_daily with Airflow's own backfill: START=... 
 	  --max-active-runs 1 --run-on-latest-version
 	@echo "backfill created; the scheduler runs it (make airflow). Watch it in the UI."
 
-stop: ## stop local services (Airflow, PostgreSQL)
+cluster-demo: $(STAMP) ## CeleryExecutor proof: Redis + Airflow + 2 Celery workers run one sample day
+	@$(ENV); $(VENV)/bin/python -m safetynet.cluster demo
+
+stop: ## stop local services (Airflow, the Celery cluster, PostgreSQL)
 	@if [ -x $(VENV)/bin/python ]; then $(ENV); $(VENV)/bin/python -m safetynet.services stop; \
+	  $(VENV)/bin/python -m safetynet.cluster stop; \
 	  $(VENV)/bin/python -m safetynet.localpg stop; fi

@@ -72,14 +72,16 @@ class ClusterError(RuntimeError):
 
 def missing_requirements() -> list[str]:
     """What this machine lacks to run the cluster (empty when it can)."""
-    import importlib.util
+    from importlib import metadata
 
     missing = []
     if not shutil.which("redis-server"):
         missing.append("redis-server (OS package: apt-get install redis-server)")
-    if importlib.util.find_spec("celery") is None or \
-            importlib.util.find_spec("airflow.providers.celery") is None:
-        missing.append("apache-airflow-providers-celery (pip install -r requirements-celery.txt)")
+    for distribution in ("apache-airflow-providers-celery", "celery", "redis"):
+        try:
+            metadata.version(distribution)  # cheap: no import of Airflow
+        except metadata.PackageNotFoundError:
+            missing.append(f"{distribution} (pip install -r requirements-celery.txt)")
     return missing
 
 
@@ -98,12 +100,17 @@ def _cmdline(pid: int) -> bytes:
         return b""
 
 
-def _alive(pid: int) -> bool:
+def _stat(pid: int) -> list[str]:
+    """Fields of /proc/<pid>/stat after the command name ([0] state, [19] start time)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
     except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+        return []
+
+
+def _alive(pid: int) -> bool:
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"
 
 
 def group_alive(pgid: int) -> bool:
@@ -278,12 +285,18 @@ class Cluster:
     # ------------------------------------------------------------ processes
 
     def _pid(self, name: str, marker: bytes) -> int | None:
+        """Pid of one of our processes; a stale pid file (process gone, or its pid
+        reused by another program) gives None, so we never signal a stranger."""
         path = self.run_dir / f"{name}.pid"
         try:
-            pid = int(path.read_text().strip())
+            pid_text, _, started = path.read_text().strip().partition(" ")
+            pid = int(pid_text)
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) and marker in _cmdline(pid) else None
+        fields = _stat(pid)
+        if not fields or fields[0] == "Z" or (started and fields[19] != started):
+            return None
+        return pid if marker in _cmdline(pid) else None
 
     def _spawn(self, name: str, command: list[str], environ: Mapping[str, str]) -> int:
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -291,7 +304,9 @@ class Cluster:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT, env=dict(environ),
                                        start_new_session=True)
-        (self.run_dir / f"{name}.pid").write_text(str(process.pid))
+        started = _stat(process.pid)
+        (self.run_dir / f"{name}.pid").write_text(
+            f"{process.pid} {started[19] if len(started) > 19 else ''}".strip())
         return process.pid
 
     def log_tail(self, name: str, lines: int = 30) -> str:
@@ -338,6 +353,7 @@ class Cluster:
             shutil.copytree(self.landing_source, self.landing, dirs_exist_ok=True)
         state = self._new_state()
         self._write_airflow_cfg()
+        self.pg.start()  # the local PostgreSQL (no-op when it runs)
         self._recreate_databases(state)
         self._start_redis(state)
         environ = self.environ(state)
@@ -414,9 +430,11 @@ class Cluster:
             if self.redis_ping(state):
                 return
             if not self.redis_pid():
-                break
+                time.sleep(0.5)  # let its last log lines reach the file
+                raise ClusterError(f"redis-server exited:\n{self.log_tail('redis')}")
             time.sleep(0.1)
-        raise ClusterError(f"redis-server did not answer:\n{self.log_tail('redis')}")
+        raise ClusterError(f"redis-server did not answer in {timeout:.0f}s:\n"
+                           f"{self.log_tail('redis')}")
 
     def redis_ping(self, state: Mapping[str, Any] | None = None) -> bool:
         state = state or self.state()
@@ -747,6 +765,7 @@ def _start_and_run(cluster: Cluster, args: argparse.Namespace) -> int:
             print("cluster stopped")
     print(f"cluster-demo: {'OK' if ok else 'FAILED'} in {time.monotonic() - began:.0f}s")
     return 0 if ok else 1
+
 
 if __name__ == "__main__":
     sys.exit(main())
