@@ -72,8 +72,8 @@ def discard_day(ds: str | None = None) -> list[str]:
 
 
 @task(doc_md=TASK_DOCS["publish_feed"])
-def publish_feed(ds: str | None = None) -> dict:
-    return pipeline.publish(_day(ds))
+def publish_feed(ds: str | None = None, run_id: str | None = None) -> dict:
+    return pipeline.publish(_day(ds), run_id)
 
 
 dbt_profile = ProfileConfig(

@@ -116,7 +116,8 @@ def test_copy_baseline_counts_every_row_with_the_loader_options(stack, tmp_path:
     generator.generate(stack.landing, 300, DAY, 1)
     inventory = bench.day_inventory(stack.landing, DAY)
     rows = bench.source_rows(inventory)
-    copies = bench.copy_baseline(stack.url, stack.landing, DAY, schema="bench_copy_test")
+    copies = bench.copy_baseline(stack.url, stack.landing, DAY, schema="bench_copy_test",
+                                 repeats=2)
     assert {c.file_name for c in copies} == {n for files in inventory.values() for n in files}
     for copy in copies:
         assert copy.rows == inventory[copy.source][copy.file_name]["rows"], copy.file_name

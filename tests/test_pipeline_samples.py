@@ -99,7 +99,6 @@ def test_marts_hold_no_raw_identifiers(samples_run: Stack) -> None:
 def test_roles_see_only_their_schemas(samples_run: Stack, role: str, readable: list[str],
                                       forbidden: list[str]) -> None:
     import psycopg
-
     from safetynet import warehouse
 
     for table in readable:
@@ -111,3 +110,13 @@ def test_roles_see_only_their_schemas(samples_run: Stack, role: str, readable: l
             conn.execute(f"set role {role}")
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"select count(*) from {table}")
+
+
+def test_run_summary_is_stored(samples_run: Stack) -> None:
+    rows = samples_run.query(
+        "select metrics from audit.run_summaries where extract_date = '2026-10-01' "
+        "and stage = 'published' order by recorded_at desc limit 1")
+    metrics = rows[0][0]
+    assert metrics["sources"]["bank"] == {"rows": 332, "loaded": 332, "rejected": 0}
+    assert metrics["new_alerts"] == metrics["feed"]["rows"] > 0
+    assert metrics["population"] > 0

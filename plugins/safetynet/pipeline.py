@@ -118,13 +118,41 @@ def discard_day(extract_date: date) -> list[str]:
     return removed
 
 
-def publish(extract_date: date) -> dict[str, Any]:
+def publish(extract_date: date, run_id: str | None = None) -> dict[str, Any]:
     settings = Settings.from_env()
     publication = feed.publish(settings.warehouse_url, settings.feed_dir, extract_date)
     log.info("feed %s: %d new alerts, sha256 %s", publication.folder, publication.rows,
              publication.sha256)
-    return {"folder": str(publication.folder), "rows": publication.rows,
-            "sha256": publication.sha256}
+    result = {"folder": str(publication.folder), "rows": publication.rows,
+              "sha256": publication.sha256}
+    record_summary(extract_date, run_id or "", "published", {**_day_counts(extract_date),
+                                                              "feed": result})
+    return result
+
+
+def _day_counts(extract_date: date) -> dict[str, Any]:
+    """Rows in, rejected, loaded per source; alerts and population of the day."""
+    settings = Settings.from_env()
+    with warehouse.connect(settings.warehouse_url) as conn:
+        loads = conn.execute(
+            """select source, sum(file_rows), sum(loaded_rows), sum(rejected_rows)
+               from (select distinct on (file_name) * from audit.load_batches
+                     where extract_date = %s and status = 'loaded'
+                     order by file_name, batch_id desc) b group by source""",
+            (extract_date,)).fetchall()
+        alerts = conn.execute(
+            "select count(*), count(*) filter (where is_new) from marts.monitoring_alerts "
+            "where alert_date = %s", (extract_date,)).fetchone()
+        population = conn.execute(
+            "select count(*) from marts.low_income_population where as_of_date = %s",
+            (extract_date,)).fetchone()
+    return {
+        "sources": {s: {"rows": int(r), "loaded": int(ld), "rejected": int(rj)}
+                    for s, r, ld, rj in loads},
+        "alerts": int(alerts[0]) if alerts else 0,
+        "new_alerts": int(alerts[1]) if alerts else 0,
+        "population": int(population[0]) if population else 0,
+    }
 
 
 def record_summary(extract_date: date, run_id: str, stage: str, metrics: dict[str, Any]) -> None:
