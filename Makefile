@@ -56,7 +56,10 @@ docs: up ## build dbt docs and Data Docs (paths printed)
 	@$(ENV); $(VENV)/bin/python -m safetynet.docs
 
 bench: up ## scale benchmark (1M persons x 3 days), results in var/bench
-	@$(ENV); $(VENV)/bin/python -m safetynet.bench
+	@$(ENV); $(VENV)/bin/python -m safetynet.bench \
+	  $(if $(filter command line,$(origin HOUSEHOLDS)),--households $(HOUSEHOLDS)) \
+	  $(if $(filter command line,$(origin DAYS)),--days $(DAYS)) \
+	  $(if $(filter command line,$(origin START)),--start $(START)) $(BENCH_ARGS)
 
 airflow: up ## start the Airflow UI and services (api-server, scheduler, dag-processor, triggerer)
 	@$(ENV); $(VENV)/bin/python -m safetynet.services start
