@@ -61,6 +61,7 @@ def load_source(
     with warehouse.connect(url) as conn:
         # A killed loader must not leave its query running: the server checks the client.
         conn.execute("set client_connection_check_interval = 1000")
+        conn.execute("set temp_buffers = '256MB'")  # _stage/_checked stay in memory
         _close_interrupted(conn, source, extract_date)
         results = [
             _load_file(conn, folder, spec, facts, extract_date, keys, run_id)

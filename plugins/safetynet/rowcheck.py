@@ -146,6 +146,9 @@ def _build_checked(conn: psycopg.Connection, spec: FileSpec, careful: bool) -> N
         select v.*, {_reasons(spec, careful)} as reason
         from (select v.line_no, {names}{id_bytes}
               from (select line_no, {values} from _stage offset 0) as v offset 0) as v""")
+    # Autovacuum never analyses temp tables: without this the planner guesses a few
+    # thousand rows and nested-loops 1.5M key lookups (docs/benchmark.md).
+    conn.execute("analyze _checked")
     _mark_duplicates(conn, spec)
 
 
