@@ -903,6 +903,7 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
             stage_cpu[name] = memory.cpu_in(min(a for a, _ in spans), max(b for _, b in spans))
     return {
         "date": day.isoformat(),
+        "code": code_version(),  # the tree moves while a run lasts: recorded per day
         "returncode": returncode,
         "run_state": run.get("state"),
         "run_id": run.get("run_id"),
@@ -1030,6 +1031,12 @@ def render(result: dict[str, Any], top: int = 12) -> str:
         changed = len(code.get("changed") or [])
         lines.append(f"code: {code['commit'][:10]} {code.get('subject', '')}"
                      + (f" (+{changed} changed files)" if changed else ""))
+        moved = [d["date"] for d in result["days"]
+                 if (d.get("code") or {}).get("commit", code["commit"]) != code["commit"]]
+        if moved:
+            commits = sorted({d["code"]["commit"][:10] for d in result["days"]})
+            lines.append(f"  WARNING: the commit changed during the run (days {', '.join(moved)}: "
+                         f"{', '.join(commits)})")
     gen = result.get("generation") or {}
     if gen:
         persons = gen.get("persons")
