@@ -34,7 +34,8 @@ def normalise_id(value: str) -> str:
 
 
 def is_valid_id(normalised: str) -> bool:
-    if len(normalised) != 18 or not normalised[:17].isdigit():
+    """GB 11643: 18 ASCII characters, 17 digits, the check character, a real date."""
+    if len(normalised) != 18 or not normalised.isascii() or not normalised[:17].isdigit():
         return False
     if normalised[17] != check_char(normalised[:17]):
         return False

@@ -14,6 +14,7 @@ import hmac
 import psycopg
 
 from safetynet import warehouse
+from safetynet.identity import is_valid_id
 
 FINGERPRINT_MESSAGE = b"safetynet person_key cache"
 CACHE_LOCK = 7_100_002
@@ -41,17 +42,24 @@ class PersonKeys:
             conn.execute("insert into raw.person_key_fingerprint values (%s)", (self.fingerprint,))
 
     def ensure(self, conn: psycopg.Connection, ids_query: str) -> int:
-        """Add keys for the ids ``ids_query`` returns that the cache lacks; committed at once."""
-        missing_query = (f"copy (select q.id from ({ids_query}) as q(id) where not exists "
-                         "(select 1 from raw.person_keys k where k.id_number = q.id)) to stdout")
+        """Add keys for the valid ids ``ids_query`` returns that the cache lacks.
+
+        Committed at once. Only GB 11643-valid ids get a key, so the cache is
+        also the loader's validity check: an id the cache lacks after this is
+        invalid (``rowcheck``). Each new id is checked once, here, in Python.
+        """
+        missing_query = (f"copy (select q.id from ({ids_query}) as q(id) where q.id is not null "
+                         "and not exists (select 1 from raw.person_keys k "
+                         "where k.id_number = q.id)) to stdout")
         added = 0
         with warehouse.connect(self._url) as side:
             side.execute("create temp table _new_keys (id_number text, person_key text)")
             with conn.cursor() as cur, cur.copy(missing_query) as out, side.cursor() as put, \
                     put.copy("copy _new_keys from stdin") as into:
                 for (normalised,) in out.rows():
-                    into.write_row((normalised, self.of(normalised)))
-                    added += 1
+                    if is_valid_id(normalised):
+                        into.write_row((normalised, self.of(normalised)))
+                        added += 1
             side.execute("insert into raw.person_keys select * from _new_keys order by 1 "
                          "on conflict do nothing")
         return added

@@ -114,40 +114,71 @@ CAST_ERRORS = (psycopg.errors.InvalidDatetimeFormat, psycopg.errors.DatetimeFiel
                psycopg.errors.InvalidParameterValue)
 
 
+def _trimmed(column: Column) -> str:
+    return f'nullif(btrim("{column.name}"), \'\')'
+
+
 def _value(column: Column) -> str:
-    raw = f'nullif(btrim("{column.name}"), \'\')'
-    return f"raw.normalise_id({raw})" if column.identity else raw
+    """Over trimmed columns: the id normalised (section 3), other values as delivered."""
+    return f'raw.normalise_id("{column.name}")' if column.identity else f'"{column.name}"'
 
 
-def _reasons(spec: FileSpec, careful: bool) -> str:
-    parts = []
+def _rules(spec: FileSpec, careful: bool) -> list[tuple[str, str]]:
+    """(predicate a valid row satisfies, reason when it does not), per column rule."""
+    checks = []
     for column in spec.columns:
         value = f'v."{column.name}"'
         if column.required:
-            parts.append(f"case when {value} is null then '{column.name} is empty' end")
+            checks.append((f"{value} is not null", f"{column.name} is empty"))
         rules = list(column.rules) + ([column.strict] if careful and column.strict else [])
-        if column.identity:
-            rules.append(f'raw.is_valid_id({value}, v."{column.name}__bytes")')
+        if column.identity:  # only GB 11643-valid ids have a key (PersonKeys.ensure)
+            rules.append(f'v."{column.name}__key" is not null')
         for rule in rules:
-            parts.append(f"case when {value} is not null and not ({rule.format(c=value)}) "
-                         f"then 'invalid {column.name}' end")
-    return "nullif(concat_ws('; ', " + ", ".join(parts) + "), '')"
+            checks.append((f"({value} is null or ({rule.format(c=value)}))",
+                           f"invalid {column.name}"))
+    return checks
+
+
+def _reasons(spec: FileSpec, careful: bool) -> str:
+    """Null for a valid row; the reasons are spelled out only for rows that fail."""
+    checks = _rules(spec, careful)
+    passes = " and ".join(predicate for predicate, _ in checks)
+    detail = ", ".join(f"case when not {predicate} then '{reason}' end"
+                       for predicate, reason in checks)
+    return f"case when coalesce({passes}, false) then null else concat_ws('; ', {detail}) end"
+
+
+def _identity_columns(spec: FileSpec) -> list[Column]:
+    return [c for c in spec.columns if c.identity]
+
+
+def ensure_keys(conn: psycopg.Connection, spec: FileSpec, keys: PersonKeys) -> None:
+    """Key every new valid id of the staged file before the checked pass joins the keys."""
+    for column in _identity_columns(spec):
+        trimmed = f'select {_trimmed(column)} as "{column.name}" from _stage offset 0'
+        keys.ensure(conn, f"select distinct {_value(column)} from ({trimmed}) as t")
 
 
 def _build_checked(conn: psycopg.Connection, spec: FileSpec, careful: bool) -> None:
-    """One pass over the staged text: normalised values plus the reason a row fails."""
+    """One pass over the staged text: normalised values, person keys, the reason a row fails."""
+    trimmed = ", ".join(f'{_trimmed(c)} as "{c.name}"' for c in spec.columns)
     values = ", ".join(f'{_value(c)} as "{c.name}"' for c in spec.columns)
     names = ", ".join(f'v."{c.name}"' for c in spec.columns)
-    id_bytes = "".join(f', v."{c.name}"::bytea as "{c.name}__bytes"'
-                       for c in spec.columns if c.identity)
+    key_columns = "".join(f', k_{c.name}.person_key as "{c.name}__key"'
+                          for c in _identity_columns(spec))
+    key_joins = " ".join(f'left join raw.person_keys as k_{c.name} '
+                         f'on k_{c.name}.id_number = v."{c.name}"'
+                         for c in _identity_columns(spec))
     conn.execute("drop table if exists _checked")
     conn.execute(f"""
         create temp table _checked as
         select v.*, {_reasons(spec, careful)} as reason
-        from (select v.line_no, {names}{id_bytes}
-              from (select line_no, {values} from _stage offset 0) as v offset 0) as v""")
+        from (select v.line_no, {names}{key_columns}
+              from (select line_no, {values}
+                    from (select line_no, {trimmed} from _stage offset 0) as t
+                    offset 0) as v {key_joins}) as v""")
     # Autovacuum never analyses temp tables: without this the planner guesses a few
-    # thousand rows and nested-loops 1.5M key lookups (docs/benchmark.md).
+    # thousand rows and picks nested loops (docs/benchmark.md).
     conn.execute("analyze _checked")
     _mark_duplicates(conn, spec)
 
@@ -178,19 +209,14 @@ def _insert_rejects(conn: psycopg.Connection, params: dict[str, object]) -> None
 def _raw_insert(spec: FileSpec) -> str:
     targets = ["extract_date", "batch_id", "line_no"]
     values = ["%(date)s", "%(batch)s", "c.line_no"]
-    joins = []
     for column in spec.columns:
         targets.append(column.name)
         values.append(column.cast(f'c."{column.name}"'))
         if column.identity:
-            alias = f"k_{column.name}"
             targets.append(column.identity)
-            values.append(f"{alias}.person_key")
-            joins.append(f"join raw.person_keys as {alias} "
-                         f'on {alias}.id_number = c."{column.name}"')
+            values.append(f'c."{column.name}__key"')
     return (f"insert into raw.{spec.table} ({', '.join(targets)}) "
-            f"select {', '.join(values)} from _checked as c {' '.join(joins)} "
-            "where c.reason is null")
+            f"select {', '.join(values)} from _checked as c where c.reason is null")
 
 
 def _params(spec: FileSpec, extract_date: date, batch_id: int) -> dict[str, object]:
@@ -200,13 +226,8 @@ def _params(spec: FileSpec, extract_date: date, batch_id: int) -> dict[str, obje
 
 def _one_pass(
     conn: psycopg.Connection, spec: FileSpec, params: dict[str, object], careful: bool,
-    keys: PersonKeys,
 ) -> int:
     _build_checked(conn, spec, careful)
-    for column in spec.columns:
-        if column.identity:
-            keys.ensure(conn, f'select distinct "{column.name}" from _checked '
-                              f'where reason is null and "{column.name}" is not null')
     try:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute(_raw_insert(spec), params)
@@ -229,10 +250,11 @@ def validate_into_raw(
     fails does the careful pass evaluate every strict rule row by row.
     """
     params = _params(spec, extract_date, batch_id)
+    ensure_keys(conn, spec, keys)
     try:
-        loaded = _one_pass(conn, spec, params, careful=False, keys=keys)
+        loaded = _one_pass(conn, spec, params, careful=False)
     except CastFailed:
-        loaded = _one_pass(conn, spec, params, careful=True, keys=keys)
+        loaded = _one_pass(conn, spec, params, careful=True)
     rejected = conn.execute(
         "select count(*) from audit.rejected_rows where batch_id = %s", (batch_id,)
     ).fetchone()

@@ -32,7 +32,7 @@ DECIMALS_AT_MOST_2 = "(position('.' in {c}) = 0 or octet_length({c}) - position(
 ALNUM = "ltrim({c}, '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz') = ''"
 NOT_NEGATIVE = "{c} not like '-%'"
 ISO_SHAPE = "(octet_length({c}) = 10 and substr({c}, 5, 1) = '-' and substr({c}, 8, 1) = '-')"
-DIGITS_ONLY = "ltrim({c}, '0123456789') = ''"
+EIGHT_DIGITS = "(octet_length({c}) = 8 and ltrim({c}, '0123456789') = '')"
 SIX_DIGITS = "(octet_length({c}) = 6 and ltrim({c}, '0123456789') = '')"
 
 
@@ -55,12 +55,12 @@ class Column:
         elif self.sql_type == "date":
             cheap.append(ISO_SHAPE)
         elif self.sql_type == "date_compact":
-            cheap.append(DIGITS_ONLY)
+            cheap.append(EIGHT_DIGITS)
         return cheap
 
     def cast(self, expr: str) -> str:
-        if self.sql_type == "date_compact":
-            return f"to_date({expr}, 'YYYYMMDD')"
+        if self.sql_type == "date_compact":  # 8 digits: PostgreSQL reads ISO 8601 basic
+            return f"({expr})::date"
         if self.sql_type == "text":
             return expr
         return f"({expr})::{self.sql_type}"
