@@ -9,12 +9,16 @@ import json
 import logging
 import os
 import re
+import uuid
+import warnings
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import yaml
+from psycopg import sql
 
 from safetynet import datadocs, warehouse
 from safetynet.config import PROJECT_ROOT
@@ -22,7 +26,16 @@ from safetynet.config import PROJECT_ROOT
 log = logging.getLogger(__name__)
 CHECKS_DIR = PROJECT_ROOT / "expectations"
 PLACEHOLDER = re.compile(r"^\{(\w+)\}$")
-RESERVED = {"expect", "severity", "description"}
+RESERVED = {"expect", "severity", "description", "via"}
+# Each suite's batch is a view in this schema, created for the run and dropped after it.
+CHECKS_SCHEMA = "dq_checks"
+SCHEMA_LOCK = 7_100_002
+VIEW_COMMENT = "safetynet data-quality batch, created"
+# BASIC: the verdict, the unexpected count and up to 20 example values for auditors.
+# Not SUMMARY/COMPLETE: their unexpected index lists and value counts are extra
+# full-batch queries, and COMPLETE fetches every unexpected value into Python.
+EXAMPLES = 20
+RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": EXAMPLES}
 
 
 class QualityGateFailed(Exception):
@@ -63,11 +76,37 @@ def _class_name(snake: str) -> str:
 def build_expectation(check: dict[str, Any], params: dict[str, Any]) -> Any:
     import great_expectations as gx
 
+    if check.get("via") == "group_by":
+        return _key_expectation(check)
     kwargs = {k: _fill(v, params) for k, v in check.items() if k not in RESERVED}
     expectation_class = getattr(gx.expectations, _class_name(check["expect"]))
     return expectation_class(
         **kwargs, severity=check["severity"],
         description=check.get("description") or None,
+    )
+
+
+def _key_expectation(check: dict[str, Any]) -> Any:
+    """A key check (``expect_column_values_to_be_unique`` / ``..._compound_columns_...``)
+    as one GROUP BY over the batch: the keys that are missing or occur more than once.
+
+    GX's own SQL for compound uniqueness joins every row to the group counts, and runs
+    that once for the count and again for the examples (8-15 s on 1.5M rows, see
+    docs/benchmark.md). Stored in audit.dq_results under the check's own name; the
+    observed value is the number of offending keys, the examples are those keys.
+    """
+    import great_expectations as gx
+
+    columns = check.get("column_list") or [check["column"]]
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    query = (f"select {quoted}, count(*) as copies from {{batch}} group by {quoted} "
+             "having count(*) > 1")
+    if check.get("ignore_row_if") != "never":  # else a null is a value of the key
+        query += "".join(f' or "{c}" is null' for c in columns)
+    return gx.expectations.UnexpectedRowsExpectation(
+        unexpected_rows_query=query, severity=check["severity"],
+        description=check.get("description") or f"key ({', '.join(columns)}) present and unique",
+        meta={"safetynet_check": check["expect"], "columns": columns},
     )
 
 
@@ -108,13 +147,65 @@ def _applies(path: Path, params: dict[str, Any]) -> bool:
     return table is None or table in params.get("per_suite", {})
 
 
-def _validate_file(context: Any, path: Path, params: dict[str, Any], run_id: str) -> Any:
+def _view_name(suite: str, token: str) -> str:
+    """``raw.bank_balances`` + run token → ``raw__bank_balances__1a2b3c4d`` (< 63 chars)."""
+    return re.sub(r"[^a-z0-9_]", "_", suite.lower().replace(".", "__"))[:48] + "__" + token
+
+
+def create_views(url: str, views: dict[str, str]) -> None:
+    """One view per suite in ``CHECKS_SCHEMA``: the day's batch, defined by the suite's query.
+
+    GX reflects the columns of a *table* asset with the inspector (catalogue only);
+    for a *query* asset it runs the whole query with no LIMIT and the result lands
+    in Python (docs/benchmark.md, section 2). So each suite reads a view.
+    """
+    schema = sql.Identifier(CHECKS_SCHEMA)
+    created = sql.Literal(f"{VIEW_COMMENT} {datetime.now(UTC).isoformat()}")
+    with warehouse.connect(url) as conn:
+        conn.execute("select pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+        conn.execute(sql.SQL("create schema if not exists {}").format(schema))
+        _drop_stale_views(conn)
+        for view, query in views.items():
+            name = sql.Identifier(CHECKS_SCHEMA, view)
+            conn.execute(sql.SQL("create or replace view {} as {}").format(name, sql.SQL(query)))
+            conn.execute(sql.SQL("comment on view {} is {}").format(name, created))
+
+
+def drop_views(url: str, views: list[str]) -> None:
+    with warehouse.connect(url) as conn:
+        for view in views:
+            conn.execute(sql.SQL("drop view if exists {}").format(
+                sql.Identifier(CHECKS_SCHEMA, view)))
+
+
+def _drop_stale_views(conn: psycopg.Connection) -> None:
+    """Views of a check process that was killed before it dropped them (older than a day)."""
+    views = conn.execute(
+        """select c.relname, obj_description(c.oid, 'pg_class') from pg_class c
+           join pg_namespace n on n.oid = c.relnamespace
+           where n.nspname = %s and c.relkind = 'v'""", (CHECKS_SCHEMA,)).fetchall()
+    day_ago = datetime.now(UTC) - timedelta(days=1)
+    for view, comment in views:
+        created = (comment or "").removeprefix(VIEW_COMMENT).strip()
+        try:
+            stale = datetime.fromisoformat(created) < day_ago
+        except ValueError:
+            stale = True
+        if stale:
+            conn.execute(sql.SQL("drop view if exists {}").format(
+                sql.Identifier(CHECKS_SCHEMA, view)))
+
+
+def _validate_file(context: Any, spec: dict[str, Any], view: str,
+                   params: dict[str, Any]) -> Any:
     import great_expectations as gx
 
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     name = spec["suite"]
     source = context.data_sources.get("warehouse")
-    asset = source.add_query_asset(name=name, query=spec["query"].format(**params))
+    with warnings.catch_warnings():
+        # GX 1.14+ prefers the schema in the connection; ours differs per asset.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        asset = source.add_table_asset(name=name, table_name=view, schema_name=CHECKS_SCHEMA)
     batch = asset.add_batch_definition_whole_table(f"{name} batch")
     file_params = {**params, **params.get("per_suite", {}).get(name, {})}
     suite = gx.ExpectationSuite(
@@ -136,36 +227,79 @@ def run_checks(
     from great_expectations.core.run_identifier import RunIdentifier
 
     all_params = {"date": extract_date.isoformat(), **(params or {})}
-    context = _context(reports_dir, url)
-    definitions = [_validate_file(context, p, all_params, run_id)
-                   for p in check_files(layer) if _applies(p, all_params)]
-    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name=f"{layer}_checkpoint", validation_definitions=definitions, actions=[],
-        result_format="SUMMARY",
-    ))
-    run = RunIdentifier(run_name=f"{extract_date.isoformat()} {layer} {run_id}")
-    result = checkpoint.run(run_id=run)
+    specs = [yaml.safe_load(p.read_text(encoding="utf-8"))
+             for p in check_files(layer) if _applies(p, all_params)]
+    token = uuid.uuid4().hex[:10]  # per call: concurrent runs never share a view
+    views = {_view_name(spec["suite"], token): spec["query"].format(**all_params)
+             for spec in specs}
+    create_views(url, views)
+    try:
+        context = _context(reports_dir, url)
+        definitions = [_validate_file(context, spec, view, all_params)
+                       for spec, view in zip(specs, views, strict=True)]
+        checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+            name=f"{layer}_checkpoint", validation_definitions=definitions, actions=[],
+            result_format=RESULT_FORMAT,
+        ))
+        run = RunIdentifier(run_name=f"{extract_date.isoformat()} {layer} {run_id}")
+        result = checkpoint.run(run_id=run)
+        examples = _key_examples(url, result, dict(zip([s["suite"] for s in specs], views,
+                                                        strict=True)))
+    finally:
+        drop_views(url, list(views))
     # Render only this run's pages (plus the index), not the whole history again.
     gx_root = reports_dir / "gx"
     datadocs.prepare_offline_styles(gx_root)
     context.build_data_docs(resource_identifiers=list(result.run_results))
     datadocs.add_static_validation_list(gx_root)
-    checks = list(_flatten(result))
+    checks = list(_flatten(result, examples))
     store_results(url, run_id, extract_date, checks)
     return checks
 
 
-def _flatten(result: Any) -> Any:
+def _key_examples(url: str, result: Any, view_of: dict[str, str]) -> dict[tuple, list]:
+    """Up to EXAMPLES offending keys of each *failed* key check (GX's BASIC result of a
+    query expectation carries only the count); nothing is queried when keys are fine."""
+    examples: dict[tuple, list] = {}
+    with warehouse.connect(url) as conn:
+        for validation in result.run_results.values():
+            for item in validation.results:
+                config = item.expectation_config
+                if item.success or "safetynet_check" not in (config.meta or {}):
+                    continue
+                view = sql.Identifier(CHECKS_SCHEMA, view_of[validation.suite_name])
+                query = config.kwargs["unexpected_rows_query"].replace(
+                    "{batch}", view.as_string(conn))
+                rows = conn.execute(f"select * from ({query}) as k limit {EXAMPLES}")
+                names = [c.name for c in rows.description or []]
+                examples[(validation.suite_name, _query_key(config))] = [
+                    dict(zip(names, r, strict=True)) for r in rows.fetchall()]
+    return examples
+
+
+def _query_key(config: Any) -> str:
+    return str(config.kwargs.get("unexpected_rows_query"))
+
+
+def _flatten(result: Any, examples: dict[tuple, list] | None = None) -> Any:
     for validation in result.run_results.values():
         suite = validation.suite_name
         for item in validation.results:
             config = item.expectation_config
             kwargs = config.kwargs
-            observed = item.result.get("observed_value", item.result.get("unexpected_count"))
-            partial = item.result.get("partial_unexpected_list")
+            meta = config.meta or {}
+            if "safetynet_check" in meta:  # a key check run as one GROUP BY (_key_expectation)
+                expectation, column = meta["safetynet_check"], _joined(meta.get("columns"))
+                observed = item.result.get("observed_value")
+                partial = (examples or {}).get((suite, _query_key(config)))
+            else:
+                expectation = config.type
+                column = kwargs.get("column") or _joined(kwargs.get("column_list"))
+                observed = item.result.get("observed_value",
+                                           item.result.get("unexpected_count"))
+                partial = item.result.get("partial_unexpected_list")
             yield CheckResult(
-                suite=suite, expectation=config.type,
-                column=kwargs.get("column") or _joined(kwargs.get("column_list")),
+                suite=suite, expectation=expectation, column=column,
                 severity=_severity(config),
                 success=bool(item.success),
                 observed=json.dumps({"observed": observed, "examples": partial}, default=str,

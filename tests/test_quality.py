@@ -1,0 +1,92 @@
+"""The GX gate reads the day's batch through views, not into Python.
+
+The worked example's 2026-10-01 is loaded into a fresh warehouse, then
+``pipeline.check_raw`` runs while a SQLAlchemy listener records every
+statement GX sends and how many rows it returned. A suite that fetched its
+whole batch (GX 1.x does so to reflect the columns of a *query* asset,
+docs/benchmark.md section 2) would return a whole raw table's rows; the
+gate may only bring back counts, catalogue rows and a few examples.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from datetime import date
+
+import pytest
+from conftest import SAMPLES, Stack, create_database
+from safetynet import loader, pipeline, quality, warehouse
+
+DAY = date(2026, 10, 1)
+RUN_ID = "test_quality_run"
+USER_SCHEMAS = ("raw.", "marts.", "audit.", quality.CHECKS_SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def loaded(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Stack:
+    root = tmp_path_factory.mktemp("quality")
+    stack = Stack(create_database(local_stack, f"t_quality_{uuid.uuid4().hex[:8]}"),
+                  root / "landing", root / "feed", root / "reports", key="sample-key")
+    shutil.copytree(SAMPLES / "landing", stack.landing)
+    for source in ("civil_affairs", "health", "housing", "bank"):
+        loader.load_source(stack.url, stack.landing, source, DAY, stack.key, RUN_ID)
+    return stack
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch, loaded: Stack):  # noqa: ANN201 - list
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", loaded.url)
+    monkeypatch.setenv("SAFETYNET_REPORTS_DIR", str(loaded.reports))
+    seen: list[tuple[str, int]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        seen.append((" ".join(statement.split()), cursor.rowcount))
+
+    event.listen(Engine, "after_cursor_execute", record)
+    yield seen
+    event.remove(Engine, "after_cursor_execute", record)
+
+
+def test_check_raw_never_fetches_a_batch(loaded: Stack, statements: list) -> None:
+    biggest = loaded.query("select max(loaded_rows) from audit.load_batches")[0][0]
+    assert biggest > 100  # the sample tables are large enough to tell a fetch apart
+
+    tally = pipeline.check_raw(DAY, RUN_ID)
+
+    assert tally["checks"] > 30 and tally["failed_critical"] == 0
+    ours = [(s, n) for s, n in statements if any(x in s for x in USER_SCHEMAS)]
+    assert ours, "the listener saw GX's queries"
+    fetched = [(s[:200], n) for s, n in ours
+               if s.lower().lstrip("( ").startswith("select") and n > quality.EXAMPLES]
+    assert not fetched, f"statements that brought a batch into Python: {fetched}"
+    assert not any(s.lower().startswith(f"select * from {t}")
+                   for s, _ in ours for t in ("raw.", "marts.") if "limit" not in s.lower())
+    assert loaded.query("select count(*) from pg_views where schemaname = %s",
+                        (quality.CHECKS_SCHEMA,)) == [(0,)], "the run's views are dropped"
+
+
+def test_duplicate_key_blocks_with_examples(loaded: Stack, statements: list) -> None:
+    with warehouse.connect(loaded.url) as conn:
+        conn.execute("""insert into raw.bank_balances select * from raw.bank_balances
+                        where extract_date = %s order by line_no limit 1""", (DAY,))
+    try:
+        with pytest.raises(quality.QualityGateFailed, match="expect_compound_columns"):
+            pipeline.check_raw(DAY, RUN_ID)
+        rows = loaded.query(
+            """select expectation, column_name, severity, observed_value from audit.dq_results
+               where suite = 'raw.bank_balances' and not success""")
+        key = [r for r in rows if r[0] == "expect_compound_columns_to_be_unique"]
+        assert key and key[0][1:3] == ("bank_code,account_no", "critical")
+        observed = json.loads(key[0][3])
+        assert observed["observed"] == 1
+        assert observed["examples"][0]["copies"] == 2
+    finally:
+        with warehouse.connect(loaded.url) as conn:
+            conn.execute("""delete from raw.bank_balances where ctid in (
+                              select max(ctid) from raw.bank_balances where extract_date = %s
+                              group by bank_code, account_no having count(*) > 1)""", (DAY,))
