@@ -34,10 +34,13 @@ covered by ``tests/test_bench.py`` on a few hundred households.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -801,6 +804,24 @@ def loader_file_times(output: str) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- the isolated deployment
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"api-server exited with {process.returncode}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"api-server did not listen on port {port} within {timeout:.0f} s")
+
+
 def _url_with_password(url: str) -> str:
     return url.replace("safetynet@", f"safetynet:{LOCAL_PASSWORD}@")
 
@@ -814,6 +835,8 @@ class Deployment:
     database: str = "bench"
     metadata_database: str = "bench_airflow"
     source_timeout: int = 120
+    use_executor: bool = True  # LocalExecutor, parallelism 2: the loads run side by side
+    api_port: int = 0  # of the execution API the executor's workers report to
 
     @property
     def landing(self) -> Path:
@@ -839,7 +862,11 @@ class Deployment:
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_sqlalchemy,
             "AIRFLOW__COSMOS__CACHE_DIR": str(self.root / "cosmos"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__PARALLELISM": "2",  # one task per core
         })
+        if self.use_executor:
+            environ["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = \
+                f"http://127.0.0.1:{self.api_port}/execution/"
         environ.pop("PYTHONDONTWRITEBYTECODE", None)
         return environ
 
@@ -856,6 +883,26 @@ class Deployment:
         for name in ("feed", "reports", "airflow", "cosmos", "logs"):
             shutil.rmtree(self.root / name, ignore_errors=True)
             (self.root / name).mkdir(parents=True)
+
+    @contextlib.contextmanager
+    def execution_api(self) -> Iterator[None]:
+        """``dags test --use-executor`` workers talk to an api-server, as in production."""
+        if not self.use_executor:
+            yield
+            return
+        self.api_port = _free_port()
+        log = open(self.root / "logs" / "api-server.log", "wb")  # noqa: SIM115 - closed below
+        server = subprocess.Popen(
+            ["airflow", "api-server", "--host", "127.0.0.1", "--port", str(self.api_port),
+             "--workers", "1"], env=self.environ(), stdout=log, stderr=subprocess.STDOUT,
+            cwd=config.PROJECT_ROOT, start_new_session=True)
+        try:
+            _wait_for_port(self.api_port, server, timeout=180)
+            yield
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=60)
+            log.close()
 
     def migrate_metadata(self) -> None:
         subprocess.run(["airflow", "db", "migrate"], env=self.environ(), check=True,
@@ -875,7 +922,9 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
     started = time.time()
     with open(log_file, "wb") as out:
         process = subprocess.Popen(
-            ["airflow", "dags", "test", DAG_ID, day.isoformat()], env=deployment.environ(),
+            ["airflow", "dags", "test", DAG_ID, day.isoformat(),
+             *(["--use-executor"] if deployment.use_executor else [])],
+            env=deployment.environ(),
             stdout=out, stderr=subprocess.STDOUT, cwd=config.PROJECT_ROOT)
         sampler = ProcessSampler(process.pid, postmaster_pid(deployment.cluster.data_dir),
                                  [deployment.database, deployment.metadata_database], interval)
@@ -1177,24 +1226,8 @@ def _generate(deployment: Deployment, args: argparse.Namespace) -> dict[str, Any
     return {**recorded, "reused": False}
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    cluster = localpg.Cluster.local()
-    cluster.start()
-    args.out = args.out.resolve()
-    deployment = Deployment(cluster, args.out, args.database, args.metadata_database)
-    started_at = datetime.now(UTC)
-    code = code_version()
-    print(f"bench deployment: database {args.database}, metadata {args.metadata_database}, "
-          f"folders under {args.out}", flush=True)
-    deployment.create(args.slow_ms)
-    setup_started = time.perf_counter()
-    deployment.migrate_metadata()
-    setup_seconds = time.perf_counter() - setup_started
-    print(f"generating {args.households:,} households x {args.days} days ...", flush=True)
-    generation = _generate(deployment, args)
-    print(f"  {generation['seconds']:.1f} s{' (reused)' if generation.get('reused') else ''}",
-          flush=True)
-    days = [args.start + timedelta(days=i) for i in range(args.days)]
+def _run_days(deployment: Deployment, days: list[date], args: argparse.Namespace
+              ) -> list[dict[str, Any]]:
     results = []
     for day in days:
         print(f"airflow dags test {DAG_ID} {day} ...", flush=True)
@@ -1211,6 +1244,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if measured["returncode"] != 0 and not args.keep_going:
             print(f"  run failed: see {measured['log']}", flush=True)
             break
+    return results
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    cluster = localpg.Cluster.local()
+    cluster.start()
+    args.out = args.out.resolve()
+    deployment = Deployment(cluster, args.out, args.database, args.metadata_database,
+                            use_executor=not args.in_process)
+    started_at = datetime.now(UTC)
+    code = code_version()
+    print(f"bench deployment: database {args.database}, metadata {args.metadata_database}, "
+          f"folders under {args.out}", flush=True)
+    deployment.create(args.slow_ms)
+    setup_started = time.perf_counter()
+    deployment.migrate_metadata()
+    setup_seconds = time.perf_counter() - setup_started
+    print(f"generating {args.households:,} households x {args.days} days ...", flush=True)
+    generation = _generate(deployment, args)
+    print(f"  {generation['seconds']:.1f} s{' (reused)' if generation.get('reused') else ''}",
+          flush=True)
+    days = [args.start + timedelta(days=i) for i in range(args.days)]
+    with deployment.execution_api():
+        results = _run_days(deployment, days, args)
     copy = None
     if results and not args.skip_copy:
         print("plain COPY baseline ...", flush=True)
@@ -1297,6 +1354,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-copy", action="store_true", help="no plain COPY baseline")
     parser.add_argument("--copy-repeats", type=int, default=3,
                         help="COPY each file this many times, keep the median")
+    parser.add_argument("--in-process", action="store_true",
+                        help="plain `airflow dags test` (tasks one after the other) instead of "
+                             "--use-executor with LocalExecutor, parallelism 2")
     parser.add_argument("--keep-going", action="store_true", help="run later days after a failure")
     parser.add_argument("--show", type=Path, metavar="RESULTS_JSON",
                         help="only print the table of an earlier run's JSON")
