@@ -70,7 +70,7 @@ def load_source(
         blocked = [r for r in results if r.reject_ratio > MAX_REJECT_RATIO]
         if blocked:
             conn.rollback()
-            _record_rejection_failure(url, folder, source, extract_date, blocked)
+            _record_rejection_failure(url, folder, source, extract_date, blocked, keys)
         _finish_batches(conn, results)
     for result in results:
         log.info(
@@ -165,13 +165,14 @@ def _record_failure(
 
 def _record_rejection_failure(
     url: str, folder: Path, source: str, extract_date: date, blocked: list[FileResult],
+    keys: PersonKeys,
 ) -> None:
     """Keep the evidence (rejected rows) of a file that failed the 1% tolerance."""
     with warehouse.connect(url) as conn:
         for result in blocked:
             spec = next(s for s in specs_for(source) if s.table == result.table)
             rowcheck.stage_file(conn, folder / result.file_name, spec)
-            rowcheck.record_rejects_only(conn, spec, extract_date, result.batch_id)
+            rowcheck.record_rejects_only(conn, spec, extract_date, result.batch_id, keys)
             rowcheck.attach_raw_lines(conn, folder / result.file_name, spec, result.batch_id)
             conn.execute(
                 """update audit.load_batches set status = 'failed', finished_at = clock_timestamp(),

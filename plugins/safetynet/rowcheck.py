@@ -131,8 +131,6 @@ def _rules(spec: FileSpec, careful: bool) -> list[tuple[str, str]]:
         if column.required:
             checks.append((f"{value} is not null", f"{column.name} is empty"))
         rules = list(column.rules) + ([column.strict] if careful and column.strict else [])
-        if column.identity:  # only GB 11643-valid ids have a key (PersonKeys.ensure)
-            rules.append(f'v."{column.name}__key" is not null')
         for rule in rules:
             checks.append((f"({value} is null or ({rule.format(c=value)}))",
                            f"invalid {column.name}"))
@@ -152,15 +150,10 @@ def _identity_columns(spec: FileSpec) -> list[Column]:
     return [c for c in spec.columns if c.identity]
 
 
-def ensure_keys(conn: psycopg.Connection, spec: FileSpec, keys: PersonKeys) -> None:
-    """Key every new valid id of the staged file before the checked pass joins the keys."""
-    for column in _identity_columns(spec):
-        trimmed = f'select {_trimmed(column)} as "{column.name}" from _stage offset 0'
-        keys.ensure(conn, f"select distinct {_value(column)} from ({trimmed}) as t")
-
-
-def _build_checked(conn: psycopg.Connection, spec: FileSpec, careful: bool) -> None:
-    """One pass over the staged text: normalised values, person keys, the reason a row fails."""
+def _build_checked(conn: psycopg.Connection, spec: FileSpec, careful: bool,
+                   keys: PersonKeys) -> None:
+    """One pass over the staged text: normalised values, cached person keys, the reason
+    a row fails; then keys for new ids, invalid ids and duplicates (few rows each)."""
     trimmed = ", ".join(f'{_trimmed(c)} as "{c.name}"' for c in spec.columns)
     values = ", ".join(f'{_value(c)} as "{c.name}"' for c in spec.columns)
     names = ", ".join(f'v."{c.name}"' for c in spec.columns)
@@ -180,7 +173,26 @@ def _build_checked(conn: psycopg.Connection, spec: FileSpec, careful: bool) -> N
     # Autovacuum never analyses temp tables: without this the planner guesses a few
     # thousand rows and picks nested loops (docs/benchmark.md).
     conn.execute("analyze _checked")
+    for column in _identity_columns(spec):
+        _key_new_ids(conn, column, keys)
     _mark_duplicates(conn, spec)
+
+
+def _key_new_ids(conn: psycopg.Connection, column: Column, keys: PersonKeys) -> None:
+    """Ids the cache lacked: the valid ones get a key now, the rest are rejected.
+
+    Only GB 11643-valid ids ever get a key (``PersonKeys.ensure``), so an id
+    still without one afterwards is invalid. After the first day almost every
+    id is cached and this touches a handful of rows.
+    """
+    name, key = f'"{column.name}"', f'"{column.name}__key"'
+    added = keys.ensure(conn, f"select distinct {name} from _checked "
+                              f"where {name} is not null and {key} is null")
+    if added:
+        conn.execute(f"""update _checked as c set {key} = k.person_key from raw.person_keys as k
+                         where c.{key} is null and k.id_number = c.{name}""")
+    conn.execute(f"""update _checked set reason = concat_ws('; ', reason, 'invalid {column.name}')
+                     where {name} is not null and {key} is null""")
 
 
 def _mark_duplicates(conn: psycopg.Connection, spec: FileSpec) -> None:
@@ -226,8 +238,9 @@ def _params(spec: FileSpec, extract_date: date, batch_id: int) -> dict[str, obje
 
 def _one_pass(
     conn: psycopg.Connection, spec: FileSpec, params: dict[str, object], careful: bool,
+    keys: PersonKeys,
 ) -> int:
-    _build_checked(conn, spec, careful)
+    _build_checked(conn, spec, careful, keys)
     try:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute(_raw_insert(spec), params)
@@ -250,11 +263,10 @@ def validate_into_raw(
     fails does the careful pass evaluate every strict rule row by row.
     """
     params = _params(spec, extract_date, batch_id)
-    ensure_keys(conn, spec, keys)
     try:
-        loaded = _one_pass(conn, spec, params, careful=False)
+        loaded = _one_pass(conn, spec, params, careful=False, keys=keys)
     except CastFailed:
-        loaded = _one_pass(conn, spec, params, careful=True)
+        loaded = _one_pass(conn, spec, params, careful=True, keys=keys)
     rejected = conn.execute(
         "select count(*) from audit.rejected_rows where batch_id = %s", (batch_id,)
     ).fetchone()
@@ -262,9 +274,10 @@ def validate_into_raw(
 
 
 def record_rejects_only(
-    conn: psycopg.Connection, spec: FileSpec, extract_date: date, batch_id: int
+    conn: psycopg.Connection, spec: FileSpec, extract_date: date, batch_id: int,
+    keys: PersonKeys,
 ) -> None:
-    _build_checked(conn, spec, careful=True)
+    _build_checked(conn, spec, careful=True, keys=keys)
     _insert_rejects(conn, _params(spec, extract_date, batch_id))
 
 
