@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,12 +91,23 @@ def create_database(cluster: localpg.Cluster, name: str) -> str:
     return cluster.url(name).replace("safetynet@", f"safetynet:{LOCAL_PASSWORD}@")
 
 
+def drop_database(cluster: localpg.Cluster, name: str) -> None:
+    """Dropped after the test unless SAFETYNET_KEEP_TEST_DBS is set (to look at a failure)."""
+    if os.environ.get("SAFETYNET_KEEP_TEST_DBS"):
+        return
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
 @pytest.fixture
-def stack(local_stack: localpg.Cluster, tmp_path: Path, request: pytest.FixtureRequest) -> Stack:
+def stack(
+    local_stack: localpg.Cluster, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Stack]:
     name = "t_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40]
     name = "".join(c if c.isalnum() or c == "_" else "_" for c in name) + uuid.uuid4().hex[:6]
     url = create_database(local_stack, name)
     folders = {k: tmp_path / k for k in ("landing", "feed", "reports")}
     for folder in folders.values():
         folder.mkdir()
-    return Stack(url, **folders)
+    yield Stack(url, **folders)
+    drop_database(local_stack, name)
