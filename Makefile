@@ -64,10 +64,14 @@ bench: up ## scale benchmark (1M persons x 3 days), results in var/bench
 airflow: up ## start the Airflow UI and services (api-server, scheduler, dag-processor, triggerer)
 	@$(ENV); $(VENV)/bin/python -m safetynet.services start
 
-backfill: up ## backfill safetynet_daily with Airflow's own backfill: START=... END=...
-	@$(ENV); airflow backfill create --dag-id safetynet_daily --from-date $(START) --to-date $(END) \
-	  --max-active-runs 1 --run-on-latest-version
-	@echo "backfill created; the scheduler runs it (make airflow). Watch it in the UI."
+# Airflow's own backfill (`airflow backfill create --max-active-runs 1`, printed when run),
+# carried out by the scheduler of `make airflow` one day at a time in date order; the target
+# unpauses the DAG if needed and prints each day's state until all are done (Ctrl-C stops
+# watching only). REPROCESS=failed (default) re-runs failed days (a re-delivered day) and
+# skips published ones; REPROCESS=completed re-runs every day; none: only days never run.
+backfill: up ## Airflow's own backfill of safetynet_daily, in order: START=... END=... [REPROCESS=failed]
+	@$(ENV); $(VENV)/bin/python -m safetynet.services backfill safetynet_daily \
+	  $(START) $(or $(END),$(START)) $(or $(REPROCESS),failed)
 
 cluster-demo: $(STAMP) ## CeleryExecutor proof: Redis + Airflow + 2 Celery workers run one sample day
 	@$(ENV); $(VENV)/bin/python -m safetynet.cluster demo

@@ -1,11 +1,13 @@
 """`make airflow` for real: the four Airflow services started by safetynet.services
 against an isolated deployment (own Airflow home, metadata database, warehouse and
-port), a day triggered through the REST API and run by the scheduler, then a data
-engineer's view of it in headless Chromium: log in, open safetynet_daily, find the
+port), a day triggered through the REST API and run by the scheduler, the next day
+backfilled as `make backfill` does (Airflow's own backfill, run by the scheduler), then a
+data engineer's view in headless Chromium: log in, open safetynet_daily, find the
 finished run of that date with its tasks, and open the Data Docs link."""
 
 from __future__ import annotations
 
+import io
 import shutil
 import socket
 import time
@@ -25,6 +27,7 @@ from safetynet.config import SOURCES
 
 DAG = "safetynet_daily"
 DAY = "2026-10-01"
+NEXT_DAY = "2026-10-02"
 TASKS = ([f"wait_{s}" for s in SOURCES] + ["check_arrivals"] + [f"load_{s}" for s in SOURCES]
          + ["check_raw", "dbt_build", "check_marts", "publish_feed", "discard_day"])
 RUN_TIMEOUT = 480
@@ -130,6 +133,27 @@ def test_services_run_a_triggered_day(deployment: Deployment) -> None:
     # The login is generated once into the Airflow home, private to its owner.
     assert airflow.passwords_file.stat().st_mode & 0o077 == 0
     assert airflow.login() == airflow.login()
+
+
+def test_make_backfill_runs_days_in_order_through_the_scheduler(deployment: Deployment) -> None:
+    """`make backfill START=DAY END=NEXT_DAY`: DAY already succeeded (triggered above), so
+    Airflow's backfill (REPROCESS=failed) leaves it alone and runs NEXT_DAY."""
+    airflow, out = deployment.airflow, io.StringIO()
+    started = time.monotonic()
+    runs = airflow.backfill(DAG, DAY, NEXT_DAY, "failed", timeout=RUN_TIMEOUT, out=out)
+    print(out.getvalue() + f"backfill done in {time.monotonic() - started:.0f}s")
+
+    assert sorted(runs) == [DAY, NEXT_DAY], out.getvalue()
+    assert runs[DAY]["dag_run_id"] == deployment.run["dag_run_id"]  # not re-run
+    backfilled = runs[NEXT_DAY]
+    assert backfilled["state"] == "success", out.getvalue()
+    assert backfilled["run_type"] == "backfill" and backfilled["triggered_by"] == "backfill"
+    assert backfilled["start_date"] > runs[DAY]["end_date"]  # after the day it builds on
+    assert (deployment.stack.feed / NEXT_DAY / "alerts.csv").exists()
+    assert f"{DAY}  success" in out.getvalue() and "not re-run" in out.getvalue()
+    assert f"feed {deployment.stack.feed / NEXT_DAY / 'alerts.csv'}" in out.getvalue()
+    [backfill] = deployment.api("GET", f"/api/v2/backfills?dag_id={DAG}")["backfills"]
+    assert backfill["max_active_runs"] == 1 and backfill["reprocess_behavior"] == "failed"
 
 
 def test_docs_plugin_serves_data_docs_to_logged_in_users(deployment: Deployment) -> None:

@@ -174,6 +174,11 @@ class Airflow:
                     env=environment, start_new_session=True,
                 )
             self._pid_file(name).write_text(f"{process.pid} {_start_time(process.pid)}")
+            if name == "api-server":
+                # Tasks report to the api-server's execution API: a scheduler started
+                # before it answers launches tasks that die at once ("Connection
+                # refused"), e.g. the run the scheduler starts when the DAG is unpaused.
+                self.wait_answering(timeout)
         self.wait_healthy(timeout)
         if wait_for_dag:
             self.wait_for_dag(wait_for_dag, timeout)
@@ -209,6 +214,23 @@ class Airflow:
     def health(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=5) as response:  # noqa: S310
             return json.loads(response.read())
+
+    def wait_answering(self, timeout: float = 180) -> None:
+        """Wait until the api-server answers HTTP (its components need not be healthy)."""
+        deadline = time.monotonic() + timeout
+        last: Any = "no answer"
+        while time.monotonic() < deadline:
+            if not self.pid("api-server"):
+                raise ServiceError("api-server exited; last lines of api-server.log:\n"
+                                   f"{self.log_tail('api-server')}\n(logs in {self.run_dir})")
+            try:
+                self.health()
+                return
+            except (OSError, ValueError) as error:
+                last = error
+            time.sleep(1)
+        raise ServiceError(f"api-server not answering after {timeout:.0f}s ({last}); "
+                           f"logs in {self.run_dir}")
 
     def wait_healthy(self, timeout: float = 180) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -291,6 +313,147 @@ class Airflow:
         raise ServiceError(f"DAG {dag_id} not parsed after {timeout:.0f}s; "
                            f"see {self.run_dir / 'dag-processor.log'}")
 
+    # ------------------------------------------------------------ backfill (make backfill)
+
+    def prepare_backfill(self, dag_id: str) -> None:
+        """Before ``airflow backfill create``: the services must run (the scheduler starts
+        backfill runs) and the DAG must be unpaused (runs of a paused DAG never start)."""
+        if not self.running():
+            raise ServiceError("Airflow is not running: start it with `make airflow` first")
+        self.wait_healthy(60)
+        token = self.token()
+        dag = self.wait_for_dag(dag_id, 120)
+        if dag.get("is_paused"):
+            self.request("PATCH", f"/api/v2/dags/{urllib.parse.quote(dag_id)}",
+                         {"is_paused": False}, token=token)
+            print(f"unpaused {dag_id}: the scheduler starts no run of a paused DAG, "
+                  "backfill runs included")
+
+    def day_runs(self, dag_id: str, first: str, last: str,
+                 token: str | None = None) -> dict[str, dict[str, Any]]:
+        """The run of each logical date from ``first`` to ``last`` (YYYY-MM-DD); one run
+        per date (a reprocessed date reuses its run)."""
+        query = urllib.parse.urlencode({
+            "logical_date_gte": f"{first}T00:00:00Z", "logical_date_lte": f"{last}T00:00:00Z",
+            "order_by": "logical_date", "limit": 1000})
+        answer = self.request("GET", f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns?{query}",
+                              token=token)
+        return {run["logical_date"][:10]: run for run in answer["dag_runs"]}
+
+    def failure_reasons(self, dag_id: str, run_id: str,
+                        token: str | None = None) -> dict[str, list[str]]:
+        """Failed tasks of a run and the failed checks each reported (the notifier's
+        ``SAFETYNET RUN FAILED`` log line; else the last error lines of the task log)."""
+        base = (f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns/"
+                f"{urllib.parse.quote(run_id, safe='')}/taskInstances")
+        instances = self.request("GET", base, token=token)["task_instances"]
+        reasons: dict[str, list[str]] = {}
+        for ti in sorted(instances, key=lambda t: t.get("end_date") or ""):
+            if ti["state"] != "failed":
+                continue
+            reasons[ti["task_id"]] = self._task_failure(
+                f"{base}/{urllib.parse.quote(ti['task_id'])}/logs/{max(ti['try_number'], 1)}"
+                "?full_content=true", token)
+        return reasons
+
+    def _task_failure(self, log_path: str, token: str | None) -> list[str]:
+        try:
+            content = self.request("GET", log_path, token=token).get("content") or []
+        except (OSError, ServiceError, ValueError):
+            return ["(task log not readable; open the task in the UI)"]
+        events = [str(e.get("event", "")) if isinstance(e, dict) else str(e) for e in content]
+        for event in events:
+            if event.startswith("SAFETYNET RUN FAILED "):
+                try:
+                    payload = json.loads(event.removeprefix("SAFETYNET RUN FAILED "))
+                except ValueError:
+                    break
+                return payload.get("failed_checks") or [payload.get("error") or "failed"]
+        errors = [e for e in events if e and ("Error" in e or "error" in e)]
+        return errors[-2:] or ["(no reason in the task log; open the task in the UI)"]
+
+    def backfill(self, dag_id: str, first: str, last: str, reprocess: str = "failed",
+                 timeout: float | None = None, out: Any = None) -> dict[str, dict]:
+        """``make backfill``: Airflow's own ``airflow backfill create`` (one run at a time,
+        in date order), run by the scheduler, watched until every day is finished."""
+        out = out or sys.stdout
+        self.prepare_backfill(dag_id)
+        runs = self.day_runs(dag_id, first, last)
+        in_flight = {day: run["dag_run_id"] for day, run in runs.items()
+                     if run["state"] not in ("success", "failed")}
+        if in_flight:
+            # Airflow's backfill skips a date whose run is queued or running; that run would
+            # then go after later days (it waits behind today's scheduled run), breaking the
+            # order is_new needs.
+            raise ServiceError(
+                "not backfilling: these days already have a run in flight, which the "
+                "backfill would skip and run out of order: "
+                + ", ".join(f"{day} ({run_id})" for day, run_id in in_flight.items())
+                + f". Wait for them, or mark them failed in the UI ({self.url}/dags/{dag_id}), "
+                "then run the backfill again (it re-runs failed days).")
+        command = ["airflow", "backfill", "create", "--dag-id", dag_id,
+                   "--from-date", first, "--to-date", last, "--max-active-runs", "1",
+                   "--reprocess-behavior", reprocess, "--run-on-latest-version"]
+        print("$ " + " ".join(command), file=out, flush=True)
+        created = subprocess.run(command, env=self.service_environment(), text=True,
+                                 capture_output=True)
+        if created.returncode:
+            raise ServiceError("airflow backfill create failed:\n"
+                               + (created.stdout + created.stderr)[-2000:])
+        finished_before = {day: run["end_date"] for day, run in runs.items()}
+        return self.watch_backfill(dag_id, first, last, finished_before, timeout, out)
+
+    def watch_backfill(self, dag_id: str, first: str, last: str,
+                       finished_before: Mapping[str, str | None] | None = None,
+                       timeout: float | None = None, out: Any = None) -> dict[str, dict]:
+        """Print each date's run as it changes state until every date of the range has
+        a finished run; returns the runs by date. ``finished_before``: the end time of
+        each date's run before the backfill; a run still ending then was not re-run."""
+        finished_before = finished_before or {}
+        out = out or sys.stdout
+        token = self.token()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        shown: dict[str, str] = {}
+        runs: dict[str, dict] = {}
+        while deadline is None or time.monotonic() < deadline:
+            try:
+                runs = self.day_runs(dag_id, first, last, token)
+            except (OSError, ServiceError) as error:
+                if isinstance(error, ServiceError) and "HTTP 401" in str(error):
+                    token = self.token()
+                time.sleep(5)
+                continue
+            for day, run in runs.items():
+                if shown.get(day) != run["state"]:
+                    shown[day] = run["state"]
+                    print(f"{time.strftime('%H:%M:%S')}  {day}  {run['state']:8} "
+                          f"{run['dag_run_id']}", file=out, flush=True)
+            if runs and all(r["state"] in ("success", "failed") for r in runs.values()):
+                break
+            time.sleep(5)
+        print(f"\n{dag_id} {first} .. {last}:", file=out)
+        feed = Path(self.environ.get("SAFETYNET_FEED_DIR", "var/feed"))
+        for day, run in runs.items():
+            seconds = run.get("duration")
+            took = f"{seconds:.0f}s" if isinstance(seconds, (int, float)) else "-"
+            note = ""
+            if run["state"] == "success":
+                note = f"feed {feed / day / 'alerts.csv'}"
+            if run.get("end_date") and run["end_date"] == finished_before.get(day):
+                note = "not re-run: finished before this backfill (REPROCESS=completed re-runs it)"
+            print(f"  {day}  {run['state']:8} {took:>6}  {note}", file=out)
+            if run["state"] == "failed" and not note.startswith("not re-run"):
+                for task, checks in self.failure_reasons(dag_id, run["dag_run_id"],
+                                                         token).items():
+                    for check in checks:
+                        print(f"      {task}: {check[:300]}", file=out)
+        unfinished = [d for d, r in runs.items() if r["state"] not in ("success", "failed")]
+        if unfinished or not runs:
+            print("  still running (or nothing created): watch it in the UI "
+                  f"({self.url}/dags/{dag_id})", file=out)
+        return runs
+
+
 
 def _start_time(pid: int) -> str | None:
     """When the process started (clock ticks since boot): tells a pid's reuse apart."""
@@ -360,8 +523,20 @@ def main(argv: list[str]) -> int:
             state = f"running, pid {running[name]}" if name in running else "stopped"
             print(f"{name:14} {state}")
         return 0 if running else 3
+    if command == "backfill":
+        dag_id, first, last, *rest = argv[1:]
+        try:
+            runs = airflow.backfill(dag_id, first, last, *rest[:1])
+        except ServiceError as error:
+            print(error, file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f"\nstopped watching; the scheduler carries on ({airflow.url})")
+            return 130
+        return 0 if runs and all(r["state"] == "success" for r in runs.values()) else 1
     if command != "start":
-        print("usage: python -m safetynet.services [start|stop|status]", file=sys.stderr)
+        print("usage: python -m safetynet.services "
+              "[start|stop|status|backfill DAG FIRST LAST [REPROCESS]]", file=sys.stderr)
         return 2
     try:
         airflow.start()
