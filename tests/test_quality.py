@@ -90,3 +90,26 @@ def test_duplicate_key_blocks_with_examples(loaded: Stack, statements: list) -> 
             conn.execute("""delete from raw.bank_balances where ctid in (
                               select max(ctid) from raw.bank_balances where extract_date = %s
                               group by bank_code, account_no having count(*) > 1)""", (DAY,))
+
+
+def test_redelivery_rerun_under_the_same_run_id_passes(loaded: Stack, statements: list) -> None:
+    """Clear / backfill --reprocess-behavior failed re-runs a day under its old run id:
+    the delivery suite judges each source's latest attempt, not the failed one."""
+    from safetynet import damage
+    from safetynet.manifest import DeliveryError
+
+    run_id = "test_quality_redelivery"
+    balances = damage.folder(loaded.landing, "bank", DAY.isoformat()) / "balances_20261001.txt"
+    pristine = balances.read_bytes()
+    for source in ("civil_affairs", "health", "housing"):
+        loader.load_source(loaded.url, loaded.landing, source, DAY, loaded.key, run_id)
+    damage.flip_byte(balances)
+    with pytest.raises(DeliveryError, match="sha256"):
+        loader.load_source(loaded.url, loaded.landing, "bank", DAY, loaded.key, run_id)
+    with pytest.raises(quality.QualityGateFailed, match="delivery"):
+        pipeline.check_raw(DAY, run_id)
+
+    balances.write_bytes(pristine)  # re-delivered
+    loader.load_source(loaded.url, loaded.landing, "bank", DAY, loaded.key, run_id)
+    tally = pipeline.check_raw(DAY, run_id)
+    assert tally["failed_critical"] == 0

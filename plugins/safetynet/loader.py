@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -48,13 +49,14 @@ def load_source(
 ) -> list[FileResult]:
     """Load every file of ``source`` for ``extract_date``; raise DeliveryError if blocked."""
     warehouse.ensure_schema(url)
+    attempt = uuid.uuid4().hex
     specs = specs_for(source)
     folder = manifest.source_folder(landing, source, extract_date)
     try:
         listed = manifest.read_manifest(landing, source, extract_date)
         checked = [_check_file(folder, spec, listed, extract_date) for spec in specs]
     except DeliveryError as error:
-        _record_failure(url, source, extract_date, error, run_id)
+        _record_failure(url, source, extract_date, error, run_id, attempt)
         raise
     keys = PersonKeys(pseudonym_key, url)
     keys.reset_if_key_changed()
@@ -64,7 +66,7 @@ def load_source(
         conn.execute("set temp_buffers = '256MB'")  # _stage/_checked stay in memory
         _close_interrupted(conn, source, extract_date)
         results = [
-            _load_file(conn, folder, spec, facts, extract_date, keys, run_id)
+            _load_file(conn, folder, spec, facts, extract_date, keys, (run_id, attempt))
             for spec, facts in checked
         ]
         blocked = [r for r in results if r.reject_ratio > MAX_REJECT_RATIO]
@@ -96,11 +98,11 @@ def _check_file(
 
 def _load_file(
     conn: psycopg.Connection, folder: Path, spec: FileSpec, facts: manifest.FileFacts,
-    extract_date: date, keys: PersonKeys, run_id: str | None,
+    extract_date: date, keys: PersonKeys, run: tuple[str | None, str],
 ) -> FileResult:
     started = time.monotonic()
     name = spec.file_name(extract_date)
-    batch_id = _open_batch(conn, spec, extract_date, name, facts, run_id)
+    batch_id = _open_batch(conn, spec, extract_date, name, facts, run)
     rowcheck.stage_file(conn, folder / name, spec)
     rowcheck.replace_partition(conn, spec, extract_date)
     loaded, rejected = rowcheck.validate_into_raw(conn, spec, extract_date, batch_id, keys)
@@ -112,16 +114,18 @@ def _load_file(
 
 def _open_batch(
     conn: psycopg.Connection, spec: FileSpec, extract_date: date, name: str,
-    facts: manifest.FileFacts, run_id: str | None,
+    facts: manifest.FileFacts, run: tuple[str | None, str],
 ) -> int:
-    """Batch row committed at once (autocommit side connection) so a kill shows."""
+    """Batch row committed at once (autocommit side connection) so a kill shows.
+
+    ``run`` is (Airflow run id, this attempt's id)."""
     with warehouse.connect(conn.info.dsn, autocommit=True) as side:
         row = side.execute(
             """insert into audit.load_batches (source, extract_date, file_name, target_table,
-                   manifest_rows, file_rows, sha256, status, run_id)
-               values (%s, %s, %s, %s, %s, %s, %s, 'loading', %s) returning batch_id""",
+                   manifest_rows, file_rows, sha256, status, run_id, attempt_id)
+               values (%s, %s, %s, %s, %s, %s, %s, 'loading', %s, %s) returning batch_id""",
             (spec.source, extract_date, name, f"raw.{spec.table}", facts.rows, facts.rows,
-             facts.sha256, run_id),
+             facts.sha256, *run),
         ).fetchone()
     assert row is not None
     return int(row[0])
@@ -151,15 +155,16 @@ def _close_interrupted(conn: psycopg.Connection, source: str, extract_date: date
 
 
 def _record_failure(
-    url: str, source: str, extract_date: date, error: DeliveryError, run_id: str | None
+    url: str, source: str, extract_date: date, error: DeliveryError, run_id: str | None,
+    attempt: str,
 ) -> None:
     with warehouse.connect(url, autocommit=True) as conn:
         _close_interrupted(conn, source, extract_date)
         conn.execute(
             """insert into audit.load_batches (source, extract_date, file_name, target_table,
-                   status, message, finished_at, run_id)
-               values (%s, %s, %s, '', 'failed', %s, clock_timestamp(), %s)""",
-            (source, extract_date, error.check, error.message, run_id),
+                   status, message, finished_at, run_id, attempt_id)
+               values (%s, %s, %s, '', 'failed', %s, clock_timestamp(), %s, %s)""",
+            (source, extract_date, error.check, error.message, run_id, attempt),
         )
 
 

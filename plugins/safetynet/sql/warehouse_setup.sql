@@ -62,6 +62,9 @@ create table if not exists audit.load_batches (
     started_at timestamptz not null default clock_timestamp(), finished_at timestamptz
 );
 alter table audit.load_batches add column if not exists run_id text;
+-- One load_source call = one attempt: a re-run of the same run (re-delivery,
+-- Clear in the UI) is judged on its own batches, not the earlier failed ones.
+alter table audit.load_batches add column if not exists attempt_id text;
 
 create table if not exists audit.rejected_rows (
     batch_id bigint not null, source text not null, extract_date date not null,
