@@ -68,7 +68,8 @@ def _sync(folder: Path) -> None:
             os.fsync(handle.fileno())
 
 
-def publish(url: str, feed_dir: Path, extract_date: date) -> Publication:
+def publish(url: str, feed_dir: Path, extract_date: date, run_id: str | None = None
+            ) -> Publication:
     feed_dir.mkdir(parents=True, exist_ok=True)
     final = feed_dir / extract_date.isoformat()
     staging = Path(tempfile.mkdtemp(prefix=f".{extract_date.isoformat()}-", dir=feed_dir))
@@ -78,7 +79,7 @@ def publish(url: str, feed_dir: Path, extract_date: date) -> Publication:
     _sync(staging)
     staging.chmod(0o755)
     _swap_into_place(staging, final)
-    _record(url, extract_date, final, rows, digest)
+    _record(url, extract_date, final, rows, digest, run_id)
     return Publication(final, rows, digest)
 
 
@@ -110,10 +111,12 @@ def withdraw(url: str, feed_dir: Path, extract_date: date) -> bool:
     return True
 
 
-def _record(url: str, extract_date: date, folder: Path, rows: int, sha256: str) -> None:
+def _record(url: str, extract_date: date, folder: Path, rows: int, sha256: str,
+            run_id: str | None) -> None:
     with warehouse.connect(url, autocommit=True) as conn:
         conn.execute(
-            """insert into audit.feed_publications (extract_date, action, folder, rows, sha256)
-               values (%s, 'published', %s, %s, %s)""",
-            (extract_date, str(folder), rows, sha256),
+            """insert into audit.feed_publications (extract_date, action, folder, rows, sha256,
+                                                    run_id)
+               values (%s, 'published', %s, %s, %s, %s)""",
+            (extract_date, str(folder), rows, sha256, run_id),
         )

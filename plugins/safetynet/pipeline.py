@@ -120,7 +120,7 @@ def discard_day(extract_date: date) -> list[str]:
 
 def publish(extract_date: date, run_id: str | None = None) -> dict[str, Any]:
     settings = Settings.from_env()
-    publication = feed.publish(settings.warehouse_url, settings.feed_dir, extract_date)
+    publication = feed.publish(settings.warehouse_url, settings.feed_dir, extract_date, run_id)
     log.info("feed %s: %d new alerts, sha256 %s", publication.folder, publication.rows,
              publication.sha256)
     result = {"folder": str(publication.folder), "rows": publication.rows,
