@@ -14,6 +14,7 @@ import pendulum
 from airflow.exceptions import AirflowFailException
 from airflow.sdk import PokeReturnValue, dag, task
 from cosmos import ProfileConfig
+from cosmos import settings as cosmos_settings
 from cosmos.operators.local import DbtBuildLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 from safetynet import pipeline
@@ -78,8 +79,10 @@ def publish_feed(ds: str | None = None, run_id: str | None = None) -> dict:
 
 dbt_profile = ProfileConfig(
     profile_name="safetynet", target_name="warehouse",
+    # threads: cosmos writes its own profile (dbt's default is 1 thread), as in profiles.yml
     profile_mapping=PostgresUserPasswordProfileMapping(conn_id="warehouse",
-                                                       profile_args={"schema": "public"}),
+                                                       profile_args={"schema": "public",
+                                                                     "threads": 2}),
 )
 
 
@@ -101,7 +104,10 @@ def safetynet_daily() -> None:
     raw_checked = check_raw()
     dbt_build = DbtBuildLocalOperator(
         task_id="dbt_build", project_dir=str(PROJECT_ROOT / "dbt_project"),
-        profile_config=dbt_profile, vars={"as_of_date": "{{ ds }}"}, install_deps=False,
+        # D as env, not --vars (dbt re-parses everything when --vars change); cache_dir keeps
+        # target/partial_parse.msgpack between runs (cosmos runs dbt in a new temp dir)
+        profile_config=dbt_profile, env={"SAFETYNET_AS_OF_DATE": "{{ ds }}"}, install_deps=False,
+        cache_dir=cosmos_settings.cache_dir / "safetynet_daily__dbt_build",
         retries=1, doc_md=TASK_DOCS["dbt_build"],
     )
     marts_checked = check_marts()

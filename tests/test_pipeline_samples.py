@@ -9,10 +9,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from conftest import SAMPLES, Stack
+from conftest import ROOT, SAMPLES, Stack
 
 DAYS = ["2026-10-01", "2026-10-02", "2026-10-03"]
 
@@ -120,3 +125,56 @@ def test_run_summary_is_stored(samples_run: Stack) -> None:
     assert metrics["sources"]["bank"] == {"rows": 332, "loaded": 332, "rejected": 0}
     assert metrics["new_alerts"] == metrics["feed"]["rows"] > 0
     assert metrics["population"] > 0
+
+
+def test_incremental_claims_equal_a_rebuild_in_order_and_after_an_earlier_date(
+        samples_run: Stack, tmp_path) -> None:
+    """int_claims__latest_versions merges only the new batches on an in-order
+    day, and rebuilds as of D when D is not later than what it holds. The
+    samples re-send claims C0000000006 (v2 on 10-02) and C0000000008 (v2 on 10-03)."""
+    project = ROOT / "dbt_project"
+    url = urlsplit(samples_run.url)
+    environ = {**os.environ, "SAFETYNET_DB_HOST": url.hostname, "SAFETYNET_DB_PORT": str(url.port),
+               "SAFETYNET_DB_USER": url.username, "SAFETYNET_DB_PASSWORD": url.password or "",
+               "SAFETYNET_DB_NAME": url.path.lstrip("/")}
+    model = "int_claims__latest_versions"
+    compiled = tmp_path / "target" / "compiled" / "safetynet" / "models" / "intermediate" \
+        / "households" / f"{model}.sql"
+
+    def build(day: str, *extra: str) -> str:
+        """dbt run of the claims model as of day; returns how it was built."""
+        run = subprocess.run(
+            [str(Path(sys.executable).parent / "dbt"), "run", "--project-dir", str(project),
+             "--profiles-dir", str(project), "--target-path", str(tmp_path / "target"),
+             "--log-path", str(tmp_path / "logs"), "-s", model,
+             "--vars", f"{{as_of_date: '{day}'}}", *extra],
+            env=environ, capture_output=True, text=True, cwd=project)
+        assert run.returncode == 0, run.stdout[-3000:]
+        return "merge" if "-- merge of the batches" in compiled.read_text() else "rebuild"
+
+    def held() -> list[tuple]:
+        return samples_run.query(
+            "select claim_id, claim_version, out_of_pocket, received_date "
+            f"from intermediate.{model} order by claim_id")
+
+    def as_of(day: str) -> list[tuple]:
+        """Independent: the highest version of each claim received up to day."""
+        return samples_run.query(
+            "select distinct on (claim_id) claim_id, version, out_of_pocket::numeric(14, 2), "
+            "extract_date from raw.health_medical_claims where extract_date <= %s "
+            "order by claim_id, version desc, extract_date desc", (day,))
+
+    assert build("2026-10-01", "--full-refresh") == "rebuild"
+    assert build("2026-10-02") == "merge"
+    merged_02 = held()
+    assert build("2026-10-03") == "merge"
+    merged_03 = held()
+    assert merged_02 == as_of("2026-10-02") and merged_03 == as_of("2026-10-03")
+    # (b) an earlier date after a later one: rebuilt as of that date, not merged
+    assert build("2026-10-02") == "rebuild"
+    assert held() == merged_02
+    assert ("C0000000008", 1) in {row[:2] for row in held()}
+    # (a) the in-order merges equal a full rebuild as of the last day
+    assert build("2026-10-03", "--full-refresh") == "rebuild"
+    assert held() == merged_03
+    assert ("C0000000008", 2) in {row[:2] for row in held()}

@@ -20,6 +20,7 @@ latest_claim_versions as (
 
     select * from {{ ref('int_claims__latest_versions') }}
     where settlement_date > {{ as_of_date() }} - 30
+        and settlement_date <= {{ as_of_date() }}
 
 ),
 

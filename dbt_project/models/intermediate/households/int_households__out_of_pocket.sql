@@ -3,6 +3,9 @@
 -- (D - n days, D], for n = 30 (A06) and n = 365 (APCI, RIGID_EXPENSE, A04).
 -- Households without such claims have no row (OOP = 0). The claims
 -- themselves (evidence of A04, A06) are listed by the alert models.
+--
+-- int_claims__latest_versions keeps every settlement date (it is
+-- incremental): only the claims settled in (D-365, D] are read here.
 
 with
 
@@ -18,17 +21,26 @@ latest_claim_versions as (
 
 ),
 
+claims_settled_in_last_365_days as (
+
+    select * from latest_claim_versions
+    where settlement_date > {{ as_of_date() }} - 365
+        and settlement_date <= {{ as_of_date() }}
+
+),
+
 claims_of_members as (
 
     select
         members.household_id,
-        latest_claim_versions.settlement_date,
-        latest_claim_versions.out_of_pocket,
-        latest_claim_versions.settlement_date > {{ as_of_date() }} - 30 as is_within_30_days
+        claims_settled_in_last_365_days.settlement_date,
+        claims_settled_in_last_365_days.out_of_pocket,
+        claims_settled_in_last_365_days.settlement_date > {{ as_of_date() }} - 30
+            as is_within_30_days
 
     from members
-    inner join latest_claim_versions
-        on members.person_key = latest_claim_versions.person_key
+    inner join claims_settled_in_last_365_days
+        on members.person_key = claims_settled_in_last_365_days.person_key
 
 ),
 
