@@ -18,7 +18,10 @@ batches (`expectations/delivery.yml`, `expectations/raw/*.yml`). Critical
 failures block the day; warnings are reported. Data Docs are rebuilt.
 Runs even when a load failed, so the Data Docs show why the day is blocked.""",
     "dbt_build": """`dbt build` (models + tests) of the warehouse for the
-logical date (`--vars as_of_date`), through astronomer-cosmos.""",
+logical date (env `SAFETYNET_AS_OF_DATE`, read by the `as_of_date()` macro, so
+dbt's partial parse survives from day to day), through astronomer-cosmos with 2
+threads. The claims model is incremental: an in-order day merges only that day's
+claims; a re-run or an earlier date rebuilds it as of D.""",
     "check_marts": """Great Expectations checks of the day's marts
 (`expectations/marts/*.yml`): alert keys unique, evidence present, no raw ids,
 population within the band of the previous day.""",
