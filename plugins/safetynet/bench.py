@@ -1045,18 +1045,23 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
                 peak is not None and peak <= TARGETS["task_rss_bytes"],
                 f"{peak / MIB:,.0f} MiB" if peak is not None else "not measured"))
     if len(days) > 1:
-        # CPU seconds when measured (robust to other load on the machine), else wall time
-        kind = "CPU" if days[0].get("stage_cpu_seconds", {}).get("dbt_build") else "wall"
-        key = "stage_cpu_seconds" if kind == "CPU" else "stages"
-        first = days[0].get(key, {}).get("dbt_build")
-        later = max((d.get(key, {}).get("dbt_build") or 0 for d in days[1:]), default=0)
-        claims = [_node_rows(d, "int_claims__latest_versions") for d in days]
-        if first:
-            out.append(("days 2+ do not redo day 1's work", later <= 0.5 * first,
-                        f"dbt_build {kind} s day 1 {first:.1f}, slowest later day {later:.1f}; "
-                        f"claims ranked per day {claims} for health rows "
-                        f"{[d['rows'].get('health') for d in days]}"))
+        out.append(_claims_increment_target(days))
     return out
+
+
+def _claims_increment_target(days: list[dict[str, Any]]) -> tuple[str, bool, str]:
+    """Days 2+ must not re-process the claims history: the claims model's rows that day
+    stay within the day's health delivery (dbt's own count of rows merged)."""
+    claims = [_node_rows(d, "int_claims__latest_versions") for d in days]
+    health = [d["rows"].get("health") for d in days]
+    kind = "CPU" if days[0].get("stage_cpu_seconds", {}).get("dbt_build") else "wall"
+    key = "stage_cpu_seconds" if kind == "CPU" else "stages"
+    dbt = [round(d.get(key, {}).get("dbt_build") or 0, 1) for d in days]
+    within = all(c is not None and h is not None and c <= h
+                 for c, h in zip(claims[1:], health[1:], strict=True))
+    return ("days 2+ do not re-process the claims history", within,
+            f"claims processed per day {claims} for health rows delivered {health}; "
+            f"dbt_build {kind} s per day {dbt} (the snapshot sources are rebuilt daily)")
 
 
 def _node_rows(day: dict[str, Any], model: str) -> int | None:
