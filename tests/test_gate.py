@@ -118,7 +118,7 @@ def test_corrected_redelivery_publishes(gate: Stack) -> None:
     first = (gate.feed / D2 / "alerts.csv").read_bytes()
     assert gate.query("select count(*) > 0 from marts.low_income_population "
                       "where as_of_date = %s", (D2,)) == [(True,)]
-    published = gate.query("select action, run_id like '%%2026-10-02%%' "
+    published = gate.query("select action, run_id like 'manual\\_\\_%%' "
                            "from audit.feed_publications where extract_date = %s "
                            "order by published_at desc limit 1", (D2,))
     assert published == [("published", True)]

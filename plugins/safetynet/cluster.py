@@ -430,8 +430,11 @@ class Cluster:
             if self.redis_ping(state):
                 return
             if not self.redis_pid():
-                time.sleep(0.5)  # let its last log lines reach the file
-                raise ClusterError(f"redis-server exited:\n{self.log_tail('redis')}")
+                # Just after the fork the child may not have exec'd redis-server yet
+                # (its command line is still ours): look again before calling it dead.
+                time.sleep(0.5)  # also lets its last log lines reach the file
+                if not self.redis_pid() and not self.redis_ping(state):
+                    raise ClusterError(f"redis-server exited:\n{self.log_tail('redis')}")
             time.sleep(0.1)
         raise ClusterError(f"redis-server did not answer in {timeout:.0f}s:\n"
                            f"{self.log_tail('redis')}")
