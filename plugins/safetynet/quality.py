@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 CHECKS_DIR = PROJECT_ROOT / "expectations"
 PLACEHOLDER = re.compile(r"^\{(\w+)\}$")
 RESERVED = {"expect", "severity", "description", "via"}
+KEY_RESULT = "_key_result_table"  # set by key_results(): where its GROUP BY was stored
 # Each suite's batch is a view in this schema, created for the run and dropped after it.
 CHECKS_SCHEMA = "dq_checks"
 SCHEMA_LOCK = 7_100_002
@@ -86,28 +87,61 @@ def build_expectation(check: dict[str, Any], params: dict[str, Any]) -> Any:
     )
 
 
+def key_query(check: dict[str, Any], batch: str) -> str:
+    """The keys of ``batch`` that are missing or occur more than once (one GROUP BY)."""
+    columns = check.get("column_list") or [check["column"]]
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    query = (f"select {quoted}, count(*) as copies from {batch} group by {quoted} "
+             "having count(*) > 1")
+    if check.get("ignore_row_if") != "never":  # else a null is a value of the key
+        query += "".join(f' or "{c}" is null' for c in columns)
+    return query
+
+
 def _key_expectation(check: dict[str, Any]) -> Any:
     """A key check (``expect_column_values_to_be_unique`` / ``..._compound_columns_...``)
     as one GROUP BY over the batch: the keys that are missing or occur more than once.
 
     GX's own SQL for compound uniqueness joins every row to the group counts, and runs
     that once for the count and again for the examples (8-15 s on 1.5M rows, see
-    docs/benchmark.md). Stored in audit.dq_results under the check's own name; the
-    observed value is the number of offending keys, the examples are those keys.
+    docs/benchmark.md). GX's query expectation would still run the GROUP BY twice (its
+    count, then its rows), so ``run_checks`` computes it once into a table of the run
+    (``KEY_RESULT``) and the expectation reads that table. Stored in audit.dq_results
+    under the check's own name; the observed value is the number of offending keys,
+    the examples are those keys.
     """
     import great_expectations as gx
 
     columns = check.get("column_list") or [check["column"]]
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    query = (f"select {quoted}, count(*) as copies from {{batch}} group by {quoted} "
-             "having count(*) > 1")
-    if check.get("ignore_row_if") != "never":  # else a null is a value of the key
-        query += "".join(f' or "{c}" is null' for c in columns)
+    source = check.get(KEY_RESULT)
+    # the comment names the batch for GX (which warns about a query without {batch})
+    query = (f'select * from "{CHECKS_SCHEMA}"."{source}" /* keys of {{batch}} */' if source
+             else key_query(check, "{batch}"))
+    what = f"key ({', '.join(columns)}) present and unique"
     return gx.expectations.UnexpectedRowsExpectation(
         unexpected_rows_query=query, severity=check["severity"],
-        description=check.get("description") or f"key ({', '.join(columns)}) present and unique",
+        description=(check.get("description") or what)
+        + f" — computed once per run as: {key_query(check, 'the batch')}",
         meta={"safetynet_check": check["expect"], "columns": columns},
     )
+
+
+def key_results(specs: list[dict[str, Any]], views: list[str], token: str
+                ) -> dict[str, str]:
+    """Per key check (``via: group_by``): table name of the run → its GROUP BY query.
+
+    The table name is written into the check (``KEY_RESULT``) for ``_key_expectation``.
+    """
+    tables = {}
+    for spec, view in zip(specs, views, strict=True):
+        batch = sql.Identifier(CHECKS_SCHEMA, view).as_string(None)
+        slug = re.sub(r"[^a-z0-9_]", "_", spec["suite"].lower().replace(".", "__"))[:40]
+        for index, check in enumerate(spec["checks"]):
+            if check.get("via") == "group_by":
+                table = f"{slug}__{token}_k{index}"
+                check[KEY_RESULT] = table
+                tables[table] = key_query(check, batch)
+    return tables
 
 
 def _context(reports_dir: Path, url: str) -> Any:
@@ -152,7 +186,8 @@ def _view_name(suite: str, token: str) -> str:
     return re.sub(r"[^a-z0-9_]", "_", suite.lower().replace(".", "__"))[:48] + "__" + token
 
 
-def create_views(url: str, views: dict[str, str]) -> None:
+def create_views(url: str, views: dict[str, str], tables: dict[str, str] | None = None
+                 ) -> None:
     """One view per suite in ``CHECKS_SCHEMA``: the day's batch, defined by the suite's query.
 
     GX reflects the columns of a *table* asset with the inspector (catalogue only);
@@ -169,10 +204,17 @@ def create_views(url: str, views: dict[str, str]) -> None:
             name = sql.Identifier(CHECKS_SCHEMA, view)
             conn.execute(sql.SQL("create or replace view {} as {}").format(name, sql.SQL(query)))
             conn.execute(sql.SQL("comment on view {} is {}").format(name, created))
+        for table, query in (tables or {}).items():
+            name = sql.Identifier(CHECKS_SCHEMA, table)
+            conn.execute(sql.SQL("create table {} as {}").format(name, sql.SQL(query)))
+            conn.execute(sql.SQL("comment on table {} is {}").format(name, created))
 
 
-def drop_views(url: str, views: list[str]) -> None:
+def drop_views(url: str, views: list[str], tables: list[str] | None = None) -> None:
     with warehouse.connect(url) as conn:
+        for table in tables or []:
+            conn.execute(sql.SQL("drop table if exists {}").format(
+                sql.Identifier(CHECKS_SCHEMA, table)))
         for view in views:
             conn.execute(sql.SQL("drop view if exists {}").format(
                 sql.Identifier(CHECKS_SCHEMA, view)))
@@ -183,7 +225,8 @@ def _drop_stale_views(conn: psycopg.Connection) -> None:
     views = conn.execute(
         """select c.relname, obj_description(c.oid, 'pg_class') from pg_class c
            join pg_namespace n on n.oid = c.relnamespace
-           where n.nspname = %s and c.relkind = 'v'""", (CHECKS_SCHEMA,)).fetchall()
+           where n.nspname = %s and c.relkind in ('v', 'r')
+           order by c.relkind desc""", (CHECKS_SCHEMA,)).fetchall()
     day_ago = datetime.now(UTC) - timedelta(days=1)
     for view, comment in views:
         created = (comment or "").removeprefix(VIEW_COMMENT).strip()
@@ -191,7 +234,9 @@ def _drop_stale_views(conn: psycopg.Connection) -> None:
             stale = datetime.fromisoformat(created) < day_ago
         except ValueError:
             stale = True
-        if stale:
+        if stale:  # tables (key results) first, then views
+            conn.execute(sql.SQL("drop table if exists {}").format(
+                sql.Identifier(CHECKS_SCHEMA, view)))
             conn.execute(sql.SQL("drop view if exists {}").format(
                 sql.Identifier(CHECKS_SCHEMA, view)))
 
@@ -232,7 +277,8 @@ def run_checks(
     token = uuid.uuid4().hex[:10]  # per call: concurrent runs never share a view
     views = {_view_name(spec["suite"], token): spec["query"].format(**all_params)
              for spec in specs}
-    create_views(url, views)
+    tables = key_results(specs, list(views), token)
+    create_views(url, views, tables)
     try:
         context = _context(reports_dir, url)
         definitions = [_validate_file(context, spec, view, all_params)
@@ -246,7 +292,7 @@ def run_checks(
         examples = _key_examples(url, result, dict(zip([s["suite"] for s in specs], views,
                                                         strict=True)))
     finally:
-        drop_views(url, list(views))
+        drop_views(url, list(views), list(tables))
     # Render only this run's pages (plus the index), not the whole history again.
     gx_root = reports_dir / "gx"
     datadocs.prepare_offline_styles(gx_root)
