@@ -113,3 +113,22 @@ def test_redelivery_rerun_under_the_same_run_id_passes(loaded: Stack, statements
     loader.load_source(loaded.url, loaded.landing, "bank", DAY, loaded.key, run_id)
     tally = pipeline.check_raw(DAY, run_id)
     assert tally["failed_critical"] == 0
+
+
+def test_leftovers_of_a_killed_check_run_are_cleared(loaded: Stack, statements: list) -> None:
+    """A check process killed before its clean-up leaves a view and a key table behind;
+    a later run drops them once they are a day old (and is not stopped by them)."""
+    with warehouse.connect(loaded.url) as conn:
+        conn.execute(f"create schema if not exists {quality.CHECKS_SCHEMA}")
+        for kind, name in (("view", "old_batch"), ("table", "old_batch_k0")):
+            conn.execute(f"create {kind} {quality.CHECKS_SCHEMA}.{name} as select 1 as one")
+            conn.execute(f"comment on {kind} {quality.CHECKS_SCHEMA}.{name} is "
+                         f"'{quality.VIEW_COMMENT} 2000-01-01T00:00:00+00:00'")
+
+    tally = pipeline.check_raw(DAY, RUN_ID)
+
+    assert tally["failed_critical"] == 0
+    left = loaded.query("""select relname from pg_class c join pg_namespace n
+                           on n.oid = c.relnamespace where n.nspname = %s""",
+                        (quality.CHECKS_SCHEMA,))
+    assert left == []

@@ -30,7 +30,7 @@ RESERVED = {"expect", "severity", "description", "via"}
 KEY_RESULT = "_key_result_table"  # set by key_results(): where its GROUP BY was stored
 # Each suite's batch is a view in this schema, created for the run and dropped after it.
 CHECKS_SCHEMA = "dq_checks"
-SCHEMA_LOCK = 7_100_002
+SCHEMA_LOCK = 7_100_003  # advisory lock ids: warehouse 7_100_001, person keys 7_100_002
 VIEW_COMMENT = "safetynet data-quality batch, created"
 # BASIC: the verdict, the unexpected count and up to 20 example values for auditors.
 # Not SUMMARY/COMPLETE: their unexpected index lists and value counts are extra
@@ -221,24 +221,22 @@ def drop_views(url: str, views: list[str], tables: list[str] | None = None) -> N
 
 
 def _drop_stale_views(conn: psycopg.Connection) -> None:
-    """Views of a check process that was killed before it dropped them (older than a day)."""
-    views = conn.execute(
-        """select c.relname, obj_description(c.oid, 'pg_class') from pg_class c
+    """Views and key tables of a check process that was killed before it dropped them
+    (older than a day)."""
+    relations = conn.execute(
+        """select c.relname, c.relkind, obj_description(c.oid, 'pg_class') from pg_class c
            join pg_namespace n on n.oid = c.relnamespace
-           where n.nspname = %s and c.relkind in ('v', 'r')
-           order by c.relkind desc""", (CHECKS_SCHEMA,)).fetchall()
+           where n.nspname = %s and c.relkind in ('v', 'r')""", (CHECKS_SCHEMA,)).fetchall()
     day_ago = datetime.now(UTC) - timedelta(days=1)
-    for view, comment in views:
+    for name, kind, comment in relations:
         created = (comment or "").removeprefix(VIEW_COMMENT).strip()
         try:
             stale = datetime.fromisoformat(created) < day_ago
         except ValueError:
             stale = True
-        if stale:  # tables (key results) first, then views
-            conn.execute(sql.SQL("drop table if exists {}").format(
-                sql.Identifier(CHECKS_SCHEMA, view)))
-            conn.execute(sql.SQL("drop view if exists {}").format(
-                sql.Identifier(CHECKS_SCHEMA, view)))
+        if stale:
+            drop = "drop table if exists {}" if kind == "r" else "drop view if exists {}"
+            conn.execute(sql.SQL(drop).format(sql.Identifier(CHECKS_SCHEMA, name)))
 
 
 def _validate_file(context: Any, spec: dict[str, Any], view: str,
