@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +23,7 @@ from browser import body_text, chromium, wait_for
 from conftest import SAMPLES, Stack, create_database
 from safetynet import services, warehouse
 from safetynet.config import SOURCES
+from safetynet.ports import free_port
 
 DAG = "safetynet_daily"
 DAY = "2026-10-01"
@@ -31,12 +31,6 @@ NEXT_DAY = "2026-10-02"
 TASKS = ([f"wait_{s}" for s in SOURCES] + ["check_arrivals"] + [f"load_{s}" for s in SOURCES]
          + ["check_raw", "dbt_build", "check_marts", "publish_feed", "discard_day"])
 RUN_TIMEOUT = 480
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass

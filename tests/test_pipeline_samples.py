@@ -9,15 +9,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from conftest import ROOT, SAMPLES, Stack
+from safetynet.docs import dbt_environment
 
 DAYS = ["2026-10-01", "2026-10-02", "2026-10-03"]
 
@@ -133,10 +132,7 @@ def test_incremental_claims_equal_a_rebuild_in_order_and_after_an_earlier_date(
     day, and rebuilds as of D when D is not later than what it holds. The
     samples re-send claims C0000000006 (v2 on 10-02) and C0000000008 (v2 on 10-03)."""
     project = ROOT / "dbt_project"
-    url = urlsplit(samples_run.url)
-    environ = {**os.environ, "SAFETYNET_DB_HOST": url.hostname, "SAFETYNET_DB_PORT": str(url.port),
-               "SAFETYNET_DB_USER": url.username, "SAFETYNET_DB_PASSWORD": url.password or "",
-               "SAFETYNET_DB_NAME": url.path.lstrip("/")}
+    environ = dbt_environment(samples_run.url)
     model = "int_claims__latest_versions"
     compiled = tmp_path / "target" / "compiled" / "safetynet" / "models" / "intermediate" \
         / "households" / f"{model}.sql"

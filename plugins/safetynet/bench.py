@@ -40,7 +40,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -56,6 +55,7 @@ import psycopg
 from safetynet import config, env, generator, localpg
 from safetynet.config import LOCAL_PASSWORD, SOURCES
 from safetynet.manifest import CHUNK, read_manifest
+from safetynet.ports import free_port, port_open
 from safetynet.sources import SPECS, FileSpec
 
 try:  # optional: the /proc reader below does the same job without it
@@ -804,20 +804,13 @@ def loader_file_times(output: str) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- the isolated deployment
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _wait_for_port(port: int, process: subprocess.Popen, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"api-server exited with {process.returncode}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if port_open(port):
+            return
         time.sleep(0.5)
     raise RuntimeError(f"api-server did not listen on port {port} within {timeout:.0f} s")
 
@@ -890,7 +883,7 @@ class Deployment:
         if not self.use_executor:
             yield
             return
-        self.api_port = _free_port()
+        self.api_port = free_port()
         log = open(self.root / "logs" / "api-server.log", "wb")  # noqa: SIM115 - closed below
         server = subprocess.Popen(
             ["airflow", "api-server", "--host", "127.0.0.1", "--port", str(self.api_port),

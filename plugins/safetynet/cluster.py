@@ -50,6 +50,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from safetynet.ports import free_port
+
 DAG_ID = "safetynet_daily"
 WORKERS = ("worker-1", "worker-2")
 SAMPLE_KEY = "sample-key"
@@ -83,12 +85,6 @@ def missing_requirements() -> list[str]:
         except metadata.PackageNotFoundError:
             missing.append(f"{distribution} (pip install -r requirements-celery.txt)")
     return missing
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # ---------------------------------------------------------------- processes
@@ -430,8 +426,9 @@ class Cluster:
             if self.redis_ping(state):
                 return
             if not self.redis_pid():
-                # Just after the fork the child may not have exec'd redis-server yet
-                # (its command line is still ours): look again before calling it dead.
+                # At start-up redis-server rewrites its process title in place; read at
+                # that moment /proc/<pid>/cmdline can lack "redis-server" (likely cause of
+                # one failed CI start, not proven): look again before calling it dead.
                 time.sleep(0.5)  # also lets its last log lines reach the file
                 if not self.redis_pid() and not self.redis_ping(state):
                     raise ClusterError(f"redis-server exited:\n{self.log_tail('redis')}")

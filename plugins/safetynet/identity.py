@@ -1,9 +1,10 @@
 """Identity rules of the contract (section 3) as SQL and as Python.
 
-The loader validates millions of rows set-based inside PostgreSQL, so the
-rules are SQL functions (``language sql immutable``: the planner inlines
-them, no per-row function call). The Python twins serve the generator,
-the tests and anyone checking a single number by hand.
+The loader normalises millions of ids set-based inside PostgreSQL, so
+normalisation is SQL functions (``language sql immutable``: the planner
+inlines them, no per-row function call). Validity (GB 11643) is checked
+in Python, once per id the person-key cache does not hold yet
+(``pseudonym.PersonKeys.ensure``); the cache then holds valid ids only.
 """
 
 from __future__ import annotations
@@ -66,35 +67,12 @@ def _calendar_date_sql(y: str, m: str, d: str) -> str:
     )
 
 
-def _byte_digit(i: int) -> str:
-    return f"(get_byte($2, {i}) - 48)"
-
-
-def _valid_bytes_sql() -> str:
-    """GB 11643 over (text, bytea) of a normalised id: integer arithmetic only."""
-    total = " + ".join(f"{_byte_digit(i)} * {w}" for i, w in enumerate(WEIGHTS))
-    year = "(" + " + ".join(f"{_byte_digit(6 + i)} * {10 ** (3 - i)}" for i in range(4)) + ")"
-    month = f"({_byte_digit(10)} * 10 + {_byte_digit(11)})"
-    day = f"({_byte_digit(12)} * 10 + {_byte_digit(13)})"
-    leap = (f"case when {year} % 4 = 0 and ({year} % 100 <> 0 or {year} % 400 = 0) "
-            "then 1 else 0 end")
-    month_days = (f"case when {month} = 2 then 28 + {leap} "
-                  f"else 30 + (({month} + {month} / 8) % 2) end")
-    return (
-        "case when octet_length($2) = 18 and ltrim(left($1, 17), '0123456789') = '' "
-        "and ltrim(right($1, 1), '0123456789X') = '' "
-        f"then right($1, 1) = substr('{CHECK_CHARS}', (({total}) % 11) + 1, 1) "
-        f"and {year} >= 1 and {month} between 1 and 12 and {day} between 1 and ({month_days}) "
-        "else false end"
-    )
-
-
 def sql_functions() -> str:
     """DDL of the SQL twins, created in schema ``raw`` (restricted).
 
     Each function is one FROM-less expression, so PostgreSQL inlines it into
     the calling query (no per-row function call) as long as it is given plain
-    columns: the loader materialises the normalised id and its bytes first.
+    columns: the loader trims the delivered values first.
     """
     half = f"upper(translate(btrim($1, e' \\t\\r\\n\\u3000'), '{FULL_WIDTH}', '{HALF_WIDTH}'))"
     upgraded17 = "(left($1, 6) || '19' || substr($1, 7, 9))"
@@ -113,10 +91,6 @@ language sql immutable parallel safe as $$
   select case when octet_length($1) = 18 and ltrim($1, '0123456789X') = '' then $1
               else raw.upgrade_legacy_id(raw.half_width_id($1)) end
 $$;
-create or replace function raw.is_valid_id(text, bytea) returns boolean
-language sql immutable parallel safe as $$ select {_valid_bytes_sql()} $$;
-create or replace function raw.is_valid_id(text) returns boolean
-language sql immutable parallel safe as $$ select raw.is_valid_id($1, convert_to($1, 'UTF8')) $$;
 create or replace function raw.is_iso_date(text) returns boolean
 language sql immutable parallel safe as $$
   select case when $1 ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' then ({iso}) else false end

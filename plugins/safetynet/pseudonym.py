@@ -42,24 +42,25 @@ class PersonKeys:
             conn.execute("insert into raw.person_key_fingerprint values (%s)", (self.fingerprint,))
 
     def ensure(self, conn: psycopg.Connection, ids_query: str) -> int:
-        """Add keys for the valid ids ``ids_query`` returns that the cache lacks.
+        """Add keys for the valid ids ``ids_query`` returns that the cache lacks; return
+        how many ids it returned (cached or not).
 
         Committed at once. Only GB 11643-valid ids get a key, so the cache is
         also the loader's validity check: an id the cache lacks after this is
         invalid (``rowcheck``). Each new id is checked once, here, in Python.
         """
-        missing_query = (f"copy (select q.id from ({ids_query}) as q(id) where q.id is not null "
-                         "and not exists (select 1 from raw.person_keys k "
-                         "where k.id_number = q.id)) to stdout")
-        added = 0
+        ids = (f"copy (select q.id, k.id_number is not null from ({ids_query}) as q(id) "
+               "left join raw.person_keys as k on k.id_number = q.id "
+               "where q.id is not null) to stdout")
+        given = 0
         with warehouse.connect(self._url) as side:
             side.execute("create temp table _new_keys (id_number text, person_key text)")
-            with conn.cursor() as cur, cur.copy(missing_query) as out, side.cursor() as put, \
+            with conn.cursor() as cur, cur.copy(ids) as out, side.cursor() as put, \
                     put.copy("copy _new_keys from stdin") as into:
-                for (normalised,) in out.rows():
-                    if is_valid_id(normalised):
+                for normalised, cached in out.rows():
+                    given += 1
+                    if cached != "t" and is_valid_id(normalised):
                         into.write_row((normalised, self.of(normalised)))
-                        added += 1
             side.execute("insert into raw.person_keys select * from _new_keys order by 1 "
                          "on conflict do nothing")
-        return added
+        return given

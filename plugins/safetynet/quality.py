@@ -113,10 +113,8 @@ def _key_expectation(check: dict[str, Any]) -> Any:
     import great_expectations as gx
 
     columns = check.get("column_list") or [check["column"]]
-    source = check.get(KEY_RESULT)
     # the comment names the batch for GX (which warns about a query without {batch})
-    query = (f'select * from "{CHECKS_SCHEMA}"."{source}" /* keys of {{batch}} */' if source
-             else key_query(check, "{batch}"))
+    query = f'select * from "{CHECKS_SCHEMA}"."{check[KEY_RESULT]}" /* keys of {{batch}} */'
     what = f"key ({', '.join(columns)}) present and unique"
     return gx.expectations.UnexpectedRowsExpectation(
         unexpected_rows_query=query, severity=check["severity"],
@@ -135,10 +133,9 @@ def key_results(specs: list[dict[str, Any]], views: list[str], token: str
     tables = {}
     for spec, view in zip(specs, views, strict=True):
         batch = sql.Identifier(CHECKS_SCHEMA, view).as_string(None)
-        slug = re.sub(r"[^a-z0-9_]", "_", spec["suite"].lower().replace(".", "__"))[:40]
         for index, check in enumerate(spec["checks"]):
             if check.get("via") == "group_by":
-                table = f"{slug}__{token}_k{index}"
+                table = f"{_slug(spec['suite'])[:40]}__{token}_k{index}"
                 check[KEY_RESULT] = table
                 tables[table] = key_query(check, batch)
     return tables
@@ -181,9 +178,13 @@ def _applies(path: Path, params: dict[str, Any]) -> bool:
     return table is None or table in params.get("per_suite", {})
 
 
+def _slug(suite: str) -> str:
+    return re.sub(r"[^a-z0-9_]", "_", suite.lower().replace(".", "__"))
+
+
 def _view_name(suite: str, token: str) -> str:
     """``raw.bank_balances`` + run token → ``raw__bank_balances__1a2b3c4d`` (< 63 chars)."""
-    return re.sub(r"[^a-z0-9_]", "_", suite.lower().replace(".", "__"))[:48] + "__" + token
+    return _slug(suite)[:48] + "__" + token
 
 
 def create_views(url: str, views: dict[str, str], tables: dict[str, str] | None = None

@@ -186,9 +186,10 @@ def _key_new_ids(conn: psycopg.Connection, column: Column, keys: PersonKeys) -> 
     id is cached and this touches a handful of rows.
     """
     name, key = f'"{column.name}"', f'"{column.name}__key"'
-    keys.ensure(conn, f"select distinct {name} from _checked "
-                      f"where {name} is not null and {key} is null")
-    # Also when this load added none: a parallel load may have keyed them meanwhile.
+    if not keys.ensure(conn, f"select distinct {name} from _checked "
+                             f"where {name} is not null and {key} is null"):
+        return  # every id had its key
+    # Also the ids this load did not add: a parallel load may have keyed them meanwhile.
     conn.execute(f"""update _checked as c set {key} = k.person_key from raw.person_keys as k
                      where c.{key} is null and k.id_number = c.{name}""")
     conn.execute(f"""update _checked set reason = concat_ws('; ', reason, 'invalid {column.name}')

@@ -23,7 +23,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from safetynet.ports import free_port, port_open
 
 # Started in this order, stopped in reverse (the api-server last: running
 # tasks report their end through its execution API).
@@ -108,8 +109,8 @@ class Airflow:
         path = self.run_dir / "log_server_ports.json"
         if path.exists() and self.running():
             return json.loads(path.read_text())
-        ports = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
-                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port())}
+        ports = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port())}
         path.write_text(json.dumps(ports))
         return ports
 
@@ -159,7 +160,7 @@ class Airflow:
                                      env=self.service_environment(), capture_output=True)
             if migrate.returncode:
                 raise ServiceError("airflow db migrate failed:\n" + migrate.stderr[-2000:])
-        if not self.pid("api-server") and _port_open(self.port):
+        if not self.pid("api-server") and port_open(self.port):
             raise ServiceError(
                 f"port {self.port} is already in use by another program; "
                 "set SAFETYNET_AIRFLOW_PORT to a free port")
@@ -470,18 +471,6 @@ def _is_zombie(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[-1].split()[0] == "Z"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(1)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _group_alive(pgid: int) -> bool:
