@@ -6,6 +6,7 @@ feed and report folders, so tests never see each other's days.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -99,15 +100,27 @@ def drop_database(cluster: localpg.Cluster, name: str) -> None:
         conn.execute(f'drop database if exists "{name}" with (force)')
 
 
+@contextlib.contextmanager
+def isolated_stack(cluster: localpg.Cluster, root: Path, name: str,
+                   key: str = "test-key") -> Iterator[Stack]:
+    """A database of its own (dropped afterwards) and feed and report folders under
+    ``root``; ``root / "landing"`` is left for the caller to fill."""
+    stack = Stack(create_database(cluster, name), root / "landing", root / "feed",
+                  root / "reports", key)
+    stack.feed.mkdir(parents=True, exist_ok=True)
+    stack.reports.mkdir(parents=True, exist_ok=True)
+    try:
+        yield stack
+    finally:
+        drop_database(cluster, name)
+
+
 @pytest.fixture
 def stack(
     local_stack: localpg.Cluster, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Stack]:
     name = "t_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40]
     name = "".join(c if c.isalnum() or c == "_" else "_" for c in name) + uuid.uuid4().hex[:6]
-    url = create_database(local_stack, name)
-    folders = {k: tmp_path / k for k in ("landing", "feed", "reports")}
-    for folder in folders.values():
-        folder.mkdir()
-    yield Stack(url, **folders)
-    drop_database(local_stack, name)
+    with isolated_stack(local_stack, tmp_path, name) as stack:
+        stack.landing.mkdir()
+        yield stack

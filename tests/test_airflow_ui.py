@@ -20,8 +20,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from browser import body_text, chromium, wait_for
-from conftest import SAMPLES, Stack, create_database
-from safetynet import services, warehouse
+from conftest import SAMPLES, Stack, drop_database, isolated_stack
+from safetynet import localpg, services, warehouse
 from safetynet.config import SOURCES
 from safetynet.ports import free_port
 
@@ -68,12 +68,14 @@ def hold_todays_scheduled_run(airflow: services.Airflow, token: str) -> None:
 def deployment(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     root = tmp_path_factory.mktemp("airflow_ui")
     name = f"t_airflow_ui_{uuid.uuid4().hex[:8]}"  # unique: test sessions may run side by side
-    stack = Stack(create_database(local_stack, name), root / "landing",
-                  root / "feed", root / "reports", key="sample-key")
-    shutil.copytree(SAMPLES / "landing", stack.landing)
-    stack.feed.mkdir()
-    stack.reports.mkdir()
-    warehouse.ensure_schema(stack.url)  # as `make up` does before `make airflow`
+    with isolated_stack(local_stack, root, name, key="sample-key") as stack:
+        shutil.copytree(SAMPLES / "landing", stack.landing)
+        warehouse.ensure_schema(stack.url)  # as `make up` does before `make airflow`
+        yield from _deployment(local_stack, root, name, stack)
+
+
+def _deployment(local_stack: localpg.Cluster, root: Path, name: str,
+                stack: Stack) -> Iterator[Deployment]:
     metadata = f"{name}_metadata"
     with psycopg.connect(local_stack.url("postgres"), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{metadata}" with (force)')
@@ -104,9 +106,7 @@ def deployment(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         raise
     finally:
         airflow.stop(timeout=10)
-        with psycopg.connect(local_stack.url("postgres"), autocommit=True) as conn:
-            for database in (metadata, name):
-                conn.execute(f'drop database if exists "{database}" with (force)')
+        drop_database(local_stack, metadata)
 
 
 def test_services_run_a_triggered_day(deployment: Deployment) -> None:

@@ -13,13 +13,14 @@ import json
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin
 
 import pytest
 from browser import body_text, chromium, require_chromium, wait_for
-from conftest import SAMPLES, Stack, create_database
+from conftest import SAMPLES, Stack, isolated_stack
 from safetynet import damage, quality
 
 require_chromium()
@@ -36,16 +37,16 @@ class Blocked:
 
 
 @pytest.fixture(scope="module")
-def blocked(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Blocked:
+def blocked(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Blocked]:
     root = tmp_path_factory.mktemp("data_docs")
     name = f"t_data_docs_{uuid.uuid4().hex[:8]}"  # unique: test sessions may run side by side
-    stack = Stack(create_database(local_stack, name), root / "landing", root / "feed",
-                  root / "reports", key="sample-key")
-    for folder in (stack.feed, stack.reports):
-        folder.mkdir()
-    shutil.copytree(SAMPLES / "landing", stack.landing)
-    damage.drop_column(stack.landing, "civil_affairs", DAY, "persons.csv", DROPPED)
+    with isolated_stack(local_stack, root, name, key="sample-key") as stack:
+        shutil.copytree(SAMPLES / "landing", stack.landing)
+        damage.drop_column(stack.landing, "civil_affairs", DAY, "persons.csv", DROPPED)
+        yield _blocked_day(stack)
 
+
+def _blocked_day(stack: Stack) -> Blocked:
     run = stack.run_dag(DAY)
 
     assert run.returncode != 0, "a dropped column must block the day"

@@ -9,11 +9,12 @@ corrected delivery re-run publishes day 2.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import Stack, create_database
+from conftest import Stack, isolated_stack
 from safetynet import damage, generator
 
 D1, D2 = "2026-10-01", "2026-10-02"
@@ -22,15 +23,14 @@ FINGERPRINT = """select count(*), md5(coalesce(string_agg(t::text, '|' order by 
 
 
 @pytest.fixture(scope="module")
-def gate(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Stack:
+def gate(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("gate")
-    stack = Stack(create_database(local_stack, "t_gate"), root / "landing", root / "feed",
-                  root / "reports")
-    generator.generate(root / "pristine", 300, date(2026, 10, 1), 2, seed=5)
-    shutil.copytree(root / "pristine", stack.landing)
-    run = stack.run_dag(D1)
-    assert run.returncode == 0, run.stdout[-3000:]
-    return stack
+    with isolated_stack(local_stack, root, "t_gate") as stack:
+        generator.generate(root / "pristine", 300, date(2026, 10, 1), 2, seed=5)
+        shutil.copytree(root / "pristine", stack.landing)
+        run = stack.run_dag(D1)
+        assert run.returncode == 0, run.stdout[-3000:]
+        yield stack
 
 
 def restore_day2(stack: Stack) -> None:

@@ -9,10 +9,11 @@ and category, and every day must leave raw tables, marts and a feed.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
-from conftest import Stack, create_database
+from conftest import Stack, isolated_stack
 from reference import rules as reference
 from safetynet import generator
 
@@ -21,15 +22,14 @@ DAYS = [START + timedelta(days=i) for i in range(3)]
 
 
 @pytest.fixture(scope="module")
-def generated(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Stack:
+def generated(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("generated")
-    stack = Stack(create_database(local_stack, "t_generated"), root / "landing",
-                  root / "feed", root / "reports", key="generated-key")
-    generator.generate(stack.landing, 3000, START, len(DAYS), seed=23)
-    for day in DAYS:
-        run = stack.run_dag(day.isoformat())
-        assert run.returncode == 0, f"{day} failed:\n{run.stdout[-4000:]}"
-    return stack
+    with isolated_stack(local_stack, root, "t_generated", key="generated-key") as stack:
+        generator.generate(stack.landing, 3000, START, len(DAYS), seed=23)
+        for day in DAYS:
+            run = stack.run_dag(day.isoformat())
+            assert run.returncode == 0, f"{day} failed:\n{run.stdout[-4000:]}"
+        yield stack
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,11 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SAMPLES, Stack
+from conftest import ROOT, SAMPLES, Stack, isolated_stack
 from safetynet.docs import dbt_environment
 
 DAYS = ["2026-10-01", "2026-10-02", "2026-10-03"]
@@ -27,17 +28,14 @@ def expected(name: str) -> set[tuple[str, ...]]:
 
 
 @pytest.fixture(scope="module")
-def samples_run(request: pytest.FixtureRequest, local_stack, tmp_path_factory) -> Stack:
-    from conftest import create_database
-
+def samples_run(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("samples")
-    stack = Stack(create_database(local_stack, "t_samples_pipeline"), root / "landing",
-                  root / "feed", root / "reports", key="sample-key")
-    shutil.copytree(SAMPLES / "landing", stack.landing)
-    for day in DAYS:
-        run = stack.run_dag(day)
-        assert run.returncode == 0, f"run for {day} failed:\n{run.stdout[-4000:]}"
-    return stack
+    with isolated_stack(local_stack, root, "t_samples_pipeline", key="sample-key") as stack:
+        shutil.copytree(SAMPLES / "landing", stack.landing)
+        for day in DAYS:
+            run = stack.run_dag(day)
+            assert run.returncode == 0, f"run for {day} failed:\n{run.stdout[-4000:]}"
+        yield stack
 
 
 def test_alerts_match_the_worked_example(samples_run: Stack) -> None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from conftest import SAMPLES, Stack, create_database
+from conftest import SAMPLES, Stack, isolated_stack
 from safetynet import loader, pipeline, quality, warehouse
 
 DAY = date(2026, 10, 1)
@@ -25,14 +26,14 @@ USER_SCHEMAS = ("raw.", "marts.", "audit.", quality.CHECKS_SCHEMA)
 
 
 @pytest.fixture(scope="module")
-def loaded(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Stack:
+def loaded(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("quality")
-    stack = Stack(create_database(local_stack, f"t_quality_{uuid.uuid4().hex[:8]}"),
-                  root / "landing", root / "feed", root / "reports", key="sample-key")
-    shutil.copytree(SAMPLES / "landing", stack.landing)
-    for source in ("civil_affairs", "health", "housing", "bank"):
-        loader.load_source(stack.url, stack.landing, source, DAY, stack.key, RUN_ID)
-    return stack
+    name = f"t_quality_{uuid.uuid4().hex[:8]}"
+    with isolated_stack(local_stack, root, name, key="sample-key") as stack:
+        shutil.copytree(SAMPLES / "landing", stack.landing)
+        for source in ("civil_affairs", "health", "housing", "bank"):
+            loader.load_source(stack.url, stack.landing, source, DAY, stack.key, RUN_ID)
+        yield stack
 
 
 @pytest.fixture

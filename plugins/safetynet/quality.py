@@ -288,8 +288,7 @@ def run_checks(
         ))
         run = RunIdentifier(run_name=f"{extract_date.isoformat()} {layer} {run_id}")
         result = checkpoint.run(run_id=run)
-        examples = _key_examples(url, result, dict(zip([s["suite"] for s in specs], views,
-                                                        strict=True)))
+        examples = _key_examples(url, result)
     finally:
         drop_views(url, list(views), list(tables))
     # Render only this run's pages (plus the index), not the whole history again.
@@ -302,7 +301,7 @@ def run_checks(
     return checks
 
 
-def _key_examples(url: str, result: Any, view_of: dict[str, str]) -> dict[tuple, list]:
+def _key_examples(url: str, result: Any) -> dict[tuple, list]:
     """Up to EXAMPLES offending keys of each *failed* key check (GX's BASIC result of a
     query expectation carries only the count); nothing is queried when keys are fine."""
     examples: dict[tuple, list] = {}
@@ -312,9 +311,9 @@ def _key_examples(url: str, result: Any, view_of: dict[str, str]) -> dict[tuple,
                 config = item.expectation_config
                 if item.success or "safetynet_check" not in (config.meta or {}):
                     continue
-                view = sql.Identifier(CHECKS_SCHEMA, view_of[validation.suite_name])
-                query = config.kwargs["unexpected_rows_query"].replace(
-                    "{batch}", view.as_string(conn))
+                # the run's key table (KEY_RESULT), still there: views and tables are
+                # dropped after this
+                query = config.kwargs["unexpected_rows_query"]
                 rows = conn.execute(f"select * from ({query}) as k limit {EXAMPLES}")
                 names = [c.name for c in rows.description or []]
                 examples[(validation.suite_name, _query_key(config))] = [

@@ -29,7 +29,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,9 +201,6 @@ class Airflow:
         (self.run_dir / "log_server_ports.json").unlink(missing_ok=True)
         return [f"{name} ({pid})" for name, pid in running.items()]
 
-    def _died(self) -> list[str]:
-        return [name for name in SERVICES if not self.pid(name)]
-
     def log_tail(self, name: str, lines: int = 30) -> str:
         path = self.run_dir / f"{name}.log"
         if not path.exists():
@@ -218,39 +215,32 @@ class Airflow:
 
     def wait_answering(self, timeout: float = 180) -> None:
         """Wait until the api-server answers HTTP (its components need not be healthy)."""
-        deadline = time.monotonic() + timeout
-        last: Any = "no answer"
-        while time.monotonic() < deadline:
-            if not self.pid("api-server"):
-                raise ServiceError("api-server exited; last lines of api-server.log:\n"
-                                   f"{self.log_tail('api-server')}\n(logs in {self.run_dir})")
-            try:
-                self.health()
-                return
-            except (OSError, ValueError) as error:
-                last = error
-            time.sleep(1)
-        raise ServiceError(f"api-server not answering after {timeout:.0f}s ({last}); "
-                           f"logs in {self.run_dir}")
+        self._wait_for_health(lambda _: True, ["api-server"], timeout,
+                              "api-server not answering")
 
     def wait_healthy(self, timeout: float = 180) -> dict[str, Any]:
+        return self._wait_for_health(_all_healthy, list(SERVICES), timeout,
+                                     "Airflow not healthy")
+
+    def _wait_for_health(self, accept: Callable[[dict[str, Any]], bool], watched: list[str],
+                         timeout: float, failure: str) -> dict[str, Any]:
+        """Poll the health endpoint until ``accept`` takes the answer; fail at once with
+        its log tail if a ``watched`` service exits."""
         deadline = time.monotonic() + timeout
         last: Any = "no answer"
         while time.monotonic() < deadline:
-            if dead := self._died():
+            if dead := [name for name in watched if not self.pid(name)]:
                 raise ServiceError(
                     f"{', '.join(dead)} exited; last lines of {dead[0]}.log:\n"
                     f"{self.log_tail(dead[0])}\n(logs in {self.run_dir})")
             try:
                 last = self.health()
-                if all((last.get(c) or {}).get("status") == "healthy"
-                       for c in HEALTH_COMPONENTS):
+                if accept(last):
                     return last
             except (OSError, ValueError) as error:
                 last = error
             time.sleep(1)
-        raise ServiceError(f"Airflow not healthy after {timeout:.0f}s ({last}); "
-                           f"logs in {self.run_dir}")
+        raise ServiceError(f"{failure} after {timeout:.0f}s ({last}); logs in {self.run_dir}")
 
     def token(self) -> str:
         """A JWT for the REST API (POST /auth/token with the generated login)."""
@@ -432,28 +422,36 @@ class Airflow:
             if runs and all(r["state"] in ("success", "failed") for r in runs.values()):
                 break
             time.sleep(5)
-        print(f"\n{dag_id} {first} .. {last}:", file=out)
+        self._print_backfill_summary(dag_id, f"{first} .. {last}", runs, finished_before,
+                                     token, out)
+        return runs
+
+    def _print_backfill_summary(self, dag_id: str, span: str, runs: dict[str, dict],
+                                finished_before: Mapping[str, str | None], token: str,
+                                out: Any) -> None:
+        """Each date's end state, with its feed, or its failed tasks and checks."""
+        print(f"\n{dag_id} {span}:", file=out)
         feed = Path(self.environ.get("SAFETYNET_FEED_DIR", "var/feed"))
         for day, run in runs.items():
             seconds = run.get("duration")
             took = f"{seconds:.0f}s" if isinstance(seconds, (int, float)) else "-"
-            note = ""
-            if run["state"] == "success":
-                note = f"feed {feed / day / 'alerts.csv'}"
-            if run.get("end_date") and run["end_date"] == finished_before.get(day):
-                note = "not re-run: finished before this backfill (REPROCESS=completed re-runs it)"
+            rerun = not (run.get("end_date") and run["end_date"] == finished_before.get(day))
+            note = ("not re-run: finished before this backfill (REPROCESS=completed re-runs it)"
+                    if not rerun else
+                    f"feed {feed / day / 'alerts.csv'}" if run["state"] == "success" else "")
             print(f"  {day}  {run['state']:8} {took:>6}  {note}", file=out)
-            if run["state"] == "failed" and not note.startswith("not re-run"):
+            if run["state"] == "failed" and rerun:
                 for task, checks in self.failure_reasons(dag_id, run["dag_run_id"],
                                                          token).items():
                     for check in checks:
                         print(f"      {task}: {check[:300]}", file=out)
-        unfinished = [d for d, r in runs.items() if r["state"] not in ("success", "failed")]
-        if unfinished or not runs:
+        if not runs or any(r["state"] not in ("success", "failed") for r in runs.values()):
             print("  still running (or nothing created): watch it in the UI "
                   f"({self.url}/dags/{dag_id})", file=out)
-        return runs
 
+
+def _all_healthy(health: dict[str, Any]) -> bool:
+    return all((health.get(c) or {}).get("status") == "healthy" for c in HEALTH_COMPONENTS)
 
 
 def _start_time(pid: int) -> str | None:

@@ -19,8 +19,7 @@ members as (
 latest_claim_versions as (
 
     select * from {{ ref('int_claims__latest_versions') }}
-    where settlement_date > {{ as_of_date() }} - 30
-        and settlement_date <= {{ as_of_date() }}
+    where {{ settled_in_last_days(30) }}
 
 ),
 

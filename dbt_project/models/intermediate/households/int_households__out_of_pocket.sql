@@ -24,8 +24,7 @@ latest_claim_versions as (
 claims_settled_in_last_365_days as (
 
     select * from latest_claim_versions
-    where settlement_date > {{ as_of_date() }} - 365
-        and settlement_date <= {{ as_of_date() }}
+    where {{ settled_in_last_days(365) }}
 
 ),
 
