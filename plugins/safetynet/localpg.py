@@ -103,7 +103,10 @@ class Cluster:
             self.init()
         self._prepare_dirs()
         log = self.data_dir / "server.log"
-        self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(log))
+        # The port given now wins over the one written at initdb: SAFETYNET_PG_PORT moves
+        # an existing cluster (a second checkout beside a running one).
+        self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(log),
+                  "-o", f"-p {self.port}")
         self.create_databases()
         return True
 
