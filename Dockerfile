@@ -11,9 +11,10 @@ ENV PYTHONUNBUFFERED=1 \
     SAFETYNET_HOME=/opt/safetynet \
     PYTHONPATH=/opt/safetynet/plugins
 
-# curl: health checks of the api-server and the scheduler.
+# curl: health checks of the api-server and the scheduler. gcc, libc6-dev, libssl-dev:
+# the loader's compiled row filter (plugins/safetynet/native/rowfilter.c).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends curl \
+    && apt-get install -y --no-install-recommends curl gcc libc6-dev libssl-dev \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 50000 airflow \
     && useradd --uid 50000 --gid airflow --create-home --home-dir /home/airflow airflow
@@ -43,5 +44,7 @@ RUN mkdir -p /opt/safetynet/var/landing /opt/safetynet/var/feed /opt/safetynet/v
     && chown -R airflow:airflow /opt/safetynet/var /opt/airflow
 
 USER airflow
+# Build the row filter now (var/native); a changed rowfilter.c is rebuilt on first use.
+RUN python -m safetynet.rowfilter
 EXPOSE 8080
 CMD ["airflow", "version"]

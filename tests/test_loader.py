@@ -11,12 +11,9 @@ from datetime import date
 
 import pytest
 from conftest import SAMPLES, Stack
-from safetynet import loader, rowcheck, warehouse
+from safetynet import loader
 from safetynet.config import SOURCES
-from safetynet.identity import is_valid_id
 from safetynet.manifest import DeliveryError
-from safetynet.pseudonym import PersonKeys
-from safetynet.sources import specs_for
 
 D1 = date(2026, 10, 1)
 SAMPLE_ROWS = {"households.csv": 80, "persons.csv": 240, "enrollments.csv": 45,
@@ -73,27 +70,3 @@ def test_missing_manifest_blocks_the_source(sample_stack: Stack) -> None:
     with pytest.raises(DeliveryError) as error:
         loader.load_source(sample_stack.url, sample_stack.landing, "bank", D1, "k")
     assert error.value.check == "manifest_missing"
-
-
-class KeysRacedByAParallelLoad(PersonKeys):
-    """Another source's load (they run side by side) keys the same new ids and commits
-    between this load's checked pass and its own keying."""
-
-    def ensure(self, conn, ids_query: str) -> int:  # noqa: ANN001 - psycopg connection
-        ids = [r[0] for r in conn.execute(ids_query).fetchall()]
-        with warehouse.connect(self._url) as other, other.cursor() as cur:
-            cur.executemany("insert into raw.person_keys values (%s, %s) on conflict do nothing",
-                            [(i, self.of(i)) for i in ids if is_valid_id(i)])
-        return super().ensure(conn, ids_query)
-
-
-def test_ids_keyed_meanwhile_by_a_parallel_load_are_not_rejected(sample_stack: Stack) -> None:
-    warehouse.ensure_schema(sample_stack.url)
-    spec = next(s for s in specs_for("civil_affairs") if s.table == "civil_affairs_persons")
-    keys = KeysRacedByAParallelLoad(sample_stack.key, sample_stack.url)
-    with warehouse.connect(sample_stack.url) as conn:
-        rowcheck.stage_file(conn, sample_stack.landing / "civil_affairs/2026-10-01/persons.csv",
-                            spec)
-        rowcheck.replace_partition(conn, spec, D1)
-        loaded, rejected = rowcheck.validate_into_raw(conn, spec, D1, 0, keys)
-    assert (loaded, rejected) == (240, 0)

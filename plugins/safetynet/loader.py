@@ -1,8 +1,8 @@
 """Load one source's delivery for one extract date into ``raw`` (section 1-3).
 
-Per file: check against the manifest and the header, COPY the file's bytes
-into a temporary text table, then validate and normalise set-based in SQL:
-valid rows go to the date's partition of the raw table, invalid rows to
+Per file: check against the manifest and the header, then one streaming
+pass of the compiled row filter (``rowcheck``/``rowfilter``): valid rows are
+COPYed into the date's partition of the raw table, invalid rows go to
 ``audit.rejected_rows`` with file, line, raw line and reason. All files of
 a source land in one transaction, so a killed load leaves nothing behind
 and a re-run replaces the date's batch.
@@ -11,9 +11,10 @@ and a re-run replaces the date's batch.
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -21,7 +22,6 @@ import psycopg
 
 from safetynet import manifest, rowcheck, warehouse
 from safetynet.manifest import DeliveryError
-from safetynet.pseudonym import PersonKeys
 from safetynet.sources import FileSpec, specs_for
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class FileResult:
     rejected: int
     seconds: float
     batch_id: int = 0
+    rejects: Path = field(default=Path(), repr=False)  # the filter's rejects file
 
     @property
     def reject_ratio(self) -> float:
@@ -58,21 +59,19 @@ def load_source(
     except DeliveryError as error:
         _record_failure(url, source, extract_date, error, run_id, attempt)
         raise
-    keys = PersonKeys(pseudonym_key, url)
-    keys.reset_if_key_changed()
-    with warehouse.connect(url) as conn:
+    with warehouse.connect(url) as conn, tempfile.TemporaryDirectory() as scratch:
         # A killed loader must not leave its query running: the server checks the client.
         conn.execute("set client_connection_check_interval = 1000")
-        conn.execute("set temp_buffers = '256MB'")  # _stage/_checked stay in memory
         _close_interrupted(conn, source, extract_date)
         results = [
-            _load_file(conn, folder, spec, facts, extract_date, keys, (run_id, attempt))
+            _load_file(conn, (folder, Path(scratch)), spec, facts, extract_date,
+                       pseudonym_key, (run_id, attempt))
             for spec, facts in checked
         ]
         blocked = [r for r in results if r.reject_ratio > MAX_REJECT_RATIO]
         if blocked:
             conn.rollback()
-            _record_rejection_failure(url, folder, source, extract_date, blocked, keys)
+            _record_rejection_failure(url, folder, source, extract_date, blocked)
         _finish_batches(conn, results)
     for result in results:
         log.info(
@@ -97,19 +96,30 @@ def _check_file(
 
 
 def _load_file(
-    conn: psycopg.Connection, folder: Path, spec: FileSpec, facts: manifest.FileFacts,
-    extract_date: date, keys: PersonKeys, run: tuple[str | None, str],
+    conn: psycopg.Connection, folders: tuple[Path, Path], spec: FileSpec,
+    facts: manifest.FileFacts, extract_date: date, pseudonym_key: str,
+    run: tuple[str | None, str],
 ) -> FileResult:
+    """Load one file; ``folders`` = (the delivery's folder, a scratch folder)."""
     started = time.monotonic()
+    folder, scratch = folders
     name = spec.file_name(extract_date)
     batch_id = _open_batch(conn, spec, extract_date, name, facts, run)
-    rowcheck.stage_file(conn, folder / name, spec)
+    rejects = scratch / f"{name}.rejects.csv"
     rowcheck.replace_partition(conn, spec, extract_date)
-    loaded, rejected = rowcheck.validate_into_raw(conn, spec, extract_date, batch_id, keys)
-    if rejected:
-        rowcheck.attach_raw_lines(conn, folder / name, spec, batch_id)
+    loaded = rowcheck.copy_valid_rows(conn, folder / name, spec, (extract_date, batch_id),
+                                      rejects, pseudonym_key)
+    rejected = rowcheck.record_rejects(conn, spec, _params(spec, extract_date, batch_id), rejects)
+    if loaded + rejected != facts.rows:
+        raise DeliveryError("row_count", f"{spec.source}/{folder.name}/{name}: {loaded} loaded "
+                            f"+ {rejected} rejected, manifest says {facts.rows}")
     return FileResult(name, spec.table, facts.rows, loaded, rejected,
-                      time.monotonic() - started, batch_id)
+                      time.monotonic() - started, batch_id, rejects)
+
+
+def _params(spec: FileSpec, extract_date: date, batch_id: int) -> dict[str, object]:
+    return {"batch": batch_id, "source": spec.source, "date": extract_date,
+            "file": spec.file_name(extract_date)}
 
 
 def _open_batch(
@@ -170,15 +180,13 @@ def _record_failure(
 
 def _record_rejection_failure(
     url: str, folder: Path, source: str, extract_date: date, blocked: list[FileResult],
-    keys: PersonKeys,
 ) -> None:
     """Keep the evidence (rejected rows) of a file that failed the 1% tolerance."""
     with warehouse.connect(url) as conn:
         for result in blocked:
             spec = next(s for s in specs_for(source) if s.table == result.table)
-            rowcheck.stage_file(conn, folder / result.file_name, spec)
-            rowcheck.record_rejects_only(conn, spec, extract_date, result.batch_id, keys)
-            rowcheck.attach_raw_lines(conn, folder / result.file_name, spec, result.batch_id)
+            rowcheck.record_rejects(conn, spec, _params(spec, extract_date, result.batch_id),
+                                    result.rejects)
             conn.execute(
                 """update audit.load_batches set status = 'failed', finished_at = clock_timestamp(),
                        loaded_rows = 0, rejected_rows = %s, message = %s where batch_id = %s""",

@@ -1,4 +1,5 @@
-"""Prepare the local stack: Airflow metadata database and the warehouse schema.
+"""Prepare the local stack: Airflow metadata database, the warehouse schema and
+the loader's compiled row filter.
 
 Run by ``make up`` after the PostgreSQL cluster is started; idempotent.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 
-from safetynet import warehouse
+from safetynet import rowfilter, warehouse
 from safetynet.config import Settings
 
 
@@ -17,7 +18,7 @@ def main() -> None:
     for folder in (settings.landing_dir, settings.feed_dir, settings.reports_dir):
         folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(["airflow", "db", "migrate"], check=True, capture_output=True)
-    print("warehouse schema ready; Airflow metadata migrated")
+    print(f"warehouse schema ready; Airflow metadata migrated; row filter {rowfilter.executable()}")
 
 
 if __name__ == "__main__":

@@ -1,73 +1,53 @@
 """What each source delivers (contract section 2), as data the loader reads.
 
 A ``FileSpec`` names a file, its format, the raw table it lands in and the
-rules a row must pass. Column rules are small SQL predicates over the
-delivered text (``{c}`` is the column); a row failing one is rejected with
-that rule's reason, never silently dropped.
+rule each column's value must pass. The rules are carried out by the
+compiled row filter (``native/rowfilter.c``, driven by ``rowfilter.py``);
+a row failing one is rejected with that rule's reason, never silently
+dropped. Values are trimmed first; an empty value is null.
 
-Two kinds of predicate keep the hot path fast: ``rule`` is cheap and always
-applied (enumerations, lengths); ``strict`` guards a typed cast (dates,
-amounts) and is only evaluated when the optimistic load, which lets the
-cast itself detect bad values, fails (see ``rowcheck``).
+Rule kinds (``Column.check``):
+
+======== ==============================================================
+text     anything
+alnum    ASCII letters and digits only
+digits6  exactly 6 digits (region codes, GB/T 2260)
+enum     one of ``Column.values``
+id       an id number: normalised and GB 11643-checked (section 3); the
+         column after it in the raw table holds its person_key
+money    digits with at most 2 decimals, fits numeric(14,2)
+number   digits with at most 2 decimals, fits numeric(12,2)
+integer  1-9 digits
+fen      1-15 digits (an amount in fen, bigint)
+date     YYYY-MM-DD, a real calendar date
+date8    YYYYMMDD, a real calendar date
+======== ==============================================================
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
-ISO_DATE = "raw.is_iso_date({c})"
-MONEY = "{c} ~ '^[0-9]+(\\.[0-9]{{1,2}})?$'"
-NUMBER = "{c} ~ '^[0-9]+(\\.[0-9]+)?$'"
-INTEGER = "{c} ~ '^[0-9]{{1,9}}$'"
-FEN = "{c} ~ '^[0-9]{{1,15}}$'"
-
-
-def one_of(*values: str) -> str:
-    quoted = ", ".join(f"'{v}'" for v in values)
-    return "{c} in (" + quoted + ")"
-
-
-DECIMALS_AT_MOST_2 = "(position('.' in {c}) = 0 or octet_length({c}) - position('.' in {c}) <= 2)"
-ALNUM = "ltrim({c}, '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz') = ''"
-NOT_NEGATIVE = "{c} not like '-%'"
-ISO_SHAPE = "(octet_length({c}) = 10 and substr({c}, 5, 1) = '-' and substr({c}, 8, 1) = '-')"
-EIGHT_DIGITS = "(octet_length({c}) = 8 and ltrim({c}, '0123456789') = '')"
-SIX_DIGITS = "(octet_length({c}) = 6 and ltrim({c}, '0123456789') = '')"
+CHECKS = ("text", "alnum", "digits6", "enum", "id", "money", "number", "integer", "fen",
+          "date", "date8")
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
-    sql_type: str = "text"
-    strict: str | None = None  # guards the cast; evaluated by the careful pass only
+    check: str = "text"
     required: bool = True
-    identity: str | None = None  # name of the person_key column it feeds
-    rule: str | None = None  # cheap predicate over the delivered text, always applied
+    values: tuple[str, ...] = ()  # the allowed values of an ``enum``
+    identity: str | None = None  # the person_key column an ``id`` feeds
 
-    @property
-    def rules(self) -> list[str]:
-        cheap = [self.rule] if self.rule else []
-        if self.sql_type.startswith("numeric"):
-            cheap += [DECIMALS_AT_MOST_2, NOT_NEGATIVE]
-        elif self.sql_type in ("bigint", "integer", "smallint"):
-            cheap.append(NOT_NEGATIVE)
-        elif self.sql_type == "date":
-            cheap.append(ISO_SHAPE)
-        elif self.sql_type == "date_compact":
-            cheap.append(EIGHT_DIGITS)
-        return cheap
+    def __post_init__(self) -> None:
+        if self.check not in CHECKS or (self.check == "enum") != bool(self.values):
+            raise ValueError(f"column {self.name}: bad check {self.check!r} / {self.values!r}")
 
-    def cast(self, expr: str) -> str:
-        if self.sql_type == "date_compact":  # 8 digits: PostgreSQL reads ISO 8601 basic
-            return f"({expr})::date"
-        if self.sql_type == "text":
-            return expr
-        return f"({expr})::{self.sql_type}"
 
-    @property
-    def target_type(self) -> str:
-        return "date" if self.sql_type == "date_compact" else self.sql_type
+def one_of(name: str, *values: str, required: bool = True) -> Column:
+    return Column(name, "enum", required, values)
 
 
 @dataclass(frozen=True)
@@ -82,7 +62,6 @@ class FileSpec:
     name_pattern: str = ""  # e.g. 'balances_{yyyymmdd}.txt'
     line_end: str = "\n"
     bom: bool = False
-    options: dict[str, str] = field(default_factory=dict)
 
     def file_name(self, extract_date: date) -> str:
         return self.name_pattern.format(yyyymmdd=extract_date.strftime("%Y%m%d"))
@@ -93,7 +72,7 @@ class FileSpec:
 
 
 def _id(name: str, key_column: str) -> Column:
-    return Column(name, identity=key_column)  # validated by rowcheck (GB 11643)
+    return Column(name, "id", identity=key_column)
 
 
 CIVIL = dict(source="civil_affairs", encoding="GB18030", line_end="\r\n")
@@ -102,26 +81,26 @@ SPECS: tuple[FileSpec, ...] = (
         **CIVIL, table="civil_affairs_households", name_pattern="households.csv",
         key=("household_id",),
         columns=(
-            Column("household_id", rule=ALNUM),
-            Column("region_code", rule=SIX_DIGITS),
-            Column("urban_rural", rule=one_of("城镇", "农村")),
+            Column("household_id", "alnum"),
+            Column("region_code", "digits6"),
+            one_of("urban_rural", "城镇", "农村"),
             Column("address", required=False),
             _id("head_id_number", "head_person_key"),
-            Column("assessed_monthly_income", "numeric(14,2)", MONEY),
-            Column("income_assessed_date", "date", ISO_DATE, required=False),
+            Column("assessed_monthly_income", "money"),
+            Column("income_assessed_date", "date", required=False),
         ),
     ),
     FileSpec(
         **CIVIL, table="civil_affairs_persons", name_pattern="persons.csv",
         key=("household_id", "id_number"),
         columns=(
-            Column("household_id", rule=ALNUM),
+            Column("household_id", "alnum"),
             _id("id_number", "person_key"),
             Column("name"),
-            Column("gender", rule=one_of("男", "女")),
-            Column("birth_date", "date", ISO_DATE, required=False),
-            Column("relation", rule=one_of("户主", "配偶", "子女", "父母", "其他")),
-            Column("disability_grade", "smallint", rule="{c} in ('0','1','2','3','4')"),
+            one_of("gender", "男", "女"),
+            Column("birth_date", "date", required=False),
+            one_of("relation", "户主", "配偶", "子女", "父母", "其他"),
+            one_of("disability_grade", "0", "1", "2", "3", "4"),
         ),
     ),
     FileSpec(
@@ -129,12 +108,12 @@ SPECS: tuple[FileSpec, ...] = (
         key=("enrollment_id",),
         columns=(
             Column("enrollment_id"),
-            Column("household_id", rule=ALNUM),
-            Column("program", rule=one_of("DIBAO", "TEKUN", "LINSHI")),
-            Column("status", rule=one_of("active", "suspended", "terminated")),
-            Column("start_date", "date", ISO_DATE),
-            Column("end_date", "date", ISO_DATE, required=False),
-            Column("monthly_amount", "numeric(14,2)", MONEY, required=False),
+            Column("household_id", "alnum"),
+            one_of("program", "DIBAO", "TEKUN", "LINSHI"),
+            one_of("status", "active", "suspended", "terminated"),
+            Column("start_date", "date"),
+            Column("end_date", "date", required=False),
+            Column("monthly_amount", "money", required=False),
         ),
     ),
     FileSpec(
@@ -142,15 +121,15 @@ SPECS: tuple[FileSpec, ...] = (
         key=("claim_id", "version"),
         columns=(
             Column("claim_id"),
-            Column("version", "integer", INTEGER),
+            Column("version", "integer"),
             _id("id_number", "person_key"),
             Column("hospital_code", required=False),
-            Column("admission_date", "date", ISO_DATE, required=False),
-            Column("settlement_date", "date", ISO_DATE),
+            Column("admission_date", "date", required=False),
+            Column("settlement_date", "date"),
             Column("diagnosis_code", required=False),
-            Column("total_cost", "numeric(14,2)", MONEY, required=False),
-            Column("fund_paid", "numeric(14,2)", MONEY, required=False),
-            Column("out_of_pocket", "numeric(14,2)", MONEY),
+            Column("total_cost", "money", required=False),
+            Column("fund_paid", "money", required=False),
+            Column("out_of_pocket", "money"),
         ),
     ),
     FileSpec(
@@ -158,8 +137,8 @@ SPECS: tuple[FileSpec, ...] = (
         key=("id_number",),
         columns=(
             _id("id_number", "person_key"),
-            Column("death_date", "date", ISO_DATE),
-            Column("registered_date", "date", ISO_DATE, required=False),
+            Column("death_date", "date"),
+            Column("registered_date", "date", required=False),
         ),
     ),
     FileSpec(
@@ -168,11 +147,11 @@ SPECS: tuple[FileSpec, ...] = (
         columns=(
             Column("cert_no"),
             _id("owner_id_number", "owner_person_key"),
-            Column("property_type", rule=one_of("住宅", "商业", "车位", "其他")),
-            Column("floor_area", "numeric(12,2)", NUMBER, required=False),
-            Column("region_code", rule=SIX_DIGITS, required=False),
-            Column("registered_date", "date", ISO_DATE, required=False),
-            Column("cancelled_date", "date", ISO_DATE, required=False),
+            one_of("property_type", "住宅", "商业", "车位", "其他"),
+            Column("floor_area", "number", required=False),
+            Column("region_code", "digits6", required=False),
+            Column("registered_date", "date", required=False),
+            Column("cancelled_date", "date", required=False),
         ),
     ),
     FileSpec(
@@ -182,9 +161,9 @@ SPECS: tuple[FileSpec, ...] = (
             Column("bank_code"),
             Column("account_no"),
             _id("id_number", "person_key"),
-            Column("account_type", rule=one_of("D", "T", "W")),
-            Column("balance_fen", "bigint", FEN),
-            Column("as_of_date", "date_compact", "raw.is_compact_date({c})"),
+            one_of("account_type", "D", "T", "W"),
+            Column("balance_fen", "fen"),
+            Column("as_of_date", "date8"),
         ),
     ),
 )

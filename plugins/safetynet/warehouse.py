@@ -1,5 +1,5 @@
 """Connections to the warehouse and its idempotent set-up (schemas, raw and
-audit tables, identity functions, roles)."""
+audit tables, roles)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import hashlib
 from pathlib import Path
 
 import psycopg
-
-from safetynet import identity
 
 SQL_DIR = Path(__file__).parent / "sql"
 SETUP_LOCK = 7_100_001
@@ -22,7 +20,6 @@ def connect(url: str, autocommit: bool = False) -> psycopg.Connection:
 
 def _setup_statements() -> list[str]:
     return [(SQL_DIR / "warehouse_setup.sql").read_text(encoding="utf-8"),
-            identity.sql_functions(),
             (SQL_DIR / "roles.sql").read_text(encoding="utf-8")]
 
 

@@ -48,10 +48,11 @@ create table if not exists raw.bank_balances (
     as_of_date date not null
 ) partition by list (extract_date);
 
-create table if not exists raw.person_keys (
-    id_number text primary key, person_key text not null
-);
-create table if not exists raw.person_key_fingerprint (fingerprint text not null);
+-- Left by the SQL loader before the compiled row filter (which computes every
+-- person_key itself): its id -> key cache and the SQL twins of section 3.
+drop table if exists raw.person_keys, raw.person_key_fingerprint;
+drop function if exists raw.normalise_id(text), raw.upgrade_legacy_id(text),
+    raw.half_width_id(text), raw.is_iso_date(text), raw.is_compact_date(text);
 
 create table if not exists audit.load_batches (
     batch_id bigserial primary key,

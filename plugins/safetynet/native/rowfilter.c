@@ -1,0 +1,579 @@
+/* rowfilter: one streaming pass over a delivered file (contract sections 2-3).
+ *
+ * Reads the file, splits CSV records as PostgreSQL's COPY CSV does, checks
+ * every field against its column rule, normalises id numbers (section 3),
+ * computes person_key = HMAC-SHA256 and finds duplicate keys (first occurrence
+ * kept). Valid rows go to stdout as CSV ready for COPY into the raw partition
+ * (prefix, line_no, values, a key after each id column); rejected rows go to
+ * the rejects file as CSV (line_no, raw line, reason). Bytes stay in the
+ * file's encoding: the server converts, as it does for a plain COPY.
+ *
+ * Usage (built and driven by safetynet/rowfilter.py):
+ *   rowfilter FILE ENCODING HEADER DELIM PREFIX REJECTS KEYCOLS COLUMN...
+ *   ENCODING  GB18030 | UTF8          HEADER  0 | 1
+ *   PREFIX    text written before every valid row (e.g. "2026-10-01,17,")
+ *   KEYCOLS   comma-separated column indexes of the file's key
+ *   COLUMN    name \t kind \t required(0|1) [\t value]...  (values of kind enum)
+ *   kinds     text alnum digits6 enum id money number integer fen date date8
+ * The pseudonym key comes from env SAFETYNET_PSEUDONYM_KEY (never argv).
+ * Summary on stderr: "rows=N loaded=N rejected=N". Exit 0, or 2 on bad usage/IO.
+ */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum kind { TEXT, ALNUM, DIGITS6, ENUM, ID, MONEY, NUMBER, INTEGER, FEN, DATE, DATE8 };
+
+typedef struct {
+    const char *name;
+    enum kind kind;
+    int required;
+    int nvalues;
+    char **values;
+} column;
+
+typedef struct { const unsigned char *p; size_t n; int null; } field;
+
+static column *cols;
+static int ncols, nkeys, gb18030;
+static int keycols[8];
+static char delim;
+static const char *prefix;
+static FILE *out, *rej;
+static SHA256_CTX inner_ctx, outer_ctx;
+
+static void die(const char *what) { fprintf(stderr, "rowfilter: %s\n", what); exit(2); }
+
+static void *xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n);
+    if (!q) die("out of memory");
+    return q;
+}
+
+/* ---------------------------------------------------------------- HMAC-SHA256 */
+
+static void hmac_init(const char *key) {
+    unsigned char k[64] = {0}, pad[64];
+    size_t n = strlen(key);
+    if (n > 64) SHA256((const unsigned char *)key, n, k);
+    else memcpy(k, key, n);
+    for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
+    SHA256_Init(&inner_ctx);
+    SHA256_Update(&inner_ctx, pad, 64);
+    for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
+    SHA256_Init(&outer_ctx);
+    SHA256_Update(&outer_ctx, pad, 64);
+}
+
+static void person_key(const char *id, size_t n, char hex[65]) {
+    unsigned char digest[32];
+    SHA256_CTX ctx = inner_ctx;
+    SHA256_Update(&ctx, id, n);
+    SHA256_Final(digest, &ctx);
+    ctx = outer_ctx;
+    SHA256_Update(&ctx, digest, 32);
+    SHA256_Final(digest, &ctx);
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
+        hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 15];
+    }
+}
+
+/* ---------------------------------------------------------------- encodings */
+
+/* Length of the valid character at p (0 if invalid), PostgreSQL's rules. */
+static int utf8_char(const unsigned char *p, size_t n) {
+    unsigned c = p[0];
+    if (c == 0) return 0;
+    if (c < 0x80) return 1;
+    int len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (!len || c > 0xf4 || (size_t)len > n) return 0;
+    for (int i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    if (c == 0xe0 && p[1] < 0xa0) return 0;               /* overlong */
+    if (c == 0xed && p[1] > 0x9f) return 0;               /* surrogate */
+    if (c == 0xf0 && p[1] < 0x90) return 0;               /* overlong */
+    if (c == 0xf4 && p[1] > 0x8f) return 0;               /* above U+10FFFF */
+    return len;
+}
+
+static int gb18030_char(const unsigned char *p, size_t n) {
+    unsigned c = p[0];
+    if (c == 0) return 0;
+    if (c < 0x80) return 1;
+    if (c == 0x80 || c == 0xff || n < 2) return 0;
+    if ((p[1] >= 0x40 && p[1] <= 0x7e) || (p[1] >= 0x80 && p[1] <= 0xfe)) return 2;
+    if (p[1] < 0x30 || p[1] > 0x39 || n < 4) return 0;
+    if (p[2] < 0x81 || p[2] > 0xfe || p[3] < 0x30 || p[3] > 0x39) return 0;
+    /* four-byte: BMP 81308130-8431A439, supplementary 90308130-E3329A35 */
+    unsigned long v = ((unsigned long)c << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+    if ((v >= 0x81308130UL && v <= 0x8431a439UL) || (v >= 0x90308130UL && v <= 0xe3329a35UL))
+        return 4;
+    return 0;
+}
+
+static int char_len(const unsigned char *p, size_t n) {
+    return gb18030 ? gb18030_char(p, n) : utf8_char(p, n);
+}
+
+static int valid_encoding(const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n;) {
+        int len = char_len(p + i, n - i);
+        if (!len) return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------- CSV out */
+
+static void put_field(FILE *f, const unsigned char *p, size_t n) {
+    int quote = 0;
+    for (size_t i = 0; i < n && !quote; i++)
+        quote = p[i] == ',' || p[i] == '"' || p[i] == '\n' || p[i] == '\r';
+    if (!quote) { fwrite(p, 1, n, f); return; }
+    putc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"') putc('"', f);
+        putc(p[i], f);
+    }
+    putc('"', f);
+}
+
+/* The raw line for the audit table: invalid bytes become U+FFFD in the file's encoding. */
+static void put_raw_line(const unsigned char *p, size_t n) {
+    static const unsigned char fffd_utf8[] = {0xef, 0xbf, 0xbd}, fffd_gb[] = {0x84, 0x31, 0xa4, 0x37};
+    unsigned char *clean = xrealloc(NULL, n * 4 + 1);
+    size_t m = 0;
+    for (size_t i = 0; i < n;) {
+        int len = char_len(p + i, n - i);
+        if (len) { memcpy(clean + m, p + i, len); m += len; i += len; continue; }
+        memcpy(clean + m, gb18030 ? fffd_gb : fffd_utf8, gb18030 ? 4 : 3);
+        m += gb18030 ? 4 : 3;
+        i++;
+    }
+    put_field(rej, clean, m);
+    free(clean);
+}
+
+static long rejected;
+
+static void reject(long line_no, const unsigned char *raw, size_t n, const char *reason) {
+    fprintf(rej, "%ld,", line_no);
+    put_raw_line(raw, n);
+    putc(',', rej);
+    put_field(rej, (const unsigned char *)reason, strlen(reason));
+    putc('\n', rej);
+    rejected++;
+}
+
+/* ---------------------------------------------------------------- value rules */
+
+static int all_digits(const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9') return 0;
+    return 1;
+}
+
+static int num(const unsigned char *p, int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++) v = v * 10 + (p[i] - '0');
+    return v;
+}
+
+static int real_date(int y, int m, int d) {
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1 || m < 1 || m > 12 || d < 1) return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d <= days[m - 1] + (m == 2 && leap);
+}
+
+static int iso_date(const unsigned char *p, size_t n) {
+    if (n != 10 || p[4] != '-' || p[7] != '-') return 0;
+    if (!all_digits(p, 4) || !all_digits(p + 5, 2) || !all_digits(p + 8, 2)) return 0;
+    return real_date(num(p, 4), num(p + 5, 2), num(p + 8, 2));
+}
+
+static int compact_date(const unsigned char *p, size_t n) {
+    return n == 8 && all_digits(p, 8) && real_date(num(p, 4), num(p + 4, 2), num(p + 6, 2));
+}
+
+/* digits[.digits]: at most max_int significant integer digits, 1..max_dec decimals. */
+static int decimal(const unsigned char *p, size_t n, int max_int, int max_dec) {
+    size_t dot = n;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '.') { dot = i; break; }
+    if (dot == 0 || !all_digits(p, dot)) return 0;
+    if (dot < n && (n - dot - 1 < 1 || n - dot - 1 > (size_t)max_dec || !all_digits(p + dot + 1, n - dot - 1)))
+        return 0;
+    size_t lead = 0;
+    while (lead < dot && p[lead] == '0') lead++;
+    return dot - lead <= (size_t)max_int;
+}
+
+static int valid_value(const column *c, const unsigned char *p, size_t n) {
+    switch (c->kind) {
+    case TEXT: case ID: return 1;
+    case ALNUM:
+        for (size_t i = 0; i < n; i++)
+            if (!((p[i] >= '0' && p[i] <= '9') || ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'z')))
+                return 0;
+        return 1;
+    case DIGITS6: return n == 6 && all_digits(p, n);
+    case ENUM:
+        for (int i = 0; i < c->nvalues; i++)
+            if (strlen(c->values[i]) == n && memcmp(c->values[i], p, n) == 0) return 1;
+        return 0;
+    case MONEY: return decimal(p, n, 12, 2);               /* numeric(14,2) */
+    case NUMBER: return decimal(p, n, 10, 2);              /* numeric(12,2) */
+    case INTEGER: return n >= 1 && n <= 9 && all_digits(p, n);
+    case FEN: return n >= 1 && n <= 15 && all_digits(p, n);
+    case DATE: return iso_date(p, n);
+    case DATE8: return compact_date(p, n);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- identity (section 3) */
+
+static const int WEIGHTS[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+
+static char check_char(const char *first17) {
+    int total = 0;
+    for (int i = 0; i < 17; i++) total += (first17[i] - '0') * WEIGHTS[i];
+    return "10X98765432"[total % 11];
+}
+
+/* Full-width digit/x/X or ideographic space at p, in the file's encoding. */
+static int full_width(const unsigned char *p, size_t n, char *half) {
+    if (gb18030) {
+        if (n < 2 || p[0] != 0xa3) return p[0] == 0xa1 && n >= 2 && p[1] == 0xa1 ? (*half = ' ', 2) : 0;
+        if (p[1] >= 0xb0 && p[1] <= 0xb9) { *half = '0' + p[1] - 0xb0; return 2; }
+        if (p[1] == 0xd8 || p[1] == 0xf8) { *half = 'X'; return 2; }
+        return 0;
+    }
+    if (n >= 3 && p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80) { *half = ' '; return 3; }
+    if (n < 3 || p[0] != 0xef) return 0;
+    if (p[1] == 0xbc && p[2] >= 0x90 && p[2] <= 0x99) { *half = '0' + p[2] - 0x90; return 3; }
+    if ((p[1] == 0xbc && p[2] == 0xb8) || (p[1] == 0xbd && p[2] == 0x98)) { *half = 'X'; return 3; }
+    return 0;
+}
+
+/* Normalise into id[]: whitespace trimmed, full-width to half, x to X, 15 -> 18.
+ * Returns 1 if the result is a valid GB 11643 number. */
+static int normalise_id(const unsigned char *p, size_t n, char id[19]) {
+    char buf[64];
+    size_t m = 0;
+    for (size_t i = 0; i < n;) {
+        char half = p[i];
+        int len = full_width(p + i, n - i, &half);
+        if (!len) len = 1;
+        if (half == 'x') half = 'X';
+        if (m == sizeof buf) return 0;
+        buf[m++] = (half == '\t' || half == '\r' || half == '\n') ? ' ' : half;
+        if (len == 1 && (unsigned char)half >= 0x80) return 0;   /* other non-ASCII */
+        i += len;
+    }
+    size_t a = 0, b = m;
+    while (a < b && buf[a] == ' ') a++;
+    while (b > a && buf[b - 1] == ' ') b--;
+    if (b - a == 15 && all_digits((unsigned char *)buf + a, 15)) {
+        memcpy(id, buf + a, 6);
+        memcpy(id + 6, "19", 2);
+        memcpy(id + 8, buf + a + 6, 9);
+        id[17] = check_char(id);
+    } else if (b - a == 18) {
+        memcpy(id, buf + a, 18);
+    } else {
+        return 0;
+    }
+    id[18] = 0;
+    if (!all_digits((unsigned char *)id, 17) || id[17] != check_char(id)) return 0;
+    return real_date(num((unsigned char *)id + 6, 4), num((unsigned char *)id + 10, 2),
+                     num((unsigned char *)id + 12, 2));
+}
+
+/* ---------------------------------------------------------------- duplicate keys */
+
+typedef struct { uint64_t hash; size_t off; uint32_t len; long line; } slot;
+static slot *table;
+static size_t table_size, table_used;
+static char *arena;
+static size_t arena_used, arena_size;
+
+static uint64_t hash_bytes(const char *p, size_t n) {
+    uint64_t h = 1469598103934665603ULL;                 /* FNV-1a, then mixed */
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+    h ^= h >> 33; h *= 0xff51afd7ed558ccdULL; h ^= h >> 33;
+    return h;
+}
+
+static void grow_table(void) {
+    size_t old_size = table_size;
+    slot *old = table;
+    table_size = table_size ? table_size * 2 : 1 << 16;
+    table = calloc(table_size, sizeof *table);
+    if (!table) die("out of memory");
+    for (size_t i = 0; i < old_size; i++) {
+        if (!old[i].len) continue;
+        size_t j = old[i].hash & (table_size - 1);
+        while (table[j].len) j = (j + 1) & (table_size - 1);
+        table[j] = old[i];
+    }
+    free(old);
+}
+
+/* Line of the first row with this key, or 0 after remembering it for line_no. */
+static long first_line_of(const char *key, size_t n, long line_no) {
+    if (2 * (table_used + 1) > table_size) grow_table();
+    uint64_t h = hash_bytes(key, n);
+    size_t j = h & (table_size - 1);
+    for (; table[j].len; j = (j + 1) & (table_size - 1))
+        if (table[j].hash == h && table[j].len == n + 1 && !memcmp(arena + table[j].off, key, n))
+            return table[j].line;
+    while (arena_used + n > arena_size) {
+        arena_size = arena_size ? arena_size * 2 : 1 << 20;
+        arena = xrealloc(arena, arena_size);
+    }
+    memcpy(arena + arena_used, key, n);
+    table[j] = (slot){h, arena_used, (uint32_t)n + 1, line_no};
+    arena_used += n;
+    table_used++;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- records */
+
+static long loaded;
+static field *fields;
+static int fields_cap;
+static unsigned char *values;   /* unquoted field bytes of the current record */
+static size_t values_cap;
+
+/* Split one record as COPY CSV does; returns the number of fields. */
+static int split(const unsigned char *p, size_t n) {
+    int count = 0;
+    size_t v = 0, i = 0;
+    for (;;) {
+        if (count == fields_cap) {
+            fields_cap = fields_cap ? fields_cap * 2 : 16;
+            fields = xrealloc(fields, fields_cap * sizeof *fields);
+        }
+        size_t start = v;
+        int quoted = 0, in_quote = 0;
+        for (; i < n; i++) {
+            unsigned char c = p[i];
+            if (in_quote) {
+                if (c == '"' && i + 1 < n && p[i + 1] == '"') { values[v++] = '"'; i++; }
+                else if (c == '"') in_quote = 0;
+                else values[v++] = c;
+            } else if (c == (unsigned char)delim) {
+                break;
+            } else if (c == '"') {
+                in_quote = quoted = 1;
+            } else {
+                values[v++] = c;
+            }
+        }
+        fields[count++] = (field){values + start, v - start, !quoted && v == start};
+        if (i >= n) return count;
+        i++;
+    }
+}
+
+static void trim(field *f) {
+    while (f->n && f->p[0] == ' ') { f->p++; f->n--; }
+    while (f->n && f->p[f->n - 1] == ' ') f->n--;
+    f->null = f->n == 0;
+}
+
+/* Append "<before><name><after>" to the row's reasons, "; " between two. */
+static void add_reason(char *reasons, const char *before, const char *name, const char *after) {
+    size_t len = strlen(reasons);
+    if (len + strlen(name) + 16 < 1024)
+        sprintf(reasons + len, "%s%s%s%s", len ? "; " : "", before, name, after);
+}
+
+static void check_row(long line_no, const unsigned char *raw, size_t raw_n) {
+    char reasons[1024] = "", ids[8][19], key[1024];
+    int id_ok[8] = {0}, nid = 0;
+    for (int c = 0; c < ncols; c++) {
+        field *f = &fields[c];
+        trim(f);
+        if (f->null) { if (cols[c].required) add_reason(reasons, "", cols[c].name, " is empty"); continue; }
+        if (!valid_value(&cols[c], f->p, f->n)) add_reason(reasons, "invalid ", cols[c].name, "");
+    }
+    for (int c = 0; c < ncols; c++) {                     /* id reasons come last */
+        if (cols[c].kind != ID) continue;
+        if (!fields[c].null && !(id_ok[nid] = normalise_id(fields[c].p, fields[c].n, ids[nid])))
+            add_reason(reasons, "invalid ", cols[c].name, "");
+        if (id_ok[nid]) { fields[c].p = (unsigned char *)ids[nid]; fields[c].n = 18; }
+        nid++;
+    }
+    if (!reasons[0]) {
+        size_t k = 0;
+        for (int i = 0; i < nkeys; i++) {
+            field *f = &fields[keycols[i]];
+            if (k + f->n + 1 >= sizeof key) break;
+            memcpy(key + k, f->p, f->n);
+            k += f->n;
+            key[k++] = 0x1f;
+        }
+        long first = first_line_of(key, k, line_no);
+        if (first) {
+            int len = sprintf(reasons, "duplicate key (");
+            for (int i = 0; i < nkeys; i++)
+                len += sprintf(reasons + len, "%s%s", i ? ", " : "", cols[keycols[i]].name);
+            sprintf(reasons + len, ") of line %ld", first);
+        }
+    }
+    if (reasons[0]) { reject(line_no, raw, raw_n, reasons); return; }
+    fputs(prefix, out);
+    char digits[24];
+    int d = sizeof digits;
+    for (long v = line_no; d == sizeof digits || v; v /= 10) digits[--d] = '0' + v % 10;
+    fwrite(digits + d, 1, sizeof digits - d, out);
+    for (int c = 0; c < ncols; c++) {
+        putc(',', out);
+        if (!fields[c].null) put_field(out, fields[c].p, fields[c].n);
+        if (cols[c].kind == ID) {
+            char hex[65];
+            putc(',', out);
+            if (!fields[c].null) { person_key((char *)fields[c].p, 18, hex); fwrite(hex, 1, 64, out); }
+        }
+    }
+    putc('\n', out);
+    loaded++;
+}
+
+static void handle_record(long line_no, const unsigned char *p, size_t n, int broken) {
+    if (n && p[n - 1] == '\r') n--;
+    if (!valid_encoding(p, n)) {
+        reject(line_no, p, n, gb18030 ? "bytes not valid GB18030" : "bytes not valid UTF8");
+        return;
+    }
+    if (broken) {
+        reject(line_no, p, n, "unterminated quoted field");
+        return;
+    }
+    if (n + 1 > values_cap) values = xrealloc(values, values_cap = 2 * n + 64);
+    int count = n ? split(p, n) : 0;
+    if (count != ncols) {
+        char reason[64];
+        sprintf(reason, "%d fields, expected %d", count, ncols);
+        reject(line_no, p, n, reason);
+        return;
+    }
+    check_row(line_no, p, n);
+}
+
+/* End of the record starting at p: the index of its '\n', or n if not in p[0..n).
+ * A quoted field may hold newlines, as COPY allows, up to MAX_QUOTED bytes; a quote
+ * still open after that or at the end of the file makes the record *broken*: it is
+ * then its first physical line only, rejected, and reading goes on after it. */
+#define MAX_QUOTED (64 << 10)
+
+static size_t record_end(const unsigned char *p, size_t n, int eof, long *lines, int *broken) {
+    int in_quote = 0;
+    size_t first_newline = n;
+    *lines = 0;
+    *broken = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '"') {
+            in_quote = !in_quote;
+        } else if (p[i] == '\n') {
+            if (!in_quote) return i;
+            if (first_newline == n) first_newline = i;
+            (*lines)++;
+        }
+        if (in_quote && i >= MAX_QUOTED && first_newline < n) break;
+    }
+    if (!in_quote || (!eof && (n < MAX_QUOTED || first_newline == n))) return n;
+    *lines = 0;
+    *broken = 1;
+    return first_newline;
+}
+
+static void filter(FILE *in, int header) {
+    size_t cap = 8 << 20, have = 0, pos = 0;
+    unsigned char *buf = xrealloc(NULL, cap);
+    long line_no = 1;
+    int eof = 0, first = 1;
+    for (;;) {
+        long extra;
+        int broken;
+        size_t end = record_end(buf + pos, have - pos, eof, &extra, &broken);
+        if (pos + end == have && !eof && !broken) {       /* need more bytes */
+            memmove(buf, buf + pos, have - pos);
+            have -= pos; pos = 0;
+            if (have == cap) buf = xrealloc(buf, cap *= 2);
+            size_t got = fread(buf + have, 1, cap - have, in);
+            if (!got) eof = 1;
+            have += got;
+            continue;
+        }
+        if (pos == have) break;
+        const unsigned char *rec = buf + pos;
+        size_t n = end;
+        if (first && n >= 3 && !memcmp(rec, "\xef\xbb\xbf", 3)) { rec += 3; n -= 3; }
+        if (!(first && header)) handle_record(line_no, rec, n, broken);
+        first = 0;
+        line_no += 1 + extra;
+        pos += end + (pos + end < have);
+    }
+    free(buf);
+}
+
+static void parse_column(column *c, char *spec) {
+    char *parts[64];
+    int n = 0;
+    for (char *s = spec; n < 64;) {
+        parts[n++] = s;
+        char *tab = strchr(s, '\t');
+        if (!tab) break;
+        *tab = 0;
+        s = tab + 1;
+    }
+    static const char *kinds[] = {"text", "alnum", "digits6", "enum", "id", "money", "number",
+                                  "integer", "fen", "date", "date8"};
+    if (n < 3) die("column spec needs name, kind, required");
+    c->name = parts[0];
+    c->kind = (enum kind) - 1;
+    for (int k = 0; k < (int)(sizeof kinds / sizeof *kinds); k++)
+        if (!strcmp(parts[1], kinds[k])) c->kind = (enum kind)k;
+    if ((int)c->kind < 0) die("unknown column kind");
+    c->required = parts[2][0] == '1';
+    c->nvalues = n - 3;
+    c->values = xrealloc(NULL, (n - 3 + 1) * sizeof(char *));
+    for (int i = 3; i < n; i++) c->values[i - 3] = parts[i];
+}
+
+int main(int argc, char **argv) {
+    if (argc < 9) die("usage: rowfilter FILE ENCODING HEADER DELIM PREFIX REJECTS KEYCOLS COLUMN...");
+    const char *key = getenv("SAFETYNET_PSEUDONYM_KEY");
+    if (!key) die("SAFETYNET_PSEUDONYM_KEY is not set");
+    hmac_init(key);
+    FILE *in = fopen(argv[1], "rb");
+    if (!in) die("cannot open the input file");
+    gb18030 = !strcmp(argv[2], "GB18030");
+    delim = argv[4][0];
+    prefix = argv[5];
+    rej = fopen(argv[6], "wb");
+    if (!rej) die("cannot open the rejects file");
+    for (char *s = argv[7]; *s && nkeys < 8; s = strchr(s, ',') ? strchr(s, ',') + 1 : s + strlen(s))
+        keycols[nkeys++] = atoi(s);
+    ncols = argc - 8;
+    cols = calloc(ncols, sizeof *cols);
+    for (int i = 0; i < ncols; i++) parse_column(&cols[i], argv[8 + i]);
+    for (int i = 0; i < nkeys; i++)
+        if (keycols[i] < 0 || keycols[i] >= ncols) die("key column out of range");
+    out = stdout;
+    setvbuf(out, NULL, _IOFBF, 1 << 20);
+    filter(in, argv[3][0] == '1');
+    if (fflush(out) || fclose(rej)) die("write failed");
+    fprintf(stderr, "rows=%ld loaded=%ld rejected=%ld\n", loaded + rejected, loaded, rejected);
+    return 0;
+}

@@ -1,0 +1,124 @@
+"""The compiled row filter against the contract's rules (sections 2-3), no database.
+
+The Python statement of section 3 (``safetynet.identity``) is the oracle for
+id normalisation, validity and person_key; each column rule is exercised with
+values on both sides of its boundary.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+from safetynet import rowfilter
+from safetynet.identity import check_char, is_valid_id, normalise_id, person_key
+from safetynet.sources import SPECS, FileSpec
+
+KEY = "test-key"
+PERSONS = next(s for s in SPECS if s.table == "civil_affairs_persons")
+CLAIMS = next(s for s in SPECS if s.table == "health_medical_claims")
+BANK = next(s for s in SPECS if s.table == "bank_balances")
+
+
+def run_filter(tmp_path: Path, spec: FileSpec, lines: list[str],
+               raw: bytes = b"") -> tuple[list[list[str]], list[list[str]]]:
+    """Filter a file made of ``lines`` (and ``raw`` bytes); return (valid rows, rejects)."""
+    encoding = "gb18030" if spec.encoding == "GB18030" else "utf-8"
+    end = "\r\n" if spec.encoding == "GB18030" else "\n"
+    path, rejects = tmp_path / "in.csv", tmp_path / "rejects.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if spec.bom else b"")
+                     + "".join(line + end for line in lines).encode(encoding) + raw)
+    done = subprocess.run(rowfilter.arguments(path, spec, "D,B,", rejects), capture_output=True,
+                          env={**os.environ, "SAFETYNET_PSEUDONYM_KEY": KEY}, check=True)
+    valid = list(csv.reader(io.StringIO(done.stdout.decode(encoding))))
+    rejected = list(csv.reader(io.StringIO(rejects.read_bytes().decode(encoding))))
+    assert done.stderr.decode().split() == [
+        f"rows={len(valid) + len(rejected)}", f"loaded={len(valid)}", f"rejected={len(rejected)}"]
+    return valid, rejected
+
+
+def spellings(rng: random.Random) -> list[str]:
+    """Id numbers as agencies type them: valid, legacy, full-width, x, spaces, broken."""
+    out = []
+    for _ in range(400):
+        first17 = f"{rng.randint(110000, 659999)}{rng.randint(1900, 2025)}" \
+                  f"{rng.randint(1, 12):02d}{rng.randint(1, 31):02d}{rng.randint(0, 999):03d}"
+        good = first17 + check_char(first17)
+        legacy = good[:6] + good[8:17]
+        out += [good, good[:17] + rng.choice("0123456789X"), legacy, good.lower(),
+                good.translate(str.maketrans("0123456789X", "０１２３４５６７８９ｘ")),
+                f"\u3000{good} ", f"{good[:9]} {good[9:]}", good[:-1], good + "1",
+                first17[:6] + "19990230" + first17[14:]]
+    return out
+
+
+def test_ids_normalised_checked_and_keyed_as_section_3_says(tmp_path: Path) -> None:
+    ids = spellings(random.Random(7))
+    lines = [",".join(PERSONS.column_names)]
+    lines += [f"H{i},{spelled},名,男,,户主,0" for i, spelled in enumerate(ids)]
+    valid, rejected = run_filter(tmp_path, PERSONS, lines)
+    kept = {row[3]: (row[4], row[5]) for row in valid}  # household_id -> (id, key)
+    for i, spelled in enumerate(ids):
+        normalised = normalise_id(spelled)
+        if is_valid_id(normalised):
+            assert kept[f"H{i}"] == (normalised, person_key(normalised, KEY)), spelled
+        else:
+            assert f"H{i}" not in kept, spelled
+    assert all(r[2] == "invalid id_number" for r in rejected)
+    assert len(valid) + len(rejected) == len(ids)
+
+
+def output_index(spec: FileSpec, column: str) -> int:
+    """Where a column lands in the filter's row: after date, batch, line and key columns."""
+    before = spec.columns[:spec.column_names.index(column)]
+    return 3 + len(before) + sum(1 for c in before if c.identity)
+
+
+def claim(**changes: str) -> str:
+    values = {"claim_id": "C1", "version": "1", "id_number": "110105198505051233",
+              "hospital_code": "", "admission_date": "", "settlement_date": "2026-09-30",
+              "diagnosis_code": "", "total_cost": "", "fund_paid": "", "out_of_pocket": "10.5"}
+    return ",".join({**values, **changes}.values())
+
+
+@pytest.mark.parametrize("column, good, bad", [
+    ("version", ["1", "999999999"], ["0.5", "-1", "1234567890", "x"]),
+    ("settlement_date", ["2024-02-29", "0001-01-01"], ["2023-02-29", "2026-13-01", "20260101",
+                                                       "2026-1-01"]),
+    ("out_of_pocket", ["0", "12.3", "999999999999.99", "0001.00"],
+     ["1.234", "-1", "1e3", ".5", "5.", "NaN", "1000000000000"]),
+])
+def test_column_rules_accept_and_reject_at_their_boundaries(
+        tmp_path: Path, column: str, good: list[str], bad: list[str]) -> None:
+    lines = [",".join(CLAIMS.column_names)]
+    lines += [claim(claim_id=f"C{i}", **{column: v}) for i, v in enumerate(good + bad)]
+    valid, rejected = run_filter(tmp_path, CLAIMS, lines)
+    assert [row[output_index(CLAIMS, column)] for row in valid] == good
+    assert [r[2] for r in rejected] == [f"invalid {column}"] * len(bad)
+
+
+def test_empty_required_values_duplicates_and_broken_lines_are_rejected(tmp_path: Path) -> None:
+    row = "B01|6222{}|110105198505051233|D|100|20261001"
+    lines = [row.format(1), row.format(1), " |6222x|110105198505051233|Q|100|20261001",
+             "B01|6222y|110105198505051233|D|100", row.format(2)]
+    valid, rejected = run_filter(tmp_path, BANK, lines, raw=b"B01|62\xff|1|D|1|20261001\n")
+    assert [r[4] for r in valid] == ["62221", "62222"]
+    assert [(r[0], r[2]) for r in rejected] == [
+        ("2", "duplicate key (bank_code, account_no) of line 1"),
+        ("3", "bank_code is empty; invalid account_type"),
+        ("4", "5 fields, expected 6"),
+        ("6", "bytes not valid UTF8"),
+    ]
+    assert rejected[3][1] == "B01|62\ufffd|1|D|1|20261001"
+
+
+def test_quoted_fields_and_rare_characters_survive(tmp_path: Path) -> None:
+    lines = [",".join(PERSONS.column_names),
+             'H1,110105198505051233,"吉𠮷, ""䶮""",女,1985-05-05,户主,0']
+    valid, rejected = run_filter(tmp_path, PERSONS, lines)
+    assert rejected == [] and valid[0][6] == '吉𠮷, "䶮"'
