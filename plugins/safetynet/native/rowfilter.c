@@ -298,7 +298,8 @@ static int normalise_id(const unsigned char *p, size_t n, char id[19]) {
 
 /* ---------------------------------------------------------------- duplicate keys */
 
-typedef struct { uint64_t hash; size_t off; uint32_t len; long line; } slot;
+/* 16 bytes a slot: 4 for the hash's low bits, the key's place in the arena, the line. */
+typedef struct { uint32_t hash, off, len, line; } slot;
 static slot *table;
 static size_t table_size, table_used;
 static char *arena;
@@ -311,6 +312,8 @@ static uint64_t hash_bytes(const char *p, size_t n) {
     return h;
 }
 
+static uint64_t rehash(slot s) { return hash_bytes(arena + s.off, s.len - 1); }
+
 static void grow_table(void) {
     size_t old_size = table_size;
     slot *old = table;
@@ -319,7 +322,7 @@ static void grow_table(void) {
     if (!table) die("out of memory");
     for (size_t i = 0; i < old_size; i++) {
         if (!old[i].len) continue;
-        size_t j = old[i].hash & (table_size - 1);
+        size_t j = rehash(old[i]) & (table_size - 1);
         while (table[j].len) j = (j + 1) & (table_size - 1);
         table[j] = old[i];
     }
@@ -328,18 +331,20 @@ static void grow_table(void) {
 
 /* Line of the first row with this key, or 0 after remembering it for line_no. */
 static long first_line_of(const char *key, size_t n, long line_no) {
-    if (2 * (table_used + 1) > table_size) grow_table();
+    if (4 * (table_used + 1) > 3 * table_size) grow_table();
     uint64_t h = hash_bytes(key, n);
     size_t j = h & (table_size - 1);
     for (; table[j].len; j = (j + 1) & (table_size - 1))
-        if (table[j].hash == h && table[j].len == n + 1 && !memcmp(arena + table[j].off, key, n))
+        if (table[j].hash == (uint32_t)h && table[j].len == n + 1
+            && !memcmp(arena + table[j].off, key, n))
             return table[j].line;
     while (arena_used + n > arena_size) {
         arena_size = arena_size ? arena_size * 2 : 1 << 20;
         arena = xrealloc(arena, arena_size);
     }
     memcpy(arena + arena_used, key, n);
-    table[j] = (slot){h, arena_used, (uint32_t)n + 1, line_no};
+    if (arena_used + n > UINT32_MAX || line_no > (long)UINT32_MAX) die("file too large");
+    table[j] = (slot){(uint32_t)h, (uint32_t)arena_used, (uint32_t)n + 1, (uint32_t)line_no};
     arena_used += n;
     table_used++;
     return 0;
