@@ -37,6 +37,7 @@ typedef struct {
 
 typedef struct { const unsigned char *p; size_t n; int null; } field;
 
+#define MAX_IDS 8
 static column *cols;
 static int ncols, nkeys, gb18030;
 static int keycols[8];
@@ -403,8 +404,11 @@ static void add_reason(char *reasons, const char *before, const char *name, cons
 }
 
 static void check_row(long line_no, const unsigned char *raw, size_t raw_n) {
-    char reasons[1024] = "", ids[8][19], key[1024];
-    int id_ok[8] = {0}, nid = 0;
+    static char *key;
+    static size_t key_cap;
+    char reasons[1024], ids[MAX_IDS][19];
+    int id_ok[MAX_IDS], nid = 0;
+    reasons[0] = 0;
     for (int c = 0; c < ncols; c++) {
         field *f = &fields[c];
         trim(f);
@@ -413,8 +417,8 @@ static void check_row(long line_no, const unsigned char *raw, size_t raw_n) {
     }
     for (int c = 0; c < ncols; c++) {                     /* id reasons come last */
         if (cols[c].kind != ID) continue;
-        if (!fields[c].null && !(id_ok[nid] = normalise_id(fields[c].p, fields[c].n, ids[nid])))
-            add_reason(reasons, "invalid ", cols[c].name, "");
+        id_ok[nid] = !fields[c].null && normalise_id(fields[c].p, fields[c].n, ids[nid]);
+        if (!fields[c].null && !id_ok[nid]) add_reason(reasons, "invalid ", cols[c].name, "");
         if (id_ok[nid]) { fields[c].p = (unsigned char *)ids[nid]; fields[c].n = 18; }
         nid++;
     }
@@ -422,7 +426,7 @@ static void check_row(long line_no, const unsigned char *raw, size_t raw_n) {
         size_t k = 0;
         for (int i = 0; i < nkeys; i++) {
             field *f = &fields[keycols[i]];
-            if (k + f->n + 1 >= sizeof key) break;
+            if (k + f->n + 1 > key_cap) key = xrealloc(key, key_cap = 2 * (k + f->n + 1));
             memcpy(key + k, f->p, f->n);
             k += f->n;
             key[k++] = 0x1f;
@@ -568,11 +572,16 @@ int main(int argc, char **argv) {
     prefix = argv[5];
     rej = fopen(argv[6], "wb");
     if (!rej) die("cannot open the rejects file");
-    for (char *s = argv[7]; *s && nkeys < 8; s = strchr(s, ',') ? strchr(s, ',') + 1 : s + strlen(s))
+    for (char *s = argv[7]; *s; s = strchr(s, ',') ? strchr(s, ',') + 1 : s + strlen(s)) {
+        if (nkeys == 8) die("too many key columns");
         keycols[nkeys++] = atoi(s);
+    }
     ncols = argc - 8;
     cols = calloc(ncols, sizeof *cols);
-    for (int i = 0; i < ncols; i++) parse_column(&cols[i], argv[8 + i]);
+    for (int i = 0, ids = 0; i < ncols; i++) {
+        parse_column(&cols[i], argv[8 + i]);
+        if (cols[i].kind == ID && ++ids > MAX_IDS) die("too many id columns");
+    }
     for (int i = 0; i < nkeys; i++)
         if (keycols[i] < 0 || keycols[i] >= ncols) die("key column out of range");
     out = stdout;
