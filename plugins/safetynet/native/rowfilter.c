@@ -403,59 +403,68 @@ static void add_reason(char *reasons, const char *before, const char *name, cons
         sprintf(reasons + len, "%s%s%s%s", len ? "; " : "", before, name, after);
 }
 
-static void check_row(long line_no, const unsigned char *raw, size_t raw_n) {
-    static char *key;
-    static size_t key_cap;
-    char reasons[1024], ids[MAX_IDS][19];
-    int id_ok[MAX_IDS], nid = 0;
-    reasons[0] = 0;
+/* The reasons of the column rules, in column order, then of the id numbers; a valid
+ * id is replaced by its normalised form (ids[] holds it). */
+static void rule_reasons(char *reasons, char ids[][19]) {
     for (int c = 0; c < ncols; c++) {
         field *f = &fields[c];
         trim(f);
         if (f->null) { if (cols[c].required) add_reason(reasons, "", cols[c].name, " is empty"); continue; }
         if (!valid_value(&cols[c], f->p, f->n)) add_reason(reasons, "invalid ", cols[c].name, "");
     }
-    for (int c = 0; c < ncols; c++) {                     /* id reasons come last */
-        if (cols[c].kind != ID) continue;
-        id_ok[nid] = !fields[c].null && normalise_id(fields[c].p, fields[c].n, ids[nid]);
-        if (!fields[c].null && !id_ok[nid]) add_reason(reasons, "invalid ", cols[c].name, "");
-        if (id_ok[nid]) { fields[c].p = (unsigned char *)ids[nid]; fields[c].n = 18; }
-        nid++;
+    for (int c = 0, nid = 0; c < ncols; c++) {
+        if (cols[c].kind != ID || fields[c].null) continue;
+        char *id = ids[nid++];
+        if (!normalise_id(fields[c].p, fields[c].n, id)) add_reason(reasons, "invalid ", cols[c].name, "");
+        else { fields[c].p = (unsigned char *)id; fields[c].n = 18; }
     }
-    if (!reasons[0]) {
-        size_t k = 0;
-        for (int i = 0; i < nkeys; i++) {
-            field *f = &fields[keycols[i]];
-            if (k + f->n + 1 > key_cap) key = xrealloc(key, key_cap = 2 * (k + f->n + 1));
-            memcpy(key + k, f->p, f->n);
-            k += f->n;
-            key[k++] = 0x1f;
-        }
-        long first = first_line_of(key, k, line_no);
-        if (first) {
-            int len = sprintf(reasons, "duplicate key (");
-            for (int i = 0; i < nkeys; i++)
-                len += sprintf(reasons + len, "%s%s", i ? ", " : "", cols[keycols[i]].name);
-            sprintf(reasons + len, ") of line %ld", first);
-        }
+}
+
+/* "duplicate key (...) of line N" if an earlier valid row had this row's key. */
+static void duplicate_reason(char *reasons, long line_no) {
+    static char *key;
+    static size_t key_cap;
+    size_t k = 0;
+    for (int i = 0; i < nkeys; i++) {
+        field *f = &fields[keycols[i]];
+        if (k + f->n + 1 > key_cap) key = xrealloc(key, key_cap = 2 * (k + f->n + 1));
+        memcpy(key + k, f->p, f->n);
+        k += f->n;
+        key[k++] = 0x1f;
     }
-    if (reasons[0]) { reject(line_no, raw, raw_n, reasons); return; }
-    fputs(prefix, out);
-    char digits[24];
+    long first = first_line_of(key, k, line_no);
+    if (!first) return;
+    int len = sprintf(reasons, "duplicate key (");
+    for (int i = 0; i < nkeys; i++)
+        len += sprintf(reasons + len, "%s%s", i ? ", " : "", cols[keycols[i]].name);
+    sprintf(reasons + len, ") of line %ld", first);
+}
+
+/* prefix, line_no, the values, a person_key after each id column. */
+static void write_row(long line_no) {
+    char digits[24], hex[65];
     int d = sizeof digits;
+    fputs(prefix, out);
     for (long v = line_no; d == sizeof digits || v; v /= 10) digits[--d] = '0' + v % 10;
     fwrite(digits + d, 1, sizeof digits - d, out);
     for (int c = 0; c < ncols; c++) {
         putc(',', out);
         if (!fields[c].null) put_field(out, fields[c].p, fields[c].n);
-        if (cols[c].kind == ID) {
-            char hex[65];
-            putc(',', out);
-            if (!fields[c].null) { person_key((char *)fields[c].p, 18, hex); fwrite(hex, 1, 64, out); }
-        }
+        if (cols[c].kind != ID) continue;
+        putc(',', out);
+        if (!fields[c].null) { person_key((char *)fields[c].p, 18, hex); fwrite(hex, 1, 64, out); }
     }
     putc('\n', out);
     loaded++;
+}
+
+static void check_row(long line_no, const unsigned char *raw, size_t raw_n) {
+    char reasons[1024], ids[MAX_IDS][19];
+    reasons[0] = 0;
+    rule_reasons(reasons, ids);
+    if (!reasons[0]) duplicate_reason(reasons, line_no);
+    if (reasons[0]) reject(line_no, raw, raw_n, reasons);
+    else write_row(line_no);
 }
 
 static void handle_record(long line_no, const unsigned char *p, size_t n, int broken) {
