@@ -57,19 +57,28 @@ def spellings(rng: random.Random) -> list[str]:
     return out
 
 
-def test_ids_normalised_checked_and_keyed_as_section_3_says(tmp_path: Path) -> None:
+ID_FILES = {  # spec, a line carrying id number i, the column that tells rows apart
+    "GB18030": (PERSONS, "R{i},{id},名,男,,户主,0", "household_id"),
+    "UTF-8": (BANK, "B01|R{i}|{id}|D|100|20261001", "account_no"),
+}
+
+
+@pytest.mark.parametrize("encoding", ID_FILES)
+def test_ids_normalised_checked_and_keyed_as_section_3_says(tmp_path: Path, encoding: str) -> None:
+    spec, template, row_column = ID_FILES[encoding]
     ids = spellings(random.Random(7))
-    lines = [",".join(PERSONS.column_names)]
-    lines += [f"H{i},{spelled},名,男,,户主,0" for i, spelled in enumerate(ids)]
-    valid, rejected = run_filter(tmp_path, PERSONS, lines)
-    kept = {row[3]: (row[4], row[5]) for row in valid}  # household_id -> (id, key)
+    lines = [",".join(spec.column_names)] if spec.header else []
+    lines += [template.format(i=i, id=spelled) for i, spelled in enumerate(ids)]
+    valid, rejected = run_filter(tmp_path, spec, lines)
+    at = output_index(spec, "id_number")
+    kept = {row[output_index(spec, row_column)]: (row[at], row[at + 1]) for row in valid}
     for i, spelled in enumerate(ids):
         normalised = normalise_id(spelled)
         if is_valid_id(normalised):
-            assert kept[f"H{i}"] == (normalised, person_key(normalised, KEY)), spelled
+            assert kept[f"R{i}"] == (normalised, person_key(normalised, KEY)), spelled
         else:
-            assert f"H{i}" not in kept, spelled
-    assert all(r[2] == "invalid id_number" for r in rejected)
+            assert f"R{i}" not in kept, spelled
+    assert {r[2] for r in rejected} == {"invalid id_number"}
     assert len(valid) + len(rejected) == len(ids)
 
 
