@@ -131,3 +131,12 @@ def test_quoted_fields_and_rare_characters_survive(tmp_path: Path) -> None:
              'H1,110105198505051233,"吉𠮷, ""䶮""",女,1985-05-05,户主,0']
     valid, rejected = run_filter(tmp_path, PERSONS, lines)
     assert rejected == [] and valid[0][6] == '吉𠮷, "䶮"'
+
+
+def test_quoted_line_ends_are_kept_and_an_open_quote_loses_one_line(tmp_path: Path) -> None:
+    header = ",".join(PERSONS.column_names)
+    good = "H{},110105198505051233,{},男,1985-05-05,户主,0"
+    lines = [header, good.format(1, '"两\r\n行"'), good.format(2, '"未闭合'), good.format(3, "王")]
+    valid, rejected = run_filter(tmp_path, PERSONS, lines)
+    assert [(r[2], r[3], r[6]) for r in valid] == [("2", "H1", "两\r\n行"), ("5", "H3", "王")]
+    assert [(r[0], r[2]) for r in rejected] == [("4", "unterminated quoted field")]
