@@ -13,6 +13,8 @@ one binary per version of the source, and streams its output.
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import hashlib
 import os
 import subprocess
@@ -27,7 +29,6 @@ from safetynet.sources import FileSpec
 
 SOURCE = Path(__file__).with_name("native") / "rowfilter.c"
 PIPE_SIZE = 1 << 20
-F_SETPIPE_SZ = 1031
 
 
 class FilterFailed(RuntimeError):
@@ -36,17 +37,16 @@ class FilterFailed(RuntimeError):
 
 @dataclass
 class Counts:
-    rows: int = 0
-    loaded: int = 0
-    rejected: int = 0
+    loaded: int = 0  # rows the filter passed, checked against what COPY took
 
 
 def native_dir() -> Path:
     return Path(os.environ.get("SAFETYNET_NATIVE_DIR") or var_dir() / "native")
 
 
+@functools.cache
 def executable() -> Path:
-    """The binary for this version of rowfilter.c, compiled if not there yet."""
+    """The binary for this version of rowfilter.c, compiled if not there yet (once a process)."""
     digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
     target = native_dir() / f"rowfilter-{digest}"
     if not target.exists():
@@ -103,9 +103,7 @@ def filtered_rows(
 
 def _widen_pipe(fd: int) -> None:
     try:
-        import fcntl
-
-        fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
     except OSError:
         pass  # a smaller pipe is only slower
 
@@ -119,8 +117,7 @@ def _chunks(process: subprocess.Popen[bytes], counts: Counts) -> Iterator[bytes]
     if process.wait() != 0 or not message.startswith("rows="):
         raise FilterFailed(f"row filter failed (exit {process.returncode}): {message}")
     figures = dict(part.split("=") for part in message.split())
-    counts.rows, counts.loaded, counts.rejected = (
-        int(figures["rows"]), int(figures["loaded"]), int(figures["rejected"]))
+    counts.loaded = int(figures["loaded"])
 
 
 if __name__ == "__main__":

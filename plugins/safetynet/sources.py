@@ -46,8 +46,8 @@ class Column:
             raise ValueError(f"column {self.name}: bad check {self.check!r} / {self.values!r}")
 
 
-def one_of(name: str, *values: str, required: bool = True) -> Column:
-    return Column(name, "enum", required, values)
+def one_of(name: str, *values: str) -> Column:
+    return Column(name, "enum", values=values)
 
 
 @dataclass(frozen=True)
