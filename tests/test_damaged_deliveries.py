@@ -117,6 +117,6 @@ def test_accepted_id_spellings_are_normalised(landed: Stack, spelled: str,
     _append_person(landed, spelled)
     results = {r.file_name: r for r in load(landed, "civil_affairs")}
     assert results[PERSONS].rejected == 0
-    row = landed.query("select id_number, person_key, name from raw.civil_affairs_persons "
-                       "where id_number = %s", (normalised,))
+    row = landed.query("select id_number, encode(person_key, 'hex'), name "
+                       "from raw.civil_affairs_persons where id_number = %s", (normalised,))
     assert row == [(normalised, person_key(normalised, landed.key), "吉𠮷")]

@@ -6,8 +6,10 @@ named check) and that nothing was lost: loaded + rejected = rows in the file.
 
 from __future__ import annotations
 
+import csv
 import shutil
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from conftest import SAMPLES, Stack
@@ -41,6 +43,28 @@ def test_samples_load_with_zero_rejects_and_exact_counts(sample_stack: Stack) ->
     assert all(r.rejected == 0 for r in results.values())
     rows = sample_stack.query("select count(*) from raw.civil_affairs_persons")
     assert rows == [(240,)]
+
+
+def test_raw_rows_hold_their_date_batch_and_the_delivered_values(sample_stack: Stack) -> None:
+    """The binary COPY stream: typed values equal the delivered text; the partition's
+    defaults give every row its extract date and its file's batch."""
+    results = load_day(sample_stack)
+    bank = sample_stack.landing / "bank/2026-10-01/balances_20261001.txt"
+    assert sample_stack.query("select extract_date, batch_id, count(*) from raw.bank_balances "
+                              "group by 1, 2") == [(D1, results[bank.name].batch_id, 332)]
+    delivered = {(f[0], f[1]): (int(f[4]), f[5])
+                 for f in (line.split("|") for line in bank.read_text().splitlines())}
+    stored = sample_stack.query("select bank_code, account_no, balance_fen, "
+                                "to_char(as_of_date, 'YYYYMMDD') from raw.bank_balances")
+    assert {(b, a): (fen, day) for b, a, fen, day in stored} == delivered
+    claims = sample_stack.landing / "health/2026-10-01/medical_claims.csv"
+    with open(claims, encoding="utf-8-sig", newline="") as handle:
+        expected = {(r["claim_id"], int(r["version"])): (
+            r["settlement_date"], Decimal(r["out_of_pocket"]),
+            Decimal(r["total_cost"]) if r["total_cost"] else None) for r in csv.DictReader(handle)}
+    stored = sample_stack.query("select claim_id, version, settlement_date::text, out_of_pocket, "
+                                "total_cost from raw.health_medical_claims")
+    assert {(c, v): rest for c, v, *rest in stored} == {k: list(v) for k, v in expected.items()}
 
 
 def test_rare_gb18030_names_round_trip(sample_stack: Stack) -> None:

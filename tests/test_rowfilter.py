@@ -11,7 +11,10 @@ import csv
 import io
 import os
 import random
+import struct
 import subprocess
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -25,21 +28,68 @@ CLAIMS = next(s for s in SPECS if s.table == "health_medical_claims")
 BANK = next(s for s in SPECS if s.table == "bank_balances")
 
 
+# The raw tables' types (warehouse_setup.sql) as the filter's TYPES letters: the
+# loader reads them from the catalog; here they follow the rule kinds.
+KIND_TYPES = {"money": "n", "number": "n", "integer": "i", "fen": "b", "date": "d", "date8": "d"}
+
+
+def types_for(spec: FileSpec) -> str:
+    letters = ""
+    for column in spec.columns:
+        letters += "s" if column.name == "disability_grade" else KIND_TYPES.get(column.check, "t")
+        letters += "x" if column.identity else ""
+    return letters
+
+
 def run_filter(tmp_path: Path, spec: FileSpec, lines: list[str],
-               raw: bytes = b"") -> tuple[list[list[str]], list[list[str]]]:
+               raw: bytes = b"") -> tuple[list[list[object]], list[list[str]]]:
     """Filter a file made of ``lines`` (and ``raw`` bytes); return (valid rows, rejects)."""
     encoding = "gb18030" if spec.encoding == "GB18030" else "utf-8"
     end = "\r\n" if spec.encoding == "GB18030" else "\n"
     path, rejects = tmp_path / "in.csv", tmp_path / "rejects.csv"
     path.write_bytes((b"\xef\xbb\xbf" if spec.bom else b"")
                      + "".join(line + end for line in lines).encode(encoding) + raw)
-    done = subprocess.run(rowfilter.arguments(path, spec, "D,B,", rejects), capture_output=True,
-                          env={**os.environ, "SAFETYNET_PSEUDONYM_KEY": KEY}, check=True)
-    valid = list(csv.reader(io.StringIO(done.stdout.decode(encoding))))
+    done = subprocess.run(rowfilter.arguments(path, spec, types_for(spec), rejects),
+                          capture_output=True, check=True,
+                          env={**os.environ, "SAFETYNET_PSEUDONYM_KEY": KEY})
+    valid = decode_copy(done.stdout, "i" + types_for(spec), encoding)
     rejected = list(csv.reader(io.StringIO(rejects.read_bytes().decode(encoding))))
     assert done.stderr.decode().split() == [
         f"rows={len(valid) + len(rejected)}", f"loaded={len(valid)}", f"rejected={len(rejected)}"]
     return valid, rejected
+
+
+def decode_copy(data: bytes, types: str, encoding: str) -> list[list[object]]:
+    """Rows of PostgreSQL's binary COPY format, each field decoded by its type letter."""
+    assert data[:19] == b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+    rows, pos = [], 19
+    while (fields := struct.unpack_from(">h", data, pos)[0]) != -1:
+        assert fields == len(types)
+        pos += 2
+        row: list[object] = []
+        for letter in types:
+            size = struct.unpack_from(">i", data, pos)[0]
+            pos += 4 + max(size, 0)
+            row.append(None if size < 0 else decode_value(letter, data[pos - size:pos], encoding))
+        rows.append(row)
+    assert pos + 2 == len(data)
+    return rows
+
+
+def decode_value(letter: str, raw: bytes, encoding: str) -> object:
+    if letter == "t":
+        return raw.decode(encoding)
+    if letter == "x":
+        return raw.hex()
+    if letter == "d":
+        return date(2000, 1, 1) + timedelta(days=int.from_bytes(raw, "big", signed=True))
+    if letter == "n":
+        count, weight, sign, scale = struct.unpack_from(">hhHh", raw)
+        digits = struct.unpack_from(f">{count}H", raw, 8)
+        assert sign == 0 and all(d < 10000 for d in digits) and (not digits or digits[0])
+        value = sum(Decimal(d) * Decimal(10000) ** (weight - k) for k, d in enumerate(digits))
+        return Decimal(value).quantize(Decimal(1).scaleb(-scale))
+    return int.from_bytes(raw, "big", signed=True)
 
 
 def spellings(rng: random.Random) -> list[str]:
@@ -83,9 +133,9 @@ def test_ids_normalised_checked_and_keyed_as_section_3_says(tmp_path: Path, enco
 
 
 def output_index(spec: FileSpec, column: str) -> int:
-    """Where a column lands in the filter's row: after date, batch, line and key columns."""
+    """Where a column lands in the filter's row: after the line and key columns."""
     before = spec.columns[:spec.column_names.index(column)]
-    return 3 + len(before) + sum(1 for c in before if c.identity)
+    return 1 + len(before) + sum(1 for c in before if c.identity)
 
 
 def claim(**changes: str) -> str:
@@ -93,6 +143,9 @@ def claim(**changes: str) -> str:
               "hospital_code": "", "admission_date": "", "settlement_date": "2026-09-30",
               "diagnosis_code": "", "total_cost": "", "fund_paid": "", "out_of_pocket": "10.5"}
     return ",".join({**values, **changes}.values())
+
+
+AS_STORED = {"version": int, "settlement_date": date.fromisoformat, "out_of_pocket": Decimal}
 
 
 @pytest.mark.parametrize("column, good, bad", [
@@ -107,7 +160,8 @@ def test_column_rules_accept_and_reject_at_their_boundaries(
     lines = [",".join(CLAIMS.column_names)]
     lines += [claim(claim_id=f"C{i}", **{column: v}) for i, v in enumerate(good + bad)]
     valid, rejected = run_filter(tmp_path, CLAIMS, lines)
-    assert [row[output_index(CLAIMS, column)] for row in valid] == good
+    stored = [row[output_index(CLAIMS, column)] for row in valid]
+    assert [str(v) for v in stored] == [str(AS_STORED[column](v)) for v in good]
     assert [r[2] for r in rejected] == [f"invalid {column}"] * len(bad)
 
 
@@ -116,7 +170,7 @@ def test_empty_required_values_duplicates_and_broken_lines_are_rejected(tmp_path
     lines = [row.format(1), row.format(1), " |6222x|110105198505051233|Q|100|20261001",
              "B01|6222y|110105198505051233|D|100", row.format(2)]
     valid, rejected = run_filter(tmp_path, BANK, lines, raw=b"B01|62\xff|1|D|1|20261001\n")
-    assert [r[4] for r in valid] == ["62221", "62222"]
+    assert [r[2] for r in valid] == ["62221", "62222"]
     assert [(r[0], r[2]) for r in rejected] == [
         ("2", "duplicate key (bank_code, account_no) of line 1"),
         ("3", "bank_code is empty; invalid account_type"),
@@ -130,7 +184,7 @@ def test_quoted_fields_and_rare_characters_survive(tmp_path: Path) -> None:
     lines = [",".join(PERSONS.column_names),
              'H1,110105198505051233,"吉𠮷, ""䶮""",女,1985-05-05,户主,0']
     valid, rejected = run_filter(tmp_path, PERSONS, lines)
-    assert rejected == [] and valid[0][6] == '吉𠮷, "䶮"'
+    assert rejected == [] and valid[0][4] == '吉𠮷, "䶮"'
 
 
 def test_quoted_line_ends_are_kept_and_an_open_quote_loses_one_line(tmp_path: Path) -> None:
@@ -138,5 +192,28 @@ def test_quoted_line_ends_are_kept_and_an_open_quote_loses_one_line(tmp_path: Pa
     good = "H{},110105198505051233,{},男,1985-05-05,户主,0"
     lines = [header, good.format(1, '"两\r\n行"'), good.format(2, '"未闭合'), good.format(3, "王")]
     valid, rejected = run_filter(tmp_path, PERSONS, lines)
-    assert [(r[2], r[3], r[6]) for r in valid] == [("2", "H1", "两\r\n行"), ("5", "H3", "王")]
+    assert [(r[0], r[1], r[4]) for r in valid] == [(2, "H1", "两\r\n行"), (5, "H3", "王")]
     assert [(r[0], r[2]) for r in rejected] == [("4", "unterminated quoted field")]
+
+
+def test_amounts_and_dates_are_written_as_the_values_they_spell(tmp_path: Path) -> None:
+    """Binary numeric (base-10000 digits, weight, scale) and date (days from 2000-01-01)."""
+    rng = random.Random(11)
+    amounts = ["0", "0.0", "0.00", "00", "0.01", "0.1", "1", "9999", "9999.99", "10000",
+               "10000.5", "100000000", "999999999999.99", "000000000123.40", "5000.05"]
+    amounts += [f"{rng.randint(0, 10 ** rng.randint(1, 12) - 1)}"
+                + rng.choice(["", f".{rng.randint(0, 9)}", f".{rng.randint(0, 99):02d}"])
+                for _ in range(500)]
+    dates = ["0001-01-01", "1900-02-28", "1999-12-31", "2000-01-01", "2000-02-29", "2024-02-29",
+             "9999-12-31"]
+    dates += [(date(1, 1, 1) + timedelta(days=rng.randint(0, 3_652_058))).isoformat()
+              for _ in range(500)]
+    dates = (dates * 2)[:len(amounts)]
+    lines = [",".join(CLAIMS.column_names)]
+    lines += [claim(claim_id=f"C{i}", out_of_pocket=a, settlement_date=d)
+              for i, (a, d) in enumerate(zip(amounts, dates, strict=True))]
+    valid, rejected = run_filter(tmp_path, CLAIMS, lines)
+    assert rejected == []
+    pay, settled = output_index(CLAIMS, "out_of_pocket"), output_index(CLAIMS, "settlement_date")
+    assert [str(row[pay]) for row in valid] == [str(Decimal(a)) for a in amounts]
+    assert [row[settled] for row in valid] == [date.fromisoformat(d) for d in dates]

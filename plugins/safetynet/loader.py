@@ -106,9 +106,9 @@ def _load_file(
     name = spec.file_name(extract_date)
     batch_id = _open_batch(conn, spec, extract_date, name, facts, run)
     rejects = scratch / f"{name}.rejects.csv"
-    rowcheck.replace_partition(conn, spec, extract_date)
-    loaded = rowcheck.copy_valid_rows(conn, folder / name, spec, (extract_date, batch_id),
-                                      rejects, pseudonym_key)
+    rowcheck.replace_partition(conn, spec, (extract_date, batch_id))
+    loaded = rowcheck.copy_valid_rows(conn, folder / name, spec, extract_date, rejects,
+                                      pseudonym_key)
     rejected = rowcheck.record_rejects(conn, spec, _params(spec, extract_date, batch_id), rejects)
     if loaded + rejected != facts.rows:
         raise DeliveryError("row_count", f"{spec.source}/{folder.name}/{name}: {loaded} loaded "

@@ -1,9 +1,10 @@
 """Row-level validation of one file, streamed into its raw partition.
 
 The compiled row filter (``rowfilter``) reads the file once and checks every
-row; its valid rows stream straight into ``COPY`` of the date's partition
-(the server decodes GB18030 / UTF-8 and casts dates and amounts), its
-rejected rows (line, raw line, reason) land in ``audit.rejected_rows``.
+row; its valid rows stream straight into a binary ``COPY`` of the date's
+partition, each value already in its column's type (the server only
+converts GB18030 text to UTF-8, as for any COPY), its rejected rows (line,
+raw line, reason) land in ``audit.rejected_rows``.
 """
 
 from __future__ import annotations
@@ -30,12 +31,39 @@ def partition_name(spec: FileSpec, extract_date: date) -> str:
     return f"{spec.table}_{extract_date.strftime('%Y%m%d')}"
 
 
-def replace_partition(conn: psycopg.Connection, spec: FileSpec, extract_date: date) -> None:
-    """Create the date's partition if new, empty it if not (inside the load transaction)."""
+def replace_partition(conn: psycopg.Connection, spec: FileSpec, where: tuple[date, int]) -> None:
+    """Create the partition of ``where`` = (date, batch id) if new, empty it if not
+    (inside the load transaction). Its extract_date and batch_id default to the
+    date and the batch: the COPY stream carries neither."""
+    extract_date, batch_id = where
     part = sql.Identifier("raw", partition_name(spec, extract_date))
     conn.execute(sql.SQL("create table if not exists {} partition of {} for values in ({})").format(
         part, sql.Identifier("raw", spec.table), sql.Literal(extract_date)))
     conn.execute(sql.SQL("truncate {}").format(part))
+    conn.execute(sql.SQL("alter table {} alter column extract_date set default {}, "
+                         "alter column batch_id set default {}").format(
+        part, sql.Literal(extract_date), sql.Literal(batch_id)))
+
+
+# The letter the row filter knows each raw column type by (rowfilter.c, TYPES).
+TYPE_LETTERS = {"text": "t", "date": "d", "numeric": "n", "smallint": "s", "integer": "i",
+                "bigint": "b", "bytea": "x"}
+
+
+def raw_types(conn: psycopg.Connection, spec: FileSpec) -> str:
+    """A type letter per raw column after line_no, read from the raw table itself."""
+    found = dict(conn.execute(
+        """select attname, format_type(atttypid, null) from pg_attribute
+           where attrelid = %s::regclass and attnum > 0 and not attisdropped""",
+        (f"raw.{spec.table}",)).fetchall())
+    columns = _raw_columns(spec)
+    fixed = [found.get(name) for name in columns[:3]]
+    if fixed != ["date", "bigint", "integer"]:
+        raise RuntimeError(f"raw.{spec.table}: extract_date, batch_id, line_no are {fixed}")
+    unknown = [f"{c} {found.get(c)}" for c in columns[3:] if found.get(c) not in TYPE_LETTERS]
+    if unknown:
+        raise RuntimeError(f"raw.{spec.table}: the row filter cannot write {unknown}")
+    return "".join(TYPE_LETTERS[found[c]] for c in columns[3:])
 
 
 def _raw_columns(spec: FileSpec) -> list[str]:
@@ -48,23 +76,26 @@ def _raw_columns(spec: FileSpec) -> list[str]:
 
 
 def copy_valid_rows(
-    conn: psycopg.Connection, path: Path, spec: FileSpec, where: tuple[date, int],
-    rejects: Path, pseudonym_key: str,
+    conn: psycopg.Connection, path: Path, spec: FileSpec, extract_date: date, rejects: Path,
+    pseudonym_key: str,
 ) -> int:
-    """COPY the file's valid rows into the partition of ``where`` = (date, batch id);
-    write its rejects to ``rejects``. Returns the rows loaded."""
-    extract_date, batch_id = where
-    statement = sql.SQL("copy {} ({}) from stdin with (format csv, encoding {})").format(
+    """COPY the file's valid rows into the date's partition; write its rejects to
+    ``rejects``. Returns the rows loaded."""
+    statement = sql.SQL("copy {} ({}) from stdin with (format binary)").format(
         sql.Identifier("raw", partition_name(spec, extract_date)),
-        sql.SQL(", ").join(map(sql.Identifier, _raw_columns(spec))), sql.Literal(spec.encoding))
-    prefix = f"{extract_date.isoformat()},{batch_id},"
+        sql.SQL(", ").join(map(sql.Identifier, _raw_columns(spec)[2:])))
+    types = raw_types(conn, spec)
+    encoding = conn.execute("show client_encoding").fetchone()
     try:
-        with filtered_rows(path, spec, prefix, rejects, pseudonym_key) as (chunks, counts), \
+        # Binary text values are read in the client encoding: the file's, while COPY runs.
+        conn.execute(sql.SQL("set client_encoding to {}").format(sql.Literal(spec.encoding)))
+        with filtered_rows(path, spec, types, rejects, pseudonym_key) as (chunks, counts), \
                 conn.cursor() as cur:
             with cur.copy(statement) as copy:
                 for chunk in chunks:
                     copy.write(chunk)
             copied = cur.rowcount
+        conn.execute(sql.SQL("set client_encoding to {}").format(sql.Literal(encoding[0])))
     except COPY_DATA_ERRORS as error:  # the filter's checks should make this impossible
         raise DeliveryError("copy", f"{spec.source}/{extract_date}/{path.name}: "
                                     f"{str(error).splitlines()[0]}") from error

@@ -3,7 +3,8 @@
 The filter makes one pass over a delivered file: it splits records, checks
 each value against its column's rule (``sources.py``), normalises id numbers
 and computes their person_key, finds duplicate keys, and writes the valid
-rows as CSV for ``COPY`` and the rejected rows (line number, raw line,
+rows as binary ``COPY`` data (each value in its raw column's type) and the
+rejected rows (line number, raw line,
 reason) to a file. This module compiles it on first use (``cc`` and
 OpenSSL's libcrypto) into ``SAFETYNET_NATIVE_DIR`` (default ``var/native``),
 one binary per version of the source, and streams its output.
@@ -73,20 +74,21 @@ def _python_encoding(spec: FileSpec) -> str:
     return "gb18030" if spec.encoding == "GB18030" else "utf-8"
 
 
-def arguments(path: Path, spec: FileSpec, prefix: str, rejects: Path) -> list[bytes | str]:
+def arguments(path: Path, spec: FileSpec, types: str, rejects: Path) -> list[bytes | str]:
+    """``types``: a letter per raw column after line_no (rowfilter.c, TYPES)."""
     keys = ",".join(str(spec.column_names.index(k)) for k in spec.key)
     return [str(executable()), str(path), spec.encoding, "1" if spec.header else "0",
-            spec.delimiter, prefix, str(rejects), keys,
+            spec.delimiter, str(rejects), keys, types,
             *[_column_arg(spec, i) for i in range(len(spec.columns))]]
 
 
 @contextmanager
 def filtered_rows(
-    path: Path, spec: FileSpec, prefix: str, rejects: Path, pseudonym_key: str,
+    path: Path, spec: FileSpec, types: str, rejects: Path, pseudonym_key: str,
 ) -> Iterator[tuple[Iterator[bytes], Counts]]:
-    """Yield (chunks of valid CSV rows, counts filled in once the chunks are consumed)."""
+    """Yield (chunks of binary COPY data, counts filled in once the chunks are consumed)."""
     env = {**os.environ, "SAFETYNET_PSEUDONYM_KEY": pseudonym_key}
-    process = subprocess.Popen(arguments(path, spec, prefix, rejects), stdout=subprocess.PIPE,
+    process = subprocess.Popen(arguments(path, spec, types, rejects), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, env=env)
     assert process.stdout is not None and process.stderr is not None
     counts = Counts()

@@ -3,16 +3,21 @@
  * Reads the file, splits CSV records as PostgreSQL's COPY CSV does, checks
  * every field against its column rule, normalises id numbers (section 3),
  * computes person_key = HMAC-SHA256 and finds duplicate keys (first occurrence
- * kept). Valid rows go to stdout as CSV ready for COPY into the raw partition
- * (prefix, line_no, values, a key after each id column); rejected rows go to
- * the rejects file as CSV (line_no, raw line, reason). Bytes stay in the
- * file's encoding: the server converts, as it does for a plain COPY.
+ * kept). Valid rows go to stdout in PostgreSQL's binary COPY format, each value
+ * already of its raw column's type (line_no, the values, a key after each id
+ * column; the partition's defaults fill in extract_date and batch_id);
+ * rejected rows go to the rejects file
+ * as CSV (line_no, raw line, reason). Text stays in the file's encoding: the
+ * loader sets client_encoding to it and the server converts, as it does for
+ * a plain COPY.
  *
  * Usage (built and driven by safetynet/rowfilter.py):
- *   rowfilter FILE ENCODING HEADER DELIM PREFIX REJECTS KEYCOLS COLUMN...
+ *   rowfilter FILE ENCODING HEADER DELIM REJECTS KEYCOLS TYPES COLUMN...
  *   ENCODING  GB18030 | UTF8          HEADER  0 | 1
- *   PREFIX    text written before every valid row (e.g. "2026-10-01,17,")
  *   KEYCOLS   comma-separated column indexes of the file's key
+ *   TYPES     a letter per raw column after line_no (each file column, then the
+ *             person_key after an id): t text, d date, n numeric, s smallint,
+ *             i integer, b bigint, x bytea (a person_key as its 32 bytes)
  *   COLUMN    name \t kind \t required(0|1) [\t value]...  (values of kind enum)
  *   kinds     text alnum digits6 enum id money number integer fen date date8
  * The pseudonym key comes from env SAFETYNET_PSEUDONYM_KEY (never argv).
@@ -32,6 +37,8 @@
 #define fputs fputs_unlocked
 
 enum kind { TEXT, ALNUM, DIGITS6, ENUM, ID, MONEY, NUMBER, INTEGER, FEN, DATE, DATE8 };
+static const char *KINDS[] = {"text", "alnum", "digits6", "enum", "id", "money", "number",
+                              "integer", "fen", "date", "date8"};
 
 typedef struct {
     const char *name;
@@ -39,6 +46,7 @@ typedef struct {
     int required;
     int nvalues;
     char **values;
+    char type, key_type;  /* letters of TYPES: the raw column's type (and its key's) */
 } column;
 
 typedef struct { const unsigned char *p; size_t n; int null; } field;
@@ -48,7 +56,7 @@ static column *cols;
 static int ncols, nkeys, gb18030;
 static int keycols[8];
 static char delim;
-static const char *prefix;
+static int nout;               /* fields of an output row */
 static FILE *out, *rej;
 static SHA256_CTX inner_ctx, outer_ctx;
 
@@ -75,18 +83,13 @@ static void hmac_init(const char *key) {
     SHA256_Update(&outer_ctx, pad, 64);
 }
 
-static void person_key(const char *id, size_t n, char hex[65]) {
-    unsigned char digest[32];
+static void person_key(const char *id, size_t n, unsigned char digest[32]) {
     SHA256_CTX ctx = inner_ctx;
     SHA256_Update(&ctx, id, n);
     SHA256_Final(digest, &ctx);
     ctx = outer_ctx;
     SHA256_Update(&ctx, digest, 32);
     SHA256_Final(digest, &ctx);
-    for (int i = 0; i < 32; i++) {
-        hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
-        hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 15];
-    }
 }
 
 /* ---------------------------------------------------------------- encodings */
@@ -126,8 +129,16 @@ static int char_len(const unsigned char *p, size_t n) {
     return gb18030 ? gb18030_char(p, n) : utf8_char(p, n);
 }
 
+#define HIGH_BITS 0x8080808080808080ULL
+#define HAS_ZERO(w) (((w) - 0x0101010101010101ULL) & ~(w) & HIGH_BITS)
+
 static int valid_encoding(const unsigned char *p, size_t n) {
     for (size_t i = 0; i < n;) {
+        uint64_t w;                                       /* ASCII without NUL: 8 at a time */
+        if (i + 8 <= n && (memcpy(&w, p + i, 8), !(w & HIGH_BITS) && !HAS_ZERO(w))) {
+            i += 8;
+            continue;
+        }
         int len = char_len(p + i, n - i);
         if (!len) return 0;
         i += len;
@@ -305,7 +316,8 @@ static int normalise_id(const unsigned char *p, size_t n, char id[19]) {
 
 /* ---------------------------------------------------------------- duplicate keys */
 
-/* 16 bytes a slot: 4 for the hash's low bits, the key's place in the arena, the line. */
+/* 16 bytes a slot: the hash's low 32 bits (enough to place it in a table of up to
+ * 2^32 slots), the key's place in the arena, the line. */
 typedef struct { uint32_t hash, off, len, line; } slot;
 static slot *table;
 static size_t table_size, table_used;
@@ -319,8 +331,6 @@ static uint64_t hash_bytes(const char *p, size_t n) {
     return h;
 }
 
-static uint64_t rehash(slot s) { return hash_bytes(arena + s.off, s.len - 1); }
-
 static void grow_table(void) {
     size_t old_size = table_size;
     slot *old = table;
@@ -329,7 +339,7 @@ static void grow_table(void) {
     if (!table) die("out of memory");
     for (size_t i = 0; i < old_size; i++) {
         if (!old[i].len) continue;
-        size_t j = rehash(old[i]) & (table_size - 1);
+        size_t j = old[i].hash & (table_size - 1);     /* the low bits are the slot */
         while (table[j].len) j = (j + 1) & (table_size - 1);
         table[j] = old[i];
     }
@@ -365,15 +375,32 @@ static int fields_cap;
 static unsigned char *values;   /* unquoted field bytes of the current record */
 static size_t values_cap;
 
+static void ensure_fields(int count) {
+    if (count < fields_cap) return;
+    fields_cap = fields_cap ? fields_cap * 2 : 16;
+    fields = xrealloc(fields, fields_cap * sizeof *fields);
+}
+
+/* A record without quotes: its fields are the bytes between delimiters. */
+static int split_plain(const unsigned char *p, size_t n) {
+    int count = 0;
+    for (const unsigned char *end = p + n;;) {
+        const unsigned char *next = memchr(p, delim, end - p);
+        ensure_fields(count);
+        size_t len = (next ? next : end) - p;
+        fields[count++] = (field){p, len, len == 0};
+        if (!next) return count;
+        p = next + 1;
+    }
+}
+
 /* Split one record as COPY CSV does; returns the number of fields. */
 static int split(const unsigned char *p, size_t n) {
+    if (!memchr(p, '"', n)) return split_plain(p, n);
     int count = 0;
     size_t v = 0, i = 0;
     for (;;) {
-        if (count == fields_cap) {
-            fields_cap = fields_cap ? fields_cap * 2 : 16;
-            fields = xrealloc(fields, fields_cap * sizeof *fields);
-        }
+        ensure_fields(count);
         size_t start = v;
         int quoted = 0, in_quote = 0;
         for (; i < n; i++) {
@@ -446,21 +473,110 @@ static void duplicate_reason(char *reasons, long line_no) {
     sprintf(reasons + len, ") of line %ld", first);
 }
 
-/* prefix, line_no, the values, a person_key after each id column. */
-static void write_row(long line_no) {
-    char digits[24], hex[65];
-    int d = sizeof digits;
-    fputs(prefix, out);
-    for (long v = line_no; d == sizeof digits || v; v /= 10) digits[--d] = '0' + v % 10;
-    fwrite(digits + d, 1, sizeof digits - d, out);
-    for (int c = 0; c < ncols; c++) {
-        putc(',', out);
-        if (!fields[c].null) put_field(out, fields[c].p, fields[c].n);
-        if (cols[c].kind != ID) continue;
-        putc(',', out);
-        if (!fields[c].null) { person_key((char *)fields[c].p, 18, hex); fwrite(hex, 1, 64, out); }
+/* ---------------------------------------------------------------- COPY binary out
+ * Valid rows go out in PostgreSQL's binary COPY format, each value already in
+ * its column's type: the server only stores them (no parsing, no casts). Text
+ * stays in the file's encoding; the loader sets client_encoding to match. */
+
+static void put_be(uint64_t v, int bytes) {
+    unsigned char b[8];
+    for (int i = bytes - 1; i >= 0; i--, v >>= 8) b[i] = (unsigned char)v;
+    fwrite(b, 1, bytes, out);
+}
+
+static void put_length(int32_t n) { put_be((uint32_t)n, 4); }
+
+/* Days from 2000-01-01 (PostgreSQL's date) to y-m-d of the proleptic Gregorian calendar. */
+static int32_t pg_date(int y, int m, int d) {
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468 - 10957;
+}
+
+static void put_date(const unsigned char *p, size_t n) {
+    int y = num(p, 4), m = num(p + (n == 8 ? 4 : 5), 2), d = num(p + (n == 8 ? 6 : 8), 2);
+    put_length(4);
+    put_be((uint32_t)pg_date(y, m, d), 4);
+}
+
+static void put_integer(const unsigned char *p, size_t n, int bytes) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) v = v * 10 + (p[i] - '0');
+    put_length(bytes);
+    put_be(v, bytes);
+}
+
+/* A checked decimal "digits[.digits]" as numeric: base-10000 digits, weight, dscale. */
+static void put_numeric(const unsigned char *p, size_t n) {
+    char buf[64];
+    size_t dot = n;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '.') { dot = i; break; }
+    int scale = dot < n ? (int)(n - dot - 1) : 0;
+    size_t lead = 0;
+    while (lead < dot && p[lead] == '0') lead++;
+    int int_len = (int)(dot - lead), pad = (4 - int_len % 4) % 4, len = 0;
+    memset(buf, '0', sizeof buf);
+    len = pad;
+    memcpy(buf + len, p + lead, int_len);                 /* integer part, aligned to 4 */
+    len += int_len;
+    memcpy(buf + len, p + dot + 1, scale);                /* fraction, padded to 4 with 0 */
+    len += (scale + 3) / 4 * 4;
+    int groups = len / 4, weight = (pad + int_len) / 4 - 1;
+    uint16_t digit[16];
+    for (int g = 0; g < groups; g++) digit[g] = (uint16_t)num((unsigned char *)buf + 4 * g, 4);
+    int first = 0, last = groups;
+    while (first < last && !digit[first]) { first++; weight--; }
+    while (last > first && !digit[last - 1]) last--;
+    if (first == last) weight = 0;
+    put_length(8 + 2 * (last - first));
+    put_be(last - first, 2);
+    put_be((uint16_t)weight, 2);
+    put_be(0, 2);                                         /* sign: positive */
+    put_be(scale, 2);
+    for (int g = first; g < last; g++) put_be(digit[g], 2);
+}
+
+static void put_key(const field *f, char type) {
+    static const char hexdigits[] = "0123456789abcdef";
+    unsigned char digest[32];
+    char hex[64];
+    if (f->null) { put_length(-1); return; }
+    person_key((const char *)f->p, f->n, digest);
+    if (type == 'x') { put_length(32); fwrite(digest, 1, 32, out); return; }
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = hexdigits[digest[i] >> 4];
+        hex[2 * i + 1] = hexdigits[digest[i] & 15];
     }
-    putc('\n', out);
+    put_length(64);
+    fwrite(hex, 1, 64, out);
+}
+
+static void put_value(const field *f, char type) {
+    if (f->null) { put_length(-1); return; }
+    switch (type) {
+    case 'd': put_date(f->p, f->n); return;
+    case 'n': put_numeric(f->p, f->n); return;
+    case 's': put_integer(f->p, f->n, 2); return;
+    case 'i': put_integer(f->p, f->n, 4); return;
+    case 'b': put_integer(f->p, f->n, 8); return;
+    }
+    put_length((int32_t)f->n);
+    fwrite(f->p, 1, f->n, out);
+}
+
+/* line_no, the values, a person_key after each id column. */
+static void write_row(long line_no) {
+    put_be(nout, 2);
+    put_length(4);
+    put_be((uint32_t)line_no, 4);
+    for (int c = 0; c < ncols; c++) {
+        put_value(&fields[c], cols[c].type);
+        if (cols[c].kind == ID) put_key(&fields[c], cols[c].key_type);
+    }
     loaded++;
 }
 
@@ -505,6 +621,9 @@ static size_t record_end(const unsigned char *p, size_t n, int eof, long *lines,
     size_t first_newline = n;
     *lines = 0;
     *broken = 0;
+    const unsigned char *newline = memchr(p, '\n', n);  /* most records hold no quote */
+    size_t until = newline ? (size_t)(newline - p) : n;
+    if (!memchr(p, '"', until)) return until;
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '"') {
             in_quote = !in_quote;
@@ -561,13 +680,11 @@ static void parse_column(column *c, char *spec) {
         *tab = 0;
         s = tab + 1;
     }
-    static const char *kinds[] = {"text", "alnum", "digits6", "enum", "id", "money", "number",
-                                  "integer", "fen", "date", "date8"};
     if (n < 3) die("column spec needs name, kind, required");
     c->name = parts[0];
     c->kind = (enum kind) - 1;
-    for (int k = 0; k < (int)(sizeof kinds / sizeof *kinds); k++)
-        if (!strcmp(parts[1], kinds[k])) c->kind = (enum kind)k;
+    for (int k = 0; k < (int)(sizeof KINDS / sizeof *KINDS); k++)
+        if (!strcmp(parts[1], KINDS[k])) c->kind = (enum kind)k;
     if ((int)c->kind < 0) die("unknown column kind");
     c->required = parts[2][0] == '1';
     c->nvalues = n - 3;
@@ -575,8 +692,51 @@ static void parse_column(column *c, char *spec) {
     for (int i = 3; i < n; i++) c->values[i - 3] = parts[i];
 }
 
+/* The raw column types (TYPES) each rule kind may be written as. */
+static int writable(const column *c, char type) {
+    switch (c->kind) {
+    case TEXT: case ALNUM: case DIGITS6: case ID: return type == 't';
+    case ENUM:
+        if (type == 't') return 1;
+        for (int i = 0; i < c->nvalues; i++)
+            if (!*c->values[i] || strlen(c->values[i]) > 4 || !all_digits((unsigned char *)c->values[i], strlen(c->values[i])))
+                return 0;
+        return type == 's' || type == 'i';
+    case MONEY: case NUMBER: return type == 'n';
+    case INTEGER: return type == 'i' || type == 'b';
+    case FEN: return type == 'b';
+    case DATE: case DATE8: return type == 'd';
+    }
+    return 0;
+}
+
+static void parse_types(const char *types) {
+    const char *t = types;
+    for (int c = 0; c < ncols; c++) {
+        if (!*t) die("TYPES is shorter than the columns");
+        cols[c].type = *t++;
+        if (!writable(&cols[c], cols[c].type)) {
+            fprintf(stderr, "rowfilter: column %s (%s) cannot be written as type '%c'\n",
+                    cols[c].name, KINDS[cols[c].kind], cols[c].type);
+            exit(2);
+        }
+        if (cols[c].kind != ID) continue;
+        if (*t != 't' && *t != 'x') die("a person_key column must be text (t) or bytea (x)");
+        cols[c].key_type = *t++;
+        nout++;
+    }
+    if (*t) die("TYPES is longer than the columns");
+    nout += 1 + ncols;
+}
+
+static void put_header(void) {
+    fwrite("PGCOPY\n\377\r\n\0", 1, 11, out);
+    put_be(0, 4);                                         /* flags */
+    put_be(0, 4);                                         /* header extension length */
+}
+
 int main(int argc, char **argv) {
-    if (argc < 9) die("usage: rowfilter FILE ENCODING HEADER DELIM PREFIX REJECTS KEYCOLS COLUMN...");
+    if (argc < 9) die("usage: rowfilter FILE ENCODING HEADER DELIM REJECTS KEYCOLS TYPES COLUMN...");
     const char *key = getenv("SAFETYNET_PSEUDONYM_KEY");
     if (!key) die("SAFETYNET_PSEUDONYM_KEY is not set");
     hmac_init(key);
@@ -584,10 +744,9 @@ int main(int argc, char **argv) {
     if (!in) die("cannot open the input file");
     gb18030 = !strcmp(argv[2], "GB18030");
     delim = argv[4][0];
-    prefix = argv[5];
-    rej = fopen(argv[6], "wb");
+    rej = fopen(argv[5], "wb");
     if (!rej) die("cannot open the rejects file");
-    for (char *s = argv[7]; *s; s = strchr(s, ',') ? strchr(s, ',') + 1 : s + strlen(s)) {
+    for (char *s = argv[6]; *s; s = strchr(s, ',') ? strchr(s, ',') + 1 : s + strlen(s)) {
         if (nkeys == 8) die("too many key columns");
         keycols[nkeys++] = atoi(s);
     }
@@ -597,11 +756,14 @@ int main(int argc, char **argv) {
         parse_column(&cols[i], argv[8 + i]);
         if (cols[i].kind == ID && ++ids > MAX_IDS) die("too many id columns");
     }
+    parse_types(argv[7]);
     for (int i = 0; i < nkeys; i++)
         if (keycols[i] < 0 || keycols[i] >= ncols) die("key column out of range");
     out = stdout;
     setvbuf(out, NULL, _IOFBF, 1 << 20);
+    put_header();
     filter(in, argv[3][0] == '1');
+    put_be(0xffff, 2);                                    /* end of the COPY data */
     if (fflush(out) || fclose(rej)) die("write failed");
     fprintf(stderr, "rows=%ld loaded=%ld rejected=%ld\n", loaded + rejected, loaded, rejected);
     return 0;

@@ -8,12 +8,12 @@ create schema if not exists marts;
 create table if not exists raw.civil_affairs_households (
     extract_date date not null, batch_id bigint not null, line_no integer not null,
     household_id text not null, region_code text not null, urban_rural text not null,
-    address text, head_id_number text not null, head_person_key text not null,
+    address text, head_id_number text not null, head_person_key bytea not null,
     assessed_monthly_income numeric(14, 2) not null, income_assessed_date date
 ) partition by list (extract_date);
 create table if not exists raw.civil_affairs_persons (
     extract_date date not null, batch_id bigint not null, line_no integer not null,
-    household_id text not null, id_number text not null, person_key text not null,
+    household_id text not null, id_number text not null, person_key bytea not null,
     name text not null, gender text not null, birth_date date, relation text not null,
     disability_grade smallint not null
 ) partition by list (extract_date);
@@ -26,27 +26,60 @@ create table if not exists raw.civil_affairs_enrollments (
 create table if not exists raw.health_medical_claims (
     extract_date date not null, batch_id bigint not null, line_no integer not null,
     claim_id text not null, version integer not null, id_number text not null,
-    person_key text not null, hospital_code text, admission_date date,
+    person_key bytea not null, hospital_code text, admission_date date,
     settlement_date date not null, diagnosis_code text, total_cost numeric(14, 2),
     fund_paid numeric(14, 2), out_of_pocket numeric(14, 2) not null
 ) partition by list (extract_date);
 create table if not exists raw.health_deaths (
     extract_date date not null, batch_id bigint not null, line_no integer not null,
-    id_number text not null, person_key text not null, death_date date not null,
+    id_number text not null, person_key bytea not null, death_date date not null,
     registered_date date
 ) partition by list (extract_date);
 create table if not exists raw.housing_properties (
     extract_date date not null, batch_id bigint not null, line_no integer not null,
-    cert_no text not null, owner_id_number text not null, owner_person_key text not null,
+    cert_no text not null, owner_id_number text not null, owner_person_key bytea not null,
     property_type text not null, floor_area numeric(12, 2), region_code text,
     registered_date date, cancelled_date date
 ) partition by list (extract_date);
 create table if not exists raw.bank_balances (
     extract_date date not null, batch_id bigint not null, line_no integer not null,
     bank_code text not null, account_no text not null, id_number text not null,
-    person_key text not null, account_type text not null, balance_fen bigint not null,
+    person_key bytea not null, account_type text not null, balance_fen bigint not null,
     as_of_date date not null
 ) partition by list (extract_date);
+
+-- person_key columns hold the 32 bytes of the HMAC (staging shows them as hex);
+-- a warehouse made before that stored the 64 hex digits as text: convert it.
+-- Views on the raw tables (dbt's staging views) block the conversion: they
+-- are dropped, and the next dbt build makes them again.
+do $$
+declare
+    col record;
+    dependent record;
+begin
+    for dependent in
+        select distinct v.oid::regclass as view_name
+        from pg_depend d
+        join pg_rewrite r on r.oid = d.objid
+        join pg_class v on v.oid = r.ev_class
+        join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+        join pg_class t on t.oid = d.refobjid
+        join pg_namespace n on n.oid = t.relnamespace
+        where n.nspname = 'raw' and a.attname like '%person_key' and v.oid <> t.oid
+          and format_type(a.atttypid, null) = 'text'
+    loop
+        execute format('drop view if exists %s cascade', dependent.view_name);
+    end loop;
+    for col in
+        select c.table_name, c.column_name from information_schema.columns c
+        join pg_class t on t.relname = c.table_name and t.relkind = 'p'
+        join pg_namespace n on n.oid = t.relnamespace and n.nspname = c.table_schema
+        where c.table_schema = 'raw' and c.column_name like '%person_key' and c.data_type = 'text'
+    loop
+        execute format('alter table raw.%I alter column %I type bytea using decode(%I, ''hex'')',
+                       col.table_name, col.column_name, col.column_name);
+    end loop;
+end $$;
 
 -- Left by the SQL loader before the compiled row filter (which computes every
 -- person_key itself): its id -> key cache and the SQL twins of section 3.

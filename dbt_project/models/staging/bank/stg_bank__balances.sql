@@ -13,7 +13,8 @@ renamed as (
         ----------  ids
         bank_code,
         account_no,
-        person_key,
+        -- raw keeps the HMAC's 32 bytes; analysts see its 64 lower-case hex digits
+        encode(person_key, 'hex') as person_key,
         id_number,
         batch_id as load_batch_id,
 

@@ -12,7 +12,8 @@ renamed as (
 
         ----------  ids
         household_id,
-        head_person_key,
+        -- raw keeps the HMAC's 32 bytes; analysts see its 64 lower-case hex digits
+        encode(head_person_key, 'hex') as head_person_key,
         head_id_number,
         batch_id as load_batch_id,
 

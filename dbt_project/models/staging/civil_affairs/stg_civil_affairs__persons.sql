@@ -12,7 +12,8 @@ renamed as (
 
         ----------  ids
         household_id,
-        person_key,
+        -- raw keeps the HMAC's 32 bytes; analysts see its 64 lower-case hex digits
+        encode(person_key, 'hex') as person_key,
         id_number,
         {{ mask_id_number('id_number') }} as masked_id,
         batch_id as load_batch_id,

@@ -13,7 +13,8 @@ renamed as (
         ----------  ids
         claim_id,
         version as claim_version,
-        person_key,
+        -- raw keeps the HMAC's 32 bytes; analysts see its 64 lower-case hex digits
+        encode(person_key, 'hex') as person_key,
         id_number,
         hospital_code,
         batch_id as load_batch_id,

@@ -12,7 +12,8 @@ renamed as (
 
         ----------  ids
         cert_no,
-        owner_person_key,
+        -- raw keeps the HMAC's 32 bytes; analysts see its 64 lower-case hex digits
+        encode(owner_person_key, 'hex') as owner_person_key,
         owner_id_number,
         batch_id as load_batch_id,
 
