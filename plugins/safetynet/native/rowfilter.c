@@ -346,10 +346,9 @@ static void grow_table(void) {
     free(old);
 }
 
-/* Line of the first row with this key, or 0 after remembering it for line_no. */
-static long first_line_of(const char *key, size_t n, long line_no) {
+/* Line of the first row with this key (hash h), or 0 after remembering it for line_no. */
+static long first_line_of(const char *key, size_t n, uint64_t h, long line_no) {
     if (4 * (table_used + 1) > 3 * table_size) grow_table();
-    uint64_t h = hash_bytes(key, n);
     size_t j = h & (table_size - 1);
     for (; table[j].len; j = (j + 1) & (table_size - 1))
         if (table[j].hash == (uint32_t)h && table[j].len == n + 1
@@ -369,16 +368,32 @@ static long first_line_of(const char *key, size_t n, long line_no) {
 
 /* ---------------------------------------------------------------- records */
 
+/* A record being checked. Two take turns: while one is checked, the other (valid,
+ * its slot in the duplicate-key table prefetched) waits for its probe, so the cache
+ * miss of the probe overlaps the next record's checks. */
+typedef struct {
+    field *fields;
+    int fields_cap;
+    unsigned char *values;      /* unquoted field bytes (records with quotes) */
+    size_t values_cap;
+    char ids[MAX_IDS][19];      /* normalised id numbers */
+    long line_no;
+    const unsigned char *raw;   /* the record in the read buffer */
+    size_t raw_n;
+    char *key;                  /* key columns joined by 0x1f, and their hash */
+    size_t key_n, key_cap;
+    uint64_t hash;
+} record;
+
 static long loaded;
-static field *fields;
-static int fields_cap;
-static unsigned char *values;   /* unquoted field bytes of the current record */
-static size_t values_cap;
+static record records[2];
+static record *now = &records[0];   /* the record being checked */
+static record *waiting;             /* a valid record waiting for its duplicate probe */
 
 static void ensure_fields(int count) {
-    if (count < fields_cap) return;
-    fields_cap = fields_cap ? fields_cap * 2 : 16;
-    fields = xrealloc(fields, fields_cap * sizeof *fields);
+    if (count < now->fields_cap) return;
+    now->fields_cap = now->fields_cap ? now->fields_cap * 2 : 16;
+    now->fields = xrealloc(now->fields, now->fields_cap * sizeof *now->fields);
 }
 
 /* A record without quotes: its fields are the bytes between delimiters. */
@@ -388,7 +403,7 @@ static int split_plain(const unsigned char *p, size_t n) {
         const unsigned char *next = memchr(p, delim, end - p);
         ensure_fields(count);
         size_t len = (next ? next : end) - p;
-        fields[count++] = (field){p, len, len == 0};
+        now->fields[count++] = (field){p, len, len == 0};
         if (!next) return count;
         p = next + 1;
     }
@@ -397,6 +412,8 @@ static int split_plain(const unsigned char *p, size_t n) {
 /* Split one record as COPY CSV does; returns the number of fields. */
 static int split(const unsigned char *p, size_t n) {
     if (!memchr(p, '"', n)) return split_plain(p, n);
+    if (n + 1 > now->values_cap) now->values = xrealloc(now->values, now->values_cap = 2 * n + 64);
+    unsigned char *values = now->values;
     int count = 0;
     size_t v = 0, i = 0;
     for (;;) {
@@ -417,7 +434,7 @@ static int split(const unsigned char *p, size_t n) {
                 values[v++] = c;
             }
         }
-        fields[count++] = (field){values + start, v - start, !quoted && v == start};
+        now->fields[count++] = (field){values + start, v - start, !quoted && v == start};
         if (i >= n) return count;
         i++;
     }
@@ -437,8 +454,9 @@ static void add_reason(char *reasons, const char *before, const char *name, cons
 }
 
 /* The reasons of the column rules, in column order, then of the id numbers; a valid
- * id is replaced by its normalised form (ids[] holds it). */
-static void rule_reasons(char *reasons, char ids[][19]) {
+ * id is replaced by its normalised form (held in the record's ids). */
+static void rule_reasons(char *reasons) {
+    field *fields = now->fields;
     for (int c = 0; c < ncols; c++) {
         field *f = &fields[c];
         trim(f);
@@ -447,25 +465,30 @@ static void rule_reasons(char *reasons, char ids[][19]) {
     }
     for (int c = 0, nid = 0; c < ncols; c++) {
         if (cols[c].kind != ID || fields[c].null) continue;
-        char *id = ids[nid++];
+        char *id = now->ids[nid++];
         if (!normalise_id(fields[c].p, fields[c].n, id)) add_reason(reasons, "invalid ", cols[c].name, "");
         else { fields[c].p = (unsigned char *)id; fields[c].n = 18; }
     }
 }
 
-/* "duplicate key (...) of line N" if an earlier valid row had this row's key. */
-static void duplicate_reason(char *reasons, long line_no) {
-    static char *key;
-    static size_t key_cap;
+/* The record's key (its key columns joined by 0x1f) and hash; its slot is prefetched. */
+static void hash_key(record *r) {
     size_t k = 0;
     for (int i = 0; i < nkeys; i++) {
-        field *f = &fields[keycols[i]];
-        if (k + f->n + 1 > key_cap) key = xrealloc(key, key_cap = 2 * (k + f->n + 1));
-        memcpy(key + k, f->p, f->n);
+        field *f = &r->fields[keycols[i]];
+        if (k + f->n + 1 > r->key_cap) r->key = xrealloc(r->key, r->key_cap = 2 * (k + f->n + 1));
+        memcpy(r->key + k, f->p, f->n);
         k += f->n;
-        key[k++] = 0x1f;
+        r->key[k++] = 0x1f;
     }
-    long first = first_line_of(key, k, line_no);
+    r->key_n = k;
+    r->hash = hash_bytes(r->key, k);
+    if (table) __builtin_prefetch(&table[r->hash & (table_size - 1)]);
+}
+
+/* "duplicate key (...) of line N" if an earlier valid row had this record's key. */
+static void duplicate_reason(char *reasons, const record *r) {
+    long first = first_line_of(r->key, r->key_n, r->hash, r->line_no);
     if (!first) return;
     int len = sprintf(reasons, "duplicate key (");
     for (int i = 0; i < nkeys; i++)
@@ -569,42 +592,62 @@ static void put_value(const field *f, char type) {
 }
 
 /* line_no, the values, a person_key after each id column. */
-static void write_row(long line_no) {
+static void write_row(const record *r) {
     put_be(nout, 2);
     put_length(4);
-    put_be((uint32_t)line_no, 4);
+    put_be((uint32_t)r->line_no, 4);
     for (int c = 0; c < ncols; c++) {
-        put_value(&fields[c], cols[c].type);
-        if (cols[c].kind == ID) put_key(&fields[c], cols[c].key_type);
+        put_value(&r->fields[c], cols[c].type);
+        if (cols[c].kind == ID) put_key(&r->fields[c], cols[c].key_type);
     }
     loaded++;
 }
 
-static void check_row(long line_no, const unsigned char *raw, size_t raw_n) {
-    char reasons[1024], ids[MAX_IDS][19];
+/* Probe the waiting record's key: write it out, or reject it as a duplicate. */
+static void finish_waiting(void) {
+    if (!waiting) return;
+    char reasons[1024];
     reasons[0] = 0;
-    rule_reasons(reasons, ids);
-    if (!reasons[0]) duplicate_reason(reasons, line_no);
-    if (reasons[0]) reject(line_no, raw, raw_n, reasons);
-    else write_row(line_no);
+    duplicate_reason(reasons, waiting);
+    if (reasons[0]) reject(waiting->line_no, waiting->raw, waiting->raw_n, reasons);
+    else write_row(waiting);
+    waiting = NULL;
+}
+
+static void reject_now(long line_no, const unsigned char *raw, size_t n, const char *reason) {
+    finish_waiting();                                     /* rejects stay in line order */
+    reject(line_no, raw, n, reason);
+}
+
+static void check_row(long line_no, const unsigned char *raw, size_t raw_n) {
+    char reasons[1024];
+    reasons[0] = 0;
+    rule_reasons(reasons);
+    if (reasons[0]) { reject_now(line_no, raw, raw_n, reasons); return; }
+    now->line_no = line_no;
+    now->raw = raw;
+    now->raw_n = raw_n;
+    hash_key(now);
+    finish_waiting();
+    waiting = now;
+    now = now == &records[0] ? &records[1] : &records[0];
 }
 
 static void handle_record(long line_no, const unsigned char *p, size_t n, int broken) {
     if (n && p[n - 1] == '\r') n--;
     if (!valid_encoding(p, n)) {
-        reject(line_no, p, n, gb18030 ? "bytes not valid GB18030" : "bytes not valid UTF8");
+        reject_now(line_no, p, n, gb18030 ? "bytes not valid GB18030" : "bytes not valid UTF8");
         return;
     }
     if (broken) {
-        reject(line_no, p, n, "unterminated quoted field");
+        reject_now(line_no, p, n, "unterminated quoted field");
         return;
     }
-    if (n + 1 > values_cap) values = xrealloc(values, values_cap = 2 * n + 64);
     int count = n ? split(p, n) : 0;
     if (count != ncols) {
         char reason[64];
         sprintf(reason, "%d fields, expected %d", count, ncols);
-        reject(line_no, p, n, reason);
+        reject_now(line_no, p, n, reason);
         return;
     }
     check_row(line_no, p, n);
@@ -650,6 +693,7 @@ static void filter(FILE *in, int header) {
         int broken;
         size_t end = record_end(buf + pos, have - pos, eof, &extra, &broken);
         if (pos + end == have && !eof && !broken) {       /* need more bytes */
+            finish_waiting();                             /* it points into buf */
             memmove(buf, buf + pos, have - pos);
             have -= pos; pos = 0;
             if (have == cap) buf = xrealloc(buf, cap *= 2);
@@ -667,6 +711,7 @@ static void filter(FILE *in, int header) {
         line_no += 1 + extra;
         pos += end + (pos + end < have);
     }
+    finish_waiting();
     free(buf);
 }
 
