@@ -18,7 +18,7 @@ from cosmos import settings as cosmos_settings
 from cosmos.operators.local import DbtBuildLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 from safetynet import pipeline
-from safetynet.config import PROJECT_ROOT, SOURCES, Settings
+from safetynet.config import LOAD_PRIORITY, PROJECT_ROOT, SOURCES, Settings
 from safetynet.docs_md import TASK_DOCS
 from safetynet.notify import notify_failure
 
@@ -100,7 +100,8 @@ dbt_profile = ProfileConfig(
 def safetynet_daily() -> None:
     waits = [wait_for_manifest.override(task_id=f"wait_{s}")(s) for s in SOURCES]
     arrived = check_arrivals()
-    loads = [load_source.override(task_id=f"load_{s}")(s) for s in SOURCES]
+    loads = [load_source.override(task_id=f"load_{s}", priority_weight=LOAD_PRIORITY[s])(s)
+             for s in SOURCES]
     raw_checked = check_raw()
     dbt_build = DbtBuildLocalOperator(
         task_id="dbt_build", project_dir=str(PROJECT_ROOT / "dbt_project"),

@@ -15,6 +15,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_REFERENCE = PROJECT_ROOT / "dbt_project" / "seeds"
 
 SOURCES = ("civil_affairs", "health", "housing", "bank")
+# Load order when slots are short: the largest deliveries first (a million-person day:
+# civil affairs 1.6M rows, bank 1.5M, housing 0.3M, health a few thousand after
+# day 1), so the small ones fill the gaps and the load stage ends sooner.
+LOAD_PRIORITY = {"civil_affairs": 4, "bank": 3, "housing": 2, "health": 1}
 # The local cluster trusts 127.0.0.1 (throwaway data); dbt profile mappings
 # insist on a password, so the local URL carries this placeholder. Not a secret.
 LOCAL_PASSWORD = "local-trust-auth"
