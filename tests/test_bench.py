@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from safetynet import bench, generator
 from safetynet.config import SOURCES
+from safetynet.sources import SPECS
 
 DAY = date(2026, 10, 1)
 
@@ -239,3 +240,23 @@ def test_render_and_write_results(tmp_path: Path) -> None:
     assert "[PASS] one day end to end" in text
     path = bench.write_results(result, tmp_path)
     assert path.exists() and (tmp_path / "latest.json").read_text() == path.read_text()
+
+
+def test_loader_against_copy_loads_every_source_and_times_both(stack, tmp_path: Path) -> None:
+    generator.generate(stack.landing, 200, DAY, 1)
+    rows = bench.source_rows(bench.day_inventory(stack.landing, DAY))
+    alone = bench.loader_against_copy(stack.url, stack.landing, (DAY, stack.key), repeats=2,
+                                      schema="bench_copy_test")
+    assert {s: v["rows"] for s, v in alone["per_source"].items()} == rows
+    for source in SOURCES:
+        v = alone["per_source"][source]
+        assert v["loader_seconds"] > 0 and v["copy_seconds"] > 0
+        assert v["ratio"] == pytest.approx(v["copy_seconds"] / v["loader_seconds"])
+    assert alone["ratio"] == pytest.approx(alone["copy_seconds"] / alone["loader_seconds"])
+    with psycopg.connect(stack.url) as conn:  # loaded twice, kept once
+        batches = conn.execute("select count(*) from audit.load_batches where status = 'loaded' "
+                               "and extract_date = %s", (DAY,)).fetchone()
+        persons = conn.execute("select count(*) from raw.civil_affairs_persons").fetchone()
+    assert batches == (2 * len(SPECS),)
+    assert persons == (bench.day_inventory(stack.landing, DAY)["civil_affairs"]["persons.csv"]
+                       ["rows"],)
