@@ -4,10 +4,10 @@ The filter makes one pass over a delivered file: it splits records, checks
 each value against its column's rule (``sources.py``), normalises id numbers
 and computes their person_key, finds duplicate keys, and writes the valid
 rows as binary ``COPY`` data (each value in its raw column's type) and the
-rejected rows (line number, raw line,
-reason) to a file. This module compiles it on first use (``cc`` and
-OpenSSL's libcrypto) into ``SAFETYNET_NATIVE_DIR`` (default ``var/native``),
-one binary per version of the source, and streams its output.
+rejected rows (line number, raw line, reason) to a file. This module
+compiles it on first use (``cc`` and OpenSSL's libcrypto) into
+``SAFETYNET_NATIVE_DIR`` (default ``var/native``), one binary per version of
+the source, and streams its output.
 
     python -m safetynet.rowfilter        # build now; prints the binary's path
 """
