@@ -94,3 +94,27 @@ def test_missing_manifest_blocks_the_source(sample_stack: Stack) -> None:
     with pytest.raises(DeliveryError) as error:
         loader.load_source(sample_stack.url, sample_stack.landing, "bank", D1, "k")
     assert error.value.check == "manifest_missing"
+
+
+def test_set_up_converts_the_hex_person_keys_of_an_older_warehouse(stack: Stack) -> None:
+    """Before binary COPY, raw kept person_key as 64 hex digits (text), read by views."""
+    from safetynet import warehouse
+
+    warehouse.ensure_schema(stack.url)
+    key = bytes(range(32))
+    with warehouse.connect(stack.url) as conn:
+        conn.execute("alter table raw.bank_balances alter column person_key type text "
+                     "using encode(person_key, 'hex')")
+        conn.execute("create table raw.bank_balances_20260101 partition of raw.bank_balances "
+                     "for values in ('2026-01-01')")
+        conn.execute("insert into raw.bank_balances values ('2026-01-01', 1, 1, 'B01', 'A1', "
+                     "'110105198505051233', %s, 'D', 100, '2026-01-01')", (key.hex(),))
+        conn.execute("create schema if not exists staging")
+        conn.execute("create view staging.old_balances as select person_key "
+                     "from raw.bank_balances")
+        conn.execute("delete from audit.schema_version")  # an older set-up ran last
+    warehouse.ensure_schema(stack.url)
+    assert stack.query("select format_type(atttypid, null) from pg_attribute where attrelid = "
+                       "'raw.bank_balances'::regclass and attname = 'person_key'") == [("bytea",)]
+    assert stack.query("select person_key from raw.bank_balances") == [(key,)]
+    assert stack.query("select to_regclass('staging.old_balances')::text") == [(None,)]
