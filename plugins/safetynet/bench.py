@@ -52,7 +52,7 @@ from typing import Any
 
 import psycopg
 
-from safetynet import config, env, generator, localpg
+from safetynet import config, env, generator, loader, localpg
 from safetynet.config import LOCAL_PASSWORD, SOURCES
 from safetynet.manifest import CHUNK, read_manifest
 from safetynet.ports import free_port, port_open
@@ -574,8 +574,6 @@ def loader_against_copy(url: str, landing: Path, day_and_key: tuple[date, str],
     median of each is kept. Interleaving puts both under the same conditions
     on a shared machine; the Airflow stage adds task start-up on top.
     ``day_and_key``: the date and the deployment's pseudonym key."""
-    from safetynet import loader  # the bench's own process loads, as a task would
-
     day, key = day_and_key
     per_source = {}
     for source in SOURCES:

@@ -85,7 +85,7 @@ def copy_valid_rows(
         sql.Identifier("raw", partition_name(spec, extract_date)),
         sql.SQL(", ").join(map(sql.Identifier, _raw_columns(spec)[2:])))
     types = raw_types(conn, spec)
-    encoding = conn.execute("show client_encoding").fetchone()
+    encoding = conn.info.parameter_status("client_encoding") or "UTF8"
     try:
         # Binary text values are read in the client encoding: the file's, while COPY runs.
         conn.execute(sql.SQL("set client_encoding to {}").format(sql.Literal(spec.encoding)))
@@ -95,7 +95,7 @@ def copy_valid_rows(
                 for chunk in chunks:
                     copy.write(chunk)
             copied = cur.rowcount
-        conn.execute(sql.SQL("set client_encoding to {}").format(sql.Literal(encoding[0])))
+        conn.execute(sql.SQL("set client_encoding to {}").format(sql.Literal(encoding)))
     except COPY_DATA_ERRORS as error:  # the filter's checks should make this impossible
         raise DeliveryError("copy", f"{spec.source}/{extract_date}/{path.name}: "
                                     f"{str(error).splitlines()[0]}") from error

@@ -5,11 +5,10 @@
  * computes person_key = HMAC-SHA256 and finds duplicate keys (first occurrence
  * kept). Valid rows go to stdout in PostgreSQL's binary COPY format, each value
  * already of its raw column's type (line_no, the values, a key after each id
- * column; the partition's defaults fill in extract_date and batch_id);
- * rejected rows go to the rejects file
- * as CSV (line_no, raw line, reason). Text stays in the file's encoding: the
- * loader sets client_encoding to it and the server converts, as it does for
- * a plain COPY.
+ * column; the partition's defaults fill in extract_date and batch_id); rejected
+ * rows go to the rejects file as CSV (line_no, raw line, reason). Text stays in
+ * the file's encoding: the loader sets client_encoding to it and the server
+ * converts, as it does for a plain COPY.
  *
  * Usage (built and driven by safetynet/rowfilter.py):
  *   rowfilter FILE ENCODING HEADER DELIM REJECTS KEYCOLS TYPES COLUMN...
@@ -17,7 +16,7 @@
  *   KEYCOLS   comma-separated column indexes of the file's key
  *   TYPES     a letter per raw column after line_no (each file column, then the
  *             person_key after an id): t text, d date, n numeric, s smallint,
- *             i integer, b bigint, x bytea (a person_key as its 32 bytes)
+ *             i integer, b bigint, x bytea (a person_key: its 32 bytes)
  *   COLUMN    name \t kind \t required(0|1) [\t value]...  (values of kind enum)
  *   kinds     text alnum digits6 enum id money number integer fen date date8
  * The pseudonym key comes from env SAFETYNET_PSEUDONYM_KEY (never argv).
@@ -46,7 +45,7 @@ typedef struct {
     int required;
     int nvalues;
     char **values;
-    char type, key_type;  /* letters of TYPES: the raw column's type (and its key's) */
+    char type;            /* its letter in TYPES: the raw column's type */
 } column;
 
 typedef struct { const unsigned char *p; size_t n; int null; } field;
@@ -410,8 +409,8 @@ static int split_plain(const unsigned char *p, size_t n) {
 }
 
 /* Split one record as COPY CSV does; returns the number of fields. */
-static int split(const unsigned char *p, size_t n) {
-    if (!memchr(p, '"', n)) return split_plain(p, n);
+static int split(const unsigned char *p, size_t n, int quoted) {
+    if (!quoted) return split_plain(p, n);
     if (n + 1 > now->values_cap) now->values = xrealloc(now->values, now->values_cap = 2 * n + 64);
     unsigned char *values = now->values;
     int count = 0;
@@ -541,9 +540,8 @@ static void put_numeric(const unsigned char *p, size_t n) {
     int scale = dot < n ? (int)(n - dot - 1) : 0;
     size_t lead = 0;
     while (lead < dot && p[lead] == '0') lead++;
-    int int_len = (int)(dot - lead), pad = (4 - int_len % 4) % 4, len = 0;
+    int int_len = (int)(dot - lead), pad = (4 - int_len % 4) % 4, len = pad;
     memset(buf, '0', sizeof buf);
-    len = pad;
     memcpy(buf + len, p + lead, int_len);                 /* integer part, aligned to 4 */
     len += int_len;
     memcpy(buf + len, p + dot + 1, scale);                /* fraction, padded to 4 with 0 */
@@ -563,19 +561,12 @@ static void put_numeric(const unsigned char *p, size_t n) {
     for (int g = first; g < last; g++) put_be(digit[g], 2);
 }
 
-static void put_key(const field *f, char type) {
-    static const char hexdigits[] = "0123456789abcdef";
+static void put_key(const field *f) {
     unsigned char digest[32];
-    char hex[64];
     if (f->null) { put_length(-1); return; }
     person_key((const char *)f->p, f->n, digest);
-    if (type == 'x') { put_length(32); fwrite(digest, 1, 32, out); return; }
-    for (int i = 0; i < 32; i++) {
-        hex[2 * i] = hexdigits[digest[i] >> 4];
-        hex[2 * i + 1] = hexdigits[digest[i] & 15];
-    }
-    put_length(64);
-    fwrite(hex, 1, 64, out);
+    put_length(32);
+    fwrite(digest, 1, 32, out);
 }
 
 static void put_value(const field *f, char type) {
@@ -598,7 +589,7 @@ static void write_row(const record *r) {
     put_be((uint32_t)r->line_no, 4);
     for (int c = 0; c < ncols; c++) {
         put_value(&r->fields[c], cols[c].type);
-        if (cols[c].kind == ID) put_key(&r->fields[c], cols[c].key_type);
+        if (cols[c].kind == ID) put_key(&r->fields[c]);
     }
     loaded++;
 }
@@ -633,7 +624,8 @@ static void check_row(long line_no, const unsigned char *raw, size_t raw_n) {
     now = now == &records[0] ? &records[1] : &records[0];
 }
 
-static void handle_record(long line_no, const unsigned char *p, size_t n, int broken) {
+static void handle_record(long line_no, const unsigned char *p, size_t n, int broken,
+                          int quoted) {
     if (n && p[n - 1] == '\r') n--;
     if (!valid_encoding(p, n)) {
         reject_now(line_no, p, n, gb18030 ? "bytes not valid GB18030" : "bytes not valid UTF8");
@@ -643,7 +635,7 @@ static void handle_record(long line_no, const unsigned char *p, size_t n, int br
         reject_now(line_no, p, n, "unterminated quoted field");
         return;
     }
-    int count = n ? split(p, n) : 0;
+    int count = n ? split(p, n, quoted) : 0;
     if (count != ncols) {
         char reason[64];
         sprintf(reason, "%d fields, expected %d", count, ncols);
@@ -659,14 +651,16 @@ static void handle_record(long line_no, const unsigned char *p, size_t n, int br
  * then its first physical line only, rejected, and reading goes on after it. */
 #define MAX_QUOTED (64 << 10)
 
-static size_t record_end(const unsigned char *p, size_t n, int eof, long *lines, int *broken) {
+static size_t record_end(const unsigned char *p, size_t n, int eof, long *lines, int *broken,
+                         int *quoted) {
     int in_quote = 0;
     size_t first_newline = n;
     *lines = 0;
     *broken = 0;
     const unsigned char *newline = memchr(p, '\n', n);  /* most records hold no quote */
     size_t until = newline ? (size_t)(newline - p) : n;
-    if (!memchr(p, '"', until)) return until;
+    *quoted = memchr(p, '"', until) != NULL;
+    if (!*quoted) return until;
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '"') {
             in_quote = !in_quote;
@@ -690,8 +684,8 @@ static void filter(FILE *in, int header) {
     int eof = 0, first = 1;
     for (;;) {
         long extra;
-        int broken;
-        size_t end = record_end(buf + pos, have - pos, eof, &extra, &broken);
+        int broken, quoted;
+        size_t end = record_end(buf + pos, have - pos, eof, &extra, &broken, &quoted);
         if (pos + end == have && !eof && !broken) {       /* need more bytes */
             finish_waiting();                             /* it points into buf */
             memmove(buf, buf + pos, have - pos);
@@ -706,7 +700,7 @@ static void filter(FILE *in, int header) {
         const unsigned char *rec = buf + pos;
         size_t n = end;
         if (first && n >= 3 && !memcmp(rec, "\xef\xbb\xbf", 3)) { rec += 3; n -= 3; }
-        if (!(first && header)) handle_record(line_no, rec, n, broken);
+        if (!(first && header)) handle_record(line_no, rec, n, broken, quoted);
         first = 0;
         line_no += 1 + extra;
         pos += end + (pos + end < have);
@@ -766,8 +760,7 @@ static void parse_types(const char *types) {
             exit(2);
         }
         if (cols[c].kind != ID) continue;
-        if (*t != 't' && *t != 'x') die("a person_key column must be text (t) or bytea (x)");
-        cols[c].key_type = *t++;
+        if (*t++ != 'x') die("a person_key column must be bytea (x)");
         nout++;
     }
     if (*t) die("TYPES is longer than the columns");
