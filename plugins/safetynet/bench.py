@@ -856,7 +856,8 @@ class Deployment:
     database: str = "bench"
     metadata_database: str = "bench_airflow"
     source_timeout: int = 120
-    use_executor: bool = True  # LocalExecutor, parallelism 2: the loads run side by side
+    use_executor: bool = True  # LocalExecutor: the loads run side by side
+    parallelism: int = 4  # core.parallelism: one slot per source, the four loads start at once
     api_port: int = 0  # of the execution API the executor's workers report to
 
     @property
@@ -883,7 +884,7 @@ class Deployment:
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_sqlalchemy,
             "AIRFLOW__COSMOS__CACHE_DIR": str(self.root / "cosmos"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__PARALLELISM": "2",  # one task per core
+            "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
         })
         if self.use_executor:
             environ["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = \
@@ -1296,7 +1297,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cluster.start()
     args.out = args.out.resolve()
     deployment = Deployment(cluster, args.out, args.database, args.metadata_database,
-                            use_executor=not args.in_process)
+                            use_executor=not args.in_process, parallelism=args.parallelism)
     started_at = datetime.now(UTC)
     code = code_version()
     print(f"bench deployment: database {args.database}, metadata {args.metadata_database}, "
@@ -1332,7 +1333,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "parameters": {"households": args.households, "days": args.days,
                        "start": args.start.isoformat(), "seed": args.seed,
                        "database": args.database, "slow_ms": args.slow_ms,
-                       "interval": args.interval},
+                       "interval": args.interval, "parallelism": args.parallelism},
         "machine": {"cpus": os.cpu_count(), "memory_bytes": _total_memory(),
                     "sampler": "psutil" if psutil is not None else "/proc",
                     "postgres_settings": _pg_settings(deployment.warehouse_url)},
@@ -1404,7 +1405,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="COPY each file this many times, keep the median")
     parser.add_argument("--in-process", action="store_true",
                         help="plain `airflow dags test` (tasks one after the other) instead of "
-                             "--use-executor with LocalExecutor, parallelism 2")
+                             "--use-executor with LocalExecutor, --parallelism slots")
+    parser.add_argument("--parallelism", type=int, default=4,
+                        help="Airflow core.parallelism (LocalExecutor slots); 4: the four "
+                             "sources load side by side")
     parser.add_argument("--keep-going", action="store_true", help="run later days after a failure")
     parser.add_argument("--show", type=Path, metavar="RESULTS_JSON",
                         help="only print the table of an earlier run's JSON")
