@@ -113,6 +113,26 @@ def test_day_run_reads_the_metadata_schema(local_stack) -> None:
     assert run == {} and tasks == []
 
 
+def test_overnight_vacuums_analyses_and_checkpoints(stack) -> None:
+    table = f"bench_overnight_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(bench.metadata_url(stack.url), autocommit=True) as conn:
+        conn.execute(f"create table public.{table} as select g as x from generate_series(1, 5000) g")
+        try:
+            before = conn.execute("select checkpoints_req from pg_stat_bgwriter").fetchone()
+            seconds = bench.overnight(stack.url)
+            reltuples, vacuumed = conn.execute(
+                "select reltuples, last_vacuum from pg_class c"
+                " join pg_stat_user_tables s on s.relid = c.oid where c.oid = %s::regclass",
+                (f"public.{table}",)).fetchone()
+            after = conn.execute("select checkpoints_req from pg_stat_bgwriter").fetchone()
+        finally:
+            conn.execute(f"drop table public.{table}")
+    assert set(seconds) == {"vacuum_analyze", "checkpoint"} and min(seconds.values()) > 0
+    assert reltuples == 5000, "ANALYZE counted the rows"
+    assert vacuumed is not None, "VACUUM ran on it"
+    assert after[0] > before[0], "a checkpoint was requested"
+
+
 def test_copy_baseline_counts_every_row_with_the_loader_options(stack, tmp_path: Path) -> None:
     generator.generate(stack.landing, 300, DAY, 1)
     inventory = bench.day_inventory(stack.landing, DAY)

@@ -371,7 +371,9 @@ class Cluster:
             f"(Airflow, migrated) and {state['warehouse_db']} (warehouse): "
             f"{time.monotonic() - started:.0f}s")
         airflow = self.airflow(state)
-        warm = threading.Thread(target=_warm_execution_api, args=(airflow.url, timeout),
+        from safetynet.services import warm_execution_api
+
+        warm = threading.Thread(target=warm_execution_api, args=(airflow.url, timeout),
                                 daemon=True)
         try:
             warm.start()
@@ -471,10 +473,6 @@ class Cluster:
             # process and inherited by its forked pool, not imported by each pool
             # process's first task (10 s and more on a busy machine).
             "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
-            # The task supervisor waits in select() up to this long between heartbeats
-            # and may notice a finished task only then: 5 s (the default) after many
-            # short tasks; 1 s here (a heartbeat per running task per second at most).
-            "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
         }
         command = [
             "airflow", "celery", "worker",
@@ -593,19 +591,6 @@ class Cluster:
             api("PATCH", base, {"is_paused": True})
         instances = api("GET", f"{run_path}/taskInstances?limit=100")["task_instances"]
         return Run(run, instances, time.monotonic() - started)
-
-
-def _warm_execution_api(url: str, timeout: float) -> None:
-    """The api-server builds its execution API on the first request to it (10-20 s on a
-    busy machine): longer than the workers' 5 s client timeout, so each first task
-    would wait through retries. Ask for /execution/health as soon as it listens."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/execution/health", timeout=timeout):  # noqa: S310
-                return
-        except OSError:
-            time.sleep(0.5)
 
 
 def _hold_scheduled_run(api: Any) -> None:

@@ -30,9 +30,10 @@ def local_environment() -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg://safetynet@127.0.0.1:{port}/airflow",
-        # The task supervisor notices a finished task only when its select() wakes up; if the
-        # task's sockets close before the process can be reaped it sleeps up to this many
-        # seconds (default 5) with the slot held. 1 s: ~1 heartbeat/s per running task.
+        # The task supervisor waits in select() up to this long between heartbeats. When
+        # a task's sockets close before its process can be reaped, it notices the exit
+        # only then: up to 5 s (the default) with the executor slot held after a task.
+        # 1 s: at most one heartbeat per running task per second. (Celery workers too.)
         "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__CACHE_DIR": str(var / "cosmos"),

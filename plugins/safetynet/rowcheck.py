@@ -81,7 +81,7 @@ def copy_valid_rows(
 ) -> int:
     """COPY the file's valid rows into the date's partition; write its rejects to
     ``rejects``. Returns the rows loaded."""
-    statement = sql.SQL("copy {} ({}) from stdin with (format binary)").format(
+    statement = sql.SQL("copy {} ({}) from stdin with (format binary, freeze)").format(
         sql.Identifier("raw", partition_name(spec, extract_date)),
         sql.SQL(", ").join(map(sql.Identifier, _raw_columns(spec)[2:])))
     types = raw_types(conn, spec)

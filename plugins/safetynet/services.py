@@ -538,5 +538,18 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def warm_execution_api(url: str, timeout: float) -> None:
+    """The api-server builds its execution API on the first request to it (10-20 s on a
+    busy machine): longer than the workers' 5 s client timeout, so each first task
+    would wait through retries. Ask for /execution/health as soon as it listens."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/execution/health", timeout=timeout):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(0.5)
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
