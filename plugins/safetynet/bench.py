@@ -1183,6 +1183,10 @@ def render(result: dict[str, Any], top: int = 12) -> str:
         row(f"  {source} rows", [d["rows"].get(source) for d in days], 0)
     row("  rows delivered", [sum(d["rows"].values()) for d in days], 0)
     row("  load rows/s (stage wall)", [d.get("load_rows_per_s") for d in days], 0)
+    copy_rps = ((result.get("copy") or {}).get("ratios") or {}).get("copy_rows_per_s")
+    row("  vs plain COPY rows/s of day 1, %", [
+        100 * d["load_rows_per_s"] / copy_rps if copy_rps and d.get("load_rows_per_s") else None
+        for d in days], 0)
     for source in SOURCES:
         row(f"  load_{source} s", [d["tasks"].get(f"load_{source}", {}).get("seconds")
                                      for d in days])
