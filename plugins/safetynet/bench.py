@@ -21,8 +21,9 @@ One invocation, on its own isolated deployment of the local cluster:
    backend);
 4. per-stage wall times from the Airflow metadata database (task_instance
    start/end of the day's run), rows/s of the load stage and of each source;
-5. a plain ``COPY`` of the first day's files (same bytes, same encoding
-   options) into unindexed all-text tables, and the pipeline/COPY ratio;
+5. a plain ``COPY`` of each day's files (same bytes, same encoding options)
+   into unindexed all-text tables just before that day's run, and the
+   pipeline/COPY ratio;
 6. a table on stdout and ``var/bench/results-<timestamp>.json`` (also
    ``var/bench/latest.json``) to compare runs.
 
@@ -1090,6 +1091,18 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     return out
 
 
+def _day_ratio(day: dict[str, Any], result: dict[str, Any]) -> float | None:
+    """Load rows/s ÷ plain COPY rows/s of the day's files, taken just before its run
+    (older results: day 1's baseline, taken after the last day), in percent."""
+    copies = day.get("copy_before")
+    if copies:
+        copy_rps = sum(c["rows"] for c in copies) / sum(c["seconds"] for c in copies)
+    else:
+        copy_rps = ((result.get("copy") or {}).get("ratios") or {}).get("copy_rows_per_s")
+    load_rps = day.get("load_rows_per_s")
+    return 100 * load_rps / copy_rps if copy_rps and load_rps else None
+
+
 def _load_ratio_detail(result: dict[str, Any], ratio: float | None) -> str:
     if ratio is None:
         return "not measured"
@@ -1183,10 +1196,7 @@ def render(result: dict[str, Any], top: int = 12) -> str:
         row(f"  {source} rows", [d["rows"].get(source) for d in days], 0)
     row("  rows delivered", [sum(d["rows"].values()) for d in days], 0)
     row("  load rows/s (stage wall)", [d.get("load_rows_per_s") for d in days], 0)
-    copy_rps = ((result.get("copy") or {}).get("ratios") or {}).get("copy_rows_per_s")
-    row("  vs plain COPY rows/s of day 1, %", [
-        100 * d["load_rows_per_s"] / copy_rps if copy_rps and d.get("load_rows_per_s") else None
-        for d in days], 0)
+    row("  vs plain COPY of the day's files, %", [_day_ratio(d, result) for d in days], 0)
     for source in SOURCES:
         row(f"  load_{source} s", [d["tasks"].get(f"load_{source}", {}).get("seconds")
                                      for d in days])
@@ -1297,13 +1307,23 @@ def _generate(deployment: Deployment, args: argparse.Namespace) -> dict[str, Any
     return {**recorded, "reused": False}
 
 
+def _copy_before(deployment: Deployment, day: date, repeats: int) -> list[CopyResult]:
+    """The day's plain COPY baseline, taken just before its run: on a shared host the
+    machine's speed drifts within minutes, so baseline and stage must be neighbours."""
+    print(f"  plain COPY of {day}'s files (baseline) ...", flush=True)
+    return copy_baseline(deployment.warehouse_url, deployment.landing, day, repeats=repeats)
+
+
 def _run_days(deployment: Deployment, days: list[date], args: argparse.Namespace
               ) -> list[dict[str, Any]]:
     results = []
     for day in days:
         print(f"airflow dags test {DAG_ID} {day} ...", flush=True)
         inventory = day_inventory(deployment.landing, day)
+        copies = None if args.skip_copy else _copy_before(deployment, day, args.copy_repeats)
         measured = run_day(deployment, day, args.interval)
+        if copies is not None:
+            measured["copy_before"] = [asdict(c) for c in copies]
         measured["files"] = inventory
         measured["rows"] = source_rows(inventory)
         load = measured["stages"].get("load")
@@ -1346,10 +1366,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results = _run_days(deployment, days, args)
     copy = None
     if results and not args.skip_copy:
-        print("plain COPY baseline ...", flush=True)
-        copies = copy_baseline(deployment.warehouse_url, deployment.landing, days[0],
-                               repeats=args.copy_repeats)
         first = results[0]
+        copies = [CopyResult(**c) for c in first["copy_before"]]
         task_seconds = {s: first["tasks"].get(f"load_{s}", {}).get("seconds") for s in SOURCES}
         copy = {"date": days[0].isoformat(), "repeats": args.copy_repeats,
                 "files": [asdict(c) for c in copies],
