@@ -1370,7 +1370,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         copies = [CopyResult(**c) for c in first["copy_before"]]
         task_seconds = {s: first["tasks"].get(f"load_{s}", {}).get("seconds") for s in SOURCES}
         copy = {"date": days[0].isoformat(), "repeats": args.copy_repeats,
-                "files": [asdict(c) for c in copies],
+                "files": first["copy_before"],
                 "ratios": load_ratios(copies, first["rows"], task_seconds,
                                       first["stages"].get("load"))}
         print("loader alone against plain COPY ...", flush=True)

@@ -281,17 +281,24 @@ static int full_width(const unsigned char *p, size_t n, char *half) {
     return 0;
 }
 
+/* id[0..18) a valid GB 11643 number: digits, its check character, a real birth date. */
+static int valid_id(char id[19]) {
+    id[18] = 0;
+    if (!all_digits((unsigned char *)id, 17) || id[17] != check_char(id)) return 0;
+    return real_date(num((unsigned char *)id + 6, 4), num((unsigned char *)id + 10, 2),
+                     num((unsigned char *)id + 12, 2));
+}
+
 /* Normalise into id[]: whitespace trimmed, full-width to half, x to X, 15 -> 18.
  * Returns 1 if the result is a valid GB 11643 number. */
 static int normalise_id(const unsigned char *p, size_t n, char id[19]) {
+    if (n == 18 && all_digits(p, 17)) {                  /* as most arrive: only x to X */
+        memcpy(id, p, 18);
+        if (id[17] == 'x') id[17] = 'X';
+        return valid_id(id);
+    }
     char buf[64];
     size_t m = 0;
-    if (n == 18 && all_digits(p, 17)) {                  /* as most arrive: nothing to do */
-        memcpy(buf, p, 18);
-        m = 18;
-        if (buf[17] == 'x') buf[17] = 'X';
-        n = 0;
-    }
     for (size_t i = 0; i < n;) {
         char half = p[i];
         int len = full_width(p + i, n - i, &half);
@@ -315,10 +322,7 @@ static int normalise_id(const unsigned char *p, size_t n, char id[19]) {
     } else {
         return 0;
     }
-    id[18] = 0;
-    if (!all_digits((unsigned char *)id, 17) || id[17] != check_char(id)) return 0;
-    return real_date(num((unsigned char *)id + 6, 4), num((unsigned char *)id + 10, 2),
-                     num((unsigned char *)id + 12, 2));
+    return valid_id(id);
 }
 
 /* ---------------------------------------------------------------- duplicate keys */
