@@ -47,3 +47,41 @@ def test_port_given_at_start_wins_over_the_one_of_initdb() -> None:
     finally:
         moved.stop()
     shutil.rmtree(var)
+
+
+def test_settings_reach_a_cluster_made_by_an_older_checkout() -> None:
+    """A setting added since a cluster's initdb is appended at its next start; a value
+    already there (an older initdb or ALTER SYSTEM) is kept. With wal_level minimal a
+    COPY into a table truncated in its own transaction writes no WAL (every raw load)."""
+    var = config.var_dir() / "test-localpg-settings"
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", 55495, localpg.find_bin_dir())
+    conf = var / "pgdata" / "postgresql.auto.conf"
+    try:
+        cluster.start()
+        cluster.stop()
+        lines = [line for line in conf.read_text().splitlines()
+                 if not line.startswith(("wal_level", "max_wal_senders", "work_mem"))]
+        conf.write_text("\n".join([*lines, "work_mem = '8MB'", ""]))
+        cluster.start()
+        with psycopg.connect(cluster.url("postgres")) as conn:
+            assert conn.execute("show wal_level").fetchone() == ("minimal",)
+            assert conn.execute("show work_mem").fetchone() == ("8MB",)
+            assert _wal_bytes_of_a_truncated_copy(conn, rows=200_000) < 1_000_000
+    finally:
+        cluster.stop()
+    shutil.rmtree(var)
+
+
+def _wal_bytes_of_a_truncated_copy(conn: psycopg.Connection, rows: int) -> int:
+    conn.execute("create table t (n integer, s text)")
+    conn.commit()
+    before = conn.execute("select pg_current_wal_insert_lsn()").fetchone()[0]
+    conn.execute("truncate t")
+    with conn.cursor().copy("copy t from stdin with (freeze)") as copy:
+        for n in range(rows):
+            copy.write_row((n, "row"))
+    conn.commit()
+    return conn.execute("select pg_current_wal_insert_lsn() - %s::pg_lsn", (before,)
+                        ).fetchone()[0]

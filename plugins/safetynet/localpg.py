@@ -32,6 +32,11 @@ SERVER_SETTINGS = {
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
+    # No standby and no WAL archive for the embedded cluster: a COPY into a table
+    # created or truncated in its own transaction (every raw load, every dbt table)
+    # writes no WAL at all; PostgreSQL syncs the new files at commit instead.
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
     "max_parallel_workers_per_gather": "2",
     "jit": "off",
 }
@@ -92,8 +97,17 @@ class Cluster:
             "port": str(self.port),
             "unix_socket_directories": f"'{self.socket_dir}'",
         }
-        with open(self.data_dir / "postgresql.auto.conf", "a", encoding="utf-8") as conf:
-            conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
+        self._add_settings(settings)
+
+    def _add_settings(self, settings: dict[str, str]) -> None:
+        """Append to postgresql.auto.conf the settings it does not name yet (a value
+        already there, from an older checkout's initdb or ALTER SYSTEM, is kept)."""
+        conf = self.data_dir / "postgresql.auto.conf"
+        named = {line.split("=", 1)[0].strip() for line in conf.read_text().splitlines()
+                 if "=" in line and not line.lstrip().startswith("#")}
+        with open(conf, "a", encoding="utf-8") as handle:
+            handle.writelines(f"{key} = {value}\n" for key, value in settings.items()
+                              if key not in named)
 
     def start(self) -> bool:
         """Start the cluster (creating it if needed); False if it was already up."""
@@ -101,6 +115,7 @@ class Cluster:
             return False
         if not (self.data_dir / "PG_VERSION").exists():
             self.init()
+        self._add_settings(SERVER_SETTINGS)  # a cluster made by an older checkout
         self._prepare_dirs()
         log = self.data_dir / "server.log"
         # The port given now wins over the one written at initdb: SAFETYNET_PG_PORT moves
