@@ -63,6 +63,24 @@ def test_sampler_sees_the_process_tree_and_postgres(local_stack, use_psutil: boo
     assert 1 <= len(timeline) <= report.samples
 
 
+def test_stage_figures_count_the_cores_other_work_took() -> None:
+    """A process outside the sampled tree spinning on one core shows as others' cores
+    during the stage; the sampled tree (asleep) takes almost none."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2.5)"])
+    spin = "import time\nend = time.time() + 2\nwhile time.time() < end: pass"
+    spinner = subprocess.Popen([sys.executable, "-c", spin])
+    sampler = bench.ProcessSampler(sleeper.pid, interval=0.1, with_pss=False)
+    sampler.start()
+    spinner.wait()
+    sleeper.wait()
+    report = sampler.stop()
+    start, end = report.timeline[0].t + 0.3, report.timeline[0].t + 1.8
+    cpu, others = bench.stage_cpu_figures(report, {"load_bank": {"start": start, "end": end}})
+    assert cpu["load"] is not None and cpu["load"] < 0.3
+    assert others["load"]["others"] >= 0.5, others
+    assert 0 <= others["load"]["steal"] <= 2
+
+
 def test_postgres_backends_of_other_databases_are_left_out() -> None:
     procs = {
         1: bench.Proc(1, 0, 100, "postgres -D /x", 0.0),

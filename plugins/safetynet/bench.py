@@ -245,6 +245,8 @@ class Sample:
     pg_footprint: int  # their private memory + the largest shared part, counted once
     pg_all_rss: int  # every backend of the cluster (other databases too)
     cpu: float = 0.0  # CPU seconds so far of the tree and the bench backends
+    machine_busy: float = 0.0  # the whole machine's busy CPU seconds since boot
+    steal: float = 0.0  # the whole machine's steal seconds since boot
 
 
 @dataclass
@@ -267,11 +269,12 @@ class MemoryReport:
         values = [getattr(s, attr) for s in self.timeline if start <= s.t <= end]
         return max(values, default=None)
 
-    def cpu_in(self, start: float, end: float) -> float | None:
-        """CPU seconds (Airflow tree + bench backends) spent between two instants."""
-        before = [s.cpu for s in self.timeline if s.t <= start]
-        after = [s.cpu for s in self.timeline if s.t >= end]
-        inside = [s.cpu for s in self.timeline if start <= s.t <= end]
+    def cpu_in(self, start: float, end: float, attr: str = "cpu") -> float | None:
+        """CPU seconds (Airflow tree + bench backends; or ``attr``, a running total of
+        the sample) spent between two instants."""
+        before = [getattr(s, attr) for s in self.timeline if s.t <= start]
+        after = [getattr(s, attr) for s in self.timeline if s.t >= end]
+        inside = [getattr(s, attr) for s in self.timeline if start <= s.t <= end]
         first = before[-1] if before else (inside[0] if inside else None)
         last = after[0] if after else (inside[-1] if inside else None)
         return last - first if first is not None and last is not None else None
@@ -283,10 +286,11 @@ class MemoryReport:
             if sample.t - last >= timeline_step:
                 kept.append([round(sample.t, 2), sample.tree_rss, sample.top_rss,
                              sample.pg_rss, sample.pg_pss, sample.pg_footprint,
-                             round(sample.cpu, 2)])
+                             round(sample.cpu, 2), round(sample.machine_busy, 2),
+                             round(sample.steal, 2)])
                 last = sample.t
         out["timeline_columns"] = ["t", "tree_rss", "top_rss", "pg_rss", "pg_pss",
-                                   "pg_footprint", "cpu"]
+                                   "pg_footprint", "cpu", "machine_busy", "steal"]
         out["timeline"] = kept
         return out
 
@@ -354,6 +358,7 @@ class ProcessSampler(threading.Thread):
         report.cpu_seconds_tree = sum(self._cpu_tree.values())
         report.cpu_seconds_pg = sum(self._cpu_pg.values())
         sample.cpu = report.cpu_seconds_tree + report.cpu_seconds_pg
+        sample.machine_busy, sample.steal = machine_cpu()
         self.own_cpu_seconds += time.thread_time() - cpu_started
         report.sampler_cpu_seconds = self.own_cpu_seconds
         return sample
@@ -374,11 +379,19 @@ class ProcessSampler(threading.Thread):
 
 
 def machine_busy_seconds() -> float:
-    """CPU seconds spent busy by the whole machine since boot (all cores)."""
+    """CPU seconds spent busy by the whole machine since boot (all cores), the
+    hypervisor's steal included."""
+    return machine_cpu()[0]
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, steal) CPU seconds of the whole machine since boot, all cores. Steal is
+    time the hypervisor gave this guest's cores to other guests."""
     with open("/proc/stat", encoding="ascii") as handle:
         values = [int(v) for v in handle.readline().split()[1:]]
     idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    return (sum(values[:8]) - idle) / _TICK
+    steal = values[7] if len(values) > 7 else 0
+    return (sum(values[:8]) - idle) / _TICK, steal / _TICK
 
 
 # ---------------------------------------------------------------- the day's run (Airflow metadata)
@@ -938,6 +951,28 @@ class Deployment:
 # ---------------------------------------------------------------- one day
 
 
+def stage_cpu_figures(memory: MemoryReport, tasks: dict[str, dict[str, Any]]
+                      ) -> tuple[dict[str, float | None], dict[str, dict[str, float]]]:
+    """Per stage: the pipeline's CPU seconds, and the cores the rest of the machine took
+    meanwhile (``others``: busy minus the pipeline; ``steal``: the hypervisor's share
+    given to other guests), each divided by the stage's wall time."""
+    cpu: dict[str, float | None] = {}
+    others: dict[str, dict[str, float]] = {}
+    for name, patterns in STAGES:
+        spans = [(i["start"], i["end"]) for task_id, i in tasks.items()
+                 if _matches(task_id, patterns) and i.get("start") and i.get("end")]
+        if not spans:
+            continue
+        start, end = min(a for a, _ in spans), max(b for _, b in spans)
+        cpu[name] = memory.cpu_in(start, end)
+        busy = memory.cpu_in(start, end, "machine_busy")
+        steal = memory.cpu_in(start, end, "steal")
+        if cpu[name] is not None and busy is not None and steal is not None and end > start:
+            others[name] = {"others": max(0.0, busy - cpu[name]) / (end - start),
+                            "steal": steal / (end - start)}
+    return cpu, others
+
+
 def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[str, Any]:
     """``airflow dags test`` for ``day`` with the sampler; everything measured about it."""
     log_file = deployment.root / "logs" / f"dags_test_{day.isoformat()}.log"
@@ -970,12 +1005,7 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
         task_id: memory.peak_in(info["start"], info["end"])
         for task_id, info in times["tasks"].items() if info.get("start") and info.get("end")
     }
-    stage_cpu = {}
-    for name, patterns in STAGES:
-        spans = [(i["start"], i["end"]) for task_id, i in times["tasks"].items()
-                 if _matches(task_id, patterns) and i.get("start") and i.get("end")]
-        if spans:
-            stage_cpu[name] = memory.cpu_in(min(a for a, _ in spans), max(b for _, b in spans))
+    stage_cpu, stage_others = stage_cpu_figures(memory, times["tasks"])
     return {
         "date": day.isoformat(),
         "code": code_version(),  # the tree moves while a run lasts: recorded per day
@@ -987,6 +1017,7 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
         "memory": memory.as_dict(),
         "task_peak_rss": task_memory,
         "stage_cpu_seconds": stage_cpu,
+        "stage_other_cores": stage_others,
         "cpu": {"machine_busy_seconds": busy, "pipeline_seconds": ours,
                 "sampler_seconds": bench_cpu,
                 "other_cores_busy": max(0.0, busy - ours - bench_cpu) / wall if wall else None,
@@ -1221,6 +1252,10 @@ def render(result: dict[str, Any], top: int = 12) -> str:
         row(f"  peak RSS during {task}", [_mib(d["task_peak_rss"].get(task)) for d in days], 0)
     lines += ["", "machine"]
     row("  other processes, cores busy", [d["cpu"].get("other_cores_busy") for d in days], 2)
+    for stage in ("load", "check_raw", "dbt_build"):
+        others = [d.get("stage_other_cores", {}).get(stage, {}) for d in days]
+        row(f"    during {stage}: others / steal", [
+            f"{o['others']:.2f} / {o['steal']:.2f}" if o else None for o in others])
     row("  database size, MiB", [_mib(d["warehouse"].get("database_bytes")) for d in days], 0)
 
     copy = result.get("copy")
