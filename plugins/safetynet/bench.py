@@ -378,15 +378,9 @@ class ProcessSampler(threading.Thread):
         return self.report
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds spent busy by the whole machine since boot (all cores), the
-    hypervisor's steal included."""
-    return machine_cpu()[0]
-
-
 def machine_cpu() -> tuple[float, float]:
-    """(busy, steal) CPU seconds of the whole machine since boot, all cores. Steal is
-    time the hypervisor gave this guest's cores to other guests."""
+    """(busy, steal) CPU seconds of the whole machine since boot, all cores; busy
+    includes steal, the time the hypervisor gave this guest's cores to other guests."""
     with open("/proc/stat", encoding="ascii") as handle:
         values = [int(v) for v in handle.readline().split()[1:]]
     idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
@@ -978,7 +972,7 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
     log_file = deployment.root / "logs" / f"dags_test_{day.isoformat()}.log"
     server_log = deployment.cluster.data_dir / "server.log"
     log_offset = server_log.stat().st_size if server_log.exists() else 0
-    busy_before = machine_busy_seconds()
+    busy_before, _ = machine_cpu()
     bench_cpu_before = time.process_time()
     started = time.time()
     with open(log_file, "wb") as out:
@@ -993,7 +987,7 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
         returncode = process.wait()
         memory = sampler.stop()
     wall = time.time() - started
-    busy = machine_busy_seconds() - busy_before
+    busy = machine_cpu()[0] - busy_before
     bench_cpu = time.process_time() - bench_cpu_before  # this process: the sampler
     output = log_file.read_text(encoding="utf-8", errors="replace")
     run, tasks = day_run(deployment.environ()["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], day)

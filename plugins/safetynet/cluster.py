@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from safetynet.ports import free_port
+from safetynet.services import warm_execution_api
 
 DAG_ID = "safetynet_daily"
 WORKERS = ("worker-1", "worker-2")
@@ -371,8 +372,6 @@ class Cluster:
             f"(Airflow, migrated) and {state['warehouse_db']} (warehouse): "
             f"{time.monotonic() - started:.0f}s")
         airflow = self.airflow(state)
-        from safetynet.services import warm_execution_api
-
         warm = threading.Thread(target=warm_execution_api, args=(airflow.url, timeout),
                                 daemon=True)
         try:

@@ -92,12 +92,8 @@ class Cluster:
             "initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust",
             "--encoding=UTF8", "--locale=C.UTF-8",
         )
-        settings = {
-            **SERVER_SETTINGS,
-            "port": str(self.port),
-            "unix_socket_directories": f"'{self.socket_dir}'",
-        }
-        self._add_settings(settings)
+        self._add_settings({"port": str(self.port),
+                            "unix_socket_directories": f"'{self.socket_dir}'"})
 
     def _add_settings(self, settings: dict[str, str]) -> None:
         """Append to postgresql.auto.conf the settings it does not name yet (a value
@@ -115,7 +111,7 @@ class Cluster:
             return False
         if not (self.data_dir / "PG_VERSION").exists():
             self.init()
-        self._add_settings(SERVER_SETTINGS)  # a cluster made by an older checkout
+        self._add_settings(SERVER_SETTINGS)  # new, or made by an older checkout
         self._prepare_dirs()
         log = self.data_dir / "server.log"
         # The port given now wins over the one written at initdb: SAFETYNET_PG_PORT moves

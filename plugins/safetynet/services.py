@@ -450,6 +450,19 @@ class Airflow:
                   f"({self.url}/dags/{dag_id})", file=out)
 
 
+def warm_execution_api(url: str, timeout: float) -> None:
+    """The api-server builds its execution API on the first request to it (10-20 s on a
+    busy machine): longer than the workers' 5 s client timeout, so each first task
+    would wait through retries. Ask for /execution/health as soon as it listens."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/execution/health", timeout=timeout):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(0.5)
+
+
 def _all_healthy(health: dict[str, Any]) -> bool:
     return all((health.get(c) or {}).get("status") == "healthy" for c in HEALTH_COMPONENTS)
 
@@ -536,19 +549,6 @@ def main(argv: list[str]) -> int:
           f"dbt docs: {airflow.url}/safetynet-docs/dbt/index.html")
     print(f"logs: {airflow.run_dir}   stop with: make stop")
     return 0
-
-
-def warm_execution_api(url: str, timeout: float) -> None:
-    """The api-server builds its execution API on the first request to it (10-20 s on a
-    busy machine): longer than the workers' 5 s client timeout, so each first task
-    would wait through retries. Ask for /execution/health as soon as it listens."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/execution/health", timeout=timeout):  # noqa: S310
-                return
-        except OSError:
-            time.sleep(0.5)
 
 
 if __name__ == "__main__":
