@@ -8,11 +8,10 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore \
     AIRFLOW_HOME=/opt/airflow \
-    SAFETYNET_HOME=/opt/safetynet \
-    PYTHONPATH=/opt/safetynet/plugins
+    SAFETYNET_HOME=/opt/safetynet
 
 # curl: health checks of the api-server and the scheduler. gcc, libc6-dev, libssl-dev:
-# the loader's compiled row filter (plugins/safetynet/native/rowfilter.c).
+# the loader's compiled row filter (include/safetynet/ingest/native/rowfilter.c).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl gcc libc6-dev libssl-dev \
     && rm -rf /var/lib/apt/lists/* \
@@ -27,8 +26,15 @@ RUN pip install -r /tmp/requirements/requirements.lock \
     && pip check \
     && rm -rf /tmp/requirements
 
-# The code is baked in (root-owned, read-only for the runtime user) so the image
-# runs on its own on any host; docker-compose.yml bind-mounts the working tree
+# The runtime package (include/safetynet) is installed, not mounted: only it, never the
+# development tooling of tools/ (local stack, synthetic data, benchmark, demo). It finds
+# the dbt project and the checks through SAFETYNET_HOME.
+COPY pyproject.toml /tmp/safetynet/
+COPY include/ /tmp/safetynet/include/
+RUN pip install --no-deps /tmp/safetynet && rm -rf /tmp/safetynet
+
+# The rest is baked in (root-owned, read-only for the runtime user) so the image
+# runs on its own on any host; docker-compose.yml bind-mounts these folders
 # over it read-only. Only these folders are copied: never .env, .venv or var/.
 WORKDIR /opt/safetynet
 COPY dags/ dags/
@@ -45,6 +51,6 @@ RUN mkdir -p /opt/safetynet/var/landing /opt/safetynet/var/feed /opt/safetynet/v
 
 USER airflow
 # Build the row filter now (var/native); a changed rowfilter.c is rebuilt on first use.
-RUN python -m safetynet.rowfilter
+RUN python -m safetynet.ingest.rowfilter
 EXPOSE 8080
 CMD ["airflow", "version"]

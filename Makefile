@@ -7,7 +7,7 @@ unexport PYTHONDONTWRITEBYTECODE
 PY ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
-ENV := set -a; eval "$$(PYTHONPATH=plugins $(VENV)/bin/python -m safetynet.env)"; set +a
+ENV := set -a; eval "$$($(VENV)/bin/python -m safetynet_dev.stack.env)"; set +a
 DAYS ?= 3
 HOUSEHOLDS ?= 2000
 START ?= 2026-10-01
@@ -18,24 +18,31 @@ DATE ?= $(START)
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.lock
-	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
-	$(PY) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.lock
-	touch $(STAMP)
+# The pins, then the two packages of this repo, editable: the runtime (include/safetynet)
+# and the tooling (tools/safetynet_dev). All output to stderr: `eval "$$(make -s env)"`
+# may create the venv on a fresh clone and must read only the exports on stdout.
+$(STAMP): requirements.lock requirements-dev.txt pyproject.toml tools/pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "need $(PY)" >&2; exit 1; }
+	@$(PY) -m venv $(VENV) >&2
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.lock >&2
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt \
+	  -c requirements.lock >&2
+	@$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation \
+	  -e . -e tools >&2
+	@touch $(STAMP)
 
 venv: $(STAMP) ## create the project virtual environment from the pins
 
 up: $(STAMP) ## start the local PostgreSQL and prepare Airflow and the warehouse
-	@$(ENV); $(VENV)/bin/python -m safetynet.localpg start
+	@$(ENV); $(VENV)/bin/python -m safetynet_dev.stack.localpg start
 	@$(ENV); $(VENV)/bin/python -m safetynet.setup
 
 data: up ## generate synthetic extracts: HOUSEHOLDS=2000 START=2026-10-01 DAYS=3
-	@$(ENV); $(VENV)/bin/python -m safetynet.generator --out "$$SAFETYNET_LANDING_DIR" \
+	@$(ENV); $(VENV)/bin/python -m safetynet_dev.synth.generator --out "$$SAFETYNET_LANDING_DIR" \
 	  --households $(HOUSEHOLDS) --start $(START) --days $(DAYS)
 
 demo: up ## set up from nothing, generate data, run safetynet_daily for 3 days, summarise
-	@$(ENV); $(VENV)/bin/python -m safetynet.demo --households $(HOUSEHOLDS) --start $(START) --days $(DAYS)
+	@$(ENV); $(VENV)/bin/python -m safetynet_dev.demo --households $(HOUSEHOLDS) --start $(START) --days $(DAYS)
 
 run: up ## run safetynet_daily for one date through Airflow: DATE=YYYY-MM-DD
 	@$(ENV); airflow dags test safetynet_daily $(DATE)
@@ -46,23 +53,23 @@ test: up ## the whole test suite against the real local stack
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check plugins dags tests
 
-env: ## shell exports: eval "$$(make -s env)"
-	@PYTHONPATH=plugins $(VENV)/bin/python -m safetynet.env
+env: $(STAMP) ## shell exports: eval "$$(make -s env)"
+	@$(VENV)/bin/python -m safetynet_dev.stack.env
 
 psql: up ## open the warehouse in psql
 	@$(ENV); psql "$$AIRFLOW_CONN_WAREHOUSE"
 
 docs: up ## build dbt docs and Data Docs (paths printed)
-	@$(ENV); $(VENV)/bin/python -m safetynet.docs
+	@$(ENV); $(VENV)/bin/python -m safetynet_dev.docs
 
 bench: up ## scale benchmark (1M persons x 3 days), results in var/bench
-	@$(ENV); $(VENV)/bin/python -m safetynet.bench \
+	@$(ENV); $(VENV)/bin/python -m safetynet_dev.bench.run \
 	  $(if $(filter command line,$(origin HOUSEHOLDS)),--households $(HOUSEHOLDS)) \
 	  $(if $(filter command line,$(origin DAYS)),--days $(DAYS)) \
 	  $(if $(filter command line,$(origin START)),--start $(START)) $(BENCH_ARGS)
 
 airflow: up ## start the Airflow UI and services (api-server, scheduler, dag-processor, triggerer)
-	@$(ENV); $(VENV)/bin/python -m safetynet.services start
+	@$(ENV); $(VENV)/bin/python -m safetynet_dev.stack.services start
 
 # Airflow's own backfill (`airflow backfill create --max-active-runs 1`, printed when run),
 # carried out by the scheduler of `make airflow` one day at a time in date order; the target
@@ -70,13 +77,13 @@ airflow: up ## start the Airflow UI and services (api-server, scheduler, dag-pro
 # watching only). REPROCESS=failed (default) re-runs failed days (a re-delivered day) and
 # skips published ones; REPROCESS=completed re-runs every day; none: only days never run.
 backfill: up ## Airflow's own backfill of safetynet_daily, in order: START=... END=... [REPROCESS=failed]
-	@$(ENV); $(VENV)/bin/python -m safetynet.services backfill safetynet_daily \
+	@$(ENV); $(VENV)/bin/python -m safetynet_dev.stack.services backfill safetynet_daily \
 	  $(START) $(or $(END),$(START)) $(or $(REPROCESS),failed)
 
 cluster-demo: $(STAMP) ## CeleryExecutor proof: Redis + Airflow + 2 Celery workers run one sample day
-	@$(ENV); $(VENV)/bin/python -m safetynet.cluster demo
+	@$(ENV); $(VENV)/bin/python -m safetynet_dev.stack.cluster demo
 
 stop: ## stop local services (Airflow, the Celery cluster, PostgreSQL)
-	@if [ -x $(VENV)/bin/python ]; then $(ENV); $(VENV)/bin/python -m safetynet.services stop; \
-	  $(VENV)/bin/python -m safetynet.cluster stop; \
-	  $(VENV)/bin/python -m safetynet.localpg stop; fi
+	@if [ -x $(VENV)/bin/python ]; then $(ENV); $(VENV)/bin/python -m safetynet_dev.stack.services stop; \
+	  $(VENV)/bin/python -m safetynet_dev.stack.cluster stop; \
+	  $(VENV)/bin/python -m safetynet_dev.stack.localpg stop; fi

@@ -2,7 +2,7 @@
 
 wait for the four manifests → check arrivals → load each source → check raw
 (GX, critical blocks) → dbt build → check marts (GX) → publish feed.
-Steps live in ``plugins/safetynet/pipeline.py``; this file only wires them.
+Steps live in ``include/safetynet/pipeline.py``; this file only wires them.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from cosmos import ProfileConfig
 from cosmos import settings as cosmos_settings
 from cosmos.operators.local import DbtBuildLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
+
 from safetynet import pipeline
-from safetynet.config import LOAD_PRIORITY, PROJECT_ROOT, SOURCES, Settings
-from safetynet.docs_md import TASK_DOCS
-from safetynet.notify import notify_failure
+from safetynet.config import LOAD_PRIORITY, SOURCES, Settings, dbt_project_dir
+from safetynet.publish.notify import notify_failure
+from safetynet.taskdocs import TASK_DOCS
 
 TIMEOUT = Settings.from_env().source_timeout
 NO_RETRY_ERRORS = (pipeline.IncompleteDelivery, pipeline.loader.DeliveryError,
-                   pipeline.quality.QualityGateFailed)
+                   pipeline.gate.QualityGateFailed)
 
 
 def _day(ds: str | None) -> date:
@@ -104,7 +105,7 @@ def safetynet_daily() -> None:
              for s in SOURCES]
     raw_checked = check_raw()
     dbt_build = DbtBuildLocalOperator(
-        task_id="dbt_build", project_dir=str(PROJECT_ROOT / "dbt_project"),
+        task_id="dbt_build", project_dir=str(dbt_project_dir()),
         # D as env, not --vars (dbt re-parses everything when --vars change); cache_dir keeps
         # target/partial_parse.msgpack between runs (cosmos runs dbt in a new temp dir)
         profile_config=dbt_profile, env={"SAFETYNET_AS_OF_DATE": "{{ ds }}"}, install_deps=False,

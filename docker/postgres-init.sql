@@ -23,7 +23,7 @@ create database airflow owner airflow;
 revoke all on database airflow from public;
 
 -- Warehouse: owned by the pipeline's login role `safetynet` (not a superuser).
--- The group roles of plugins/safetynet/sql/roles.sql are created here, because
+-- The group roles of include/safetynet/sql/roles.sql are created here, because
 -- creating roles needs CREATEROLE, which the pipeline's role does not get.
 create role safetynet login password :'warehouse_password';
 create role safetynet_engineer nologin;

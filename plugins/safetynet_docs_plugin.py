@@ -21,8 +21,9 @@ from pathlib import Path
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from safetynet import quality
-from safetynet.config import PROJECT_ROOT, Settings
+
+from safetynet.config import Settings, project_home
+from safetynet.quality import gate
 
 PREFIX = "/safetynet-docs"
 SITES = {
@@ -37,8 +38,8 @@ mimetypes.add_type("application/json", ".json")
 def site_folder(site: str) -> Path:
     """Where a site lives, read from the environment at each request."""
     if site == "gx":
-        return quality.data_docs_index(Settings.from_env().reports_dir).parent
-    return PROJECT_ROOT / "dbt_project" / "target"
+        return gate.data_docs_index(Settings.from_env().reports_dir).parent
+    return project_home() / "dbt_project" / "target"
 
 
 async def authenticated_user(request: Request):  # noqa: ANN201 - Airflow's user type

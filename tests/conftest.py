@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,13 +17,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from safetynet import warehouse
+from safetynet.config import LOCAL_PASSWORD
+from safetynet_dev.stack import env, localpg
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugins"))
-sys.path.insert(0, str(ROOT))
-
-from safetynet import env, localpg, warehouse  # noqa: E402
-from safetynet.config import LOCAL_PASSWORD  # noqa: E402
-
 CONTRACT = ROOT / "tests" / "fixtures" / "contract"
 SAMPLES = CONTRACT / "samples"
 

@@ -21,9 +21,11 @@ import psycopg
 import pytest
 from browser import body_text, chromium, wait_for
 from conftest import SAMPLES, Stack, drop_database, isolated_stack
-from safetynet import localpg, services, warehouse
+
+from safetynet import warehouse
 from safetynet.config import SOURCES
-from safetynet.ports import free_port
+from safetynet_dev.stack import localpg, services
+from safetynet_dev.stack.ports import free_port
 
 DAG = "safetynet_daily"
 DAY = "2026-10-01"

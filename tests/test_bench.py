@@ -15,9 +15,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from safetynet import bench, generator
+
 from safetynet.config import SOURCES
-from safetynet.sources import SPECS
+from safetynet.ingest.sources import SPECS
+from safetynet_dev.bench import run as bench
+from safetynet_dev.synth import generator
 
 DAY = date(2026, 10, 1)
 

@@ -21,8 +21,9 @@ from datetime import date
 import psycopg
 import pytest
 from conftest import SAMPLES
-from safetynet import cluster
+
 from safetynet.config import SOURCES
+from safetynet_dev.stack import cluster
 
 MISSING = cluster.missing_requirements()
 pytestmark = pytest.mark.skipif(

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from conftest import Stack
-from safetynet import damage, generator, loader
-from safetynet.manifest import DeliveryError
+
+from safetynet.ingest import loader
+from safetynet.ingest.manifest import DeliveryError
+from safetynet_dev.synth import damage, generator
 
 DAY = date(2026, 10, 1)
 PERSONS = "persons.csv"

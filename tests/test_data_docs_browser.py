@@ -21,7 +21,9 @@ from urllib.parse import unquote, urljoin
 import pytest
 from browser import body_text, chromium, require_chromium, wait_for
 from conftest import SAMPLES, Stack, isolated_stack
-from safetynet import damage, quality
+
+from safetynet.quality import gate
+from safetynet_dev.synth import damage
 
 require_chromium()
 
@@ -58,7 +60,7 @@ def _blocked_day(stack: Stack) -> Blocked:
     failed = [dict(zip(("suite", "expectation", "column", "observed", "description"), r,
                        strict=True)) for r in rows]
     assert failed, "the gate blocked the day, so audit.dq_results names a failed check"
-    index = quality.data_docs_index(stack.reports)
+    index = gate.data_docs_index(stack.reports)
     assert index.exists(), f"no Data Docs at {index}"
     return Blocked(stack, index, failed)
 

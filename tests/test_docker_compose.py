@@ -23,7 +23,7 @@ AIRFLOW = {"airflow-init", "api-server", "scheduler", "dag-processor", "triggere
 SERVICES = {"postgres", "redis", *AIRFLOW}
 CODE_MOUNTS = {"./dags", "./plugins", "./dbt_project", "./expectations"}
 STATE_DIRS = ("SAFETYNET_LANDING_DIR", "SAFETYNET_FEED_DIR", "SAFETYNET_REPORTS_DIR")
-# The settings the platform reads (plugins/safetynet/config.py, notify.py) and those a
+# The settings the platform reads (include/safetynet/config.py, notify.py) and those a
 # distributed Airflow 3 deployment cannot run without.
 AIRFLOW_ENV = (
     "AIRFLOW__CORE__EXECUTOR", "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND",

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 from conftest import Stack, isolated_stack
-from safetynet import damage, generator
+
+from safetynet_dev.synth import damage, generator
 
 D1, D2 = "2026-10-01", "2026-10-02"
 FINGERPRINT = """select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), ''))

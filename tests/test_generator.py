@@ -19,8 +19,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from safetynet import damage
-from safetynet import generator as gen
+
+from safetynet_dev.synth import damage
+from safetynet_dev.synth import generator as gen
 
 try:
     from tests.reference import rules

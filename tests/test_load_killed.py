@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -38,11 +37,10 @@ def write_big_bank_file(folder: Path) -> int:
 
 def start_load(stack: Stack) -> subprocess.Popen[bytes]:
     code = ("import sys; from datetime import date; from pathlib import Path;"
-            "from safetynet import loader;"
+            "from safetynet.ingest import loader;"
             f"loader.load_source({stack.url!r}, Path({str(stack.landing)!r}), 'bank',"
             f" date.fromisoformat({DAY!r}), 'k')")
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")})
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
 
 
 def wait_for_status(stack: Stack, status: str, timeout: float = 60) -> None:
@@ -73,7 +71,7 @@ def test_killed_load_leaves_nothing_and_rerun_loads_everything(stack: Stack) -> 
 
     from datetime import date
 
-    from safetynet import loader
+    from safetynet.ingest import loader
 
     results = loader.load_source(stack.url, stack.landing, "bank", date.fromisoformat(DAY), "k")
     assert results[0].loaded == rows and results[0].rejected == 0

@@ -13,9 +13,10 @@ from decimal import Decimal
 
 import pytest
 from conftest import SAMPLES, Stack
-from safetynet import loader
+
 from safetynet.config import SOURCES
-from safetynet.manifest import DeliveryError
+from safetynet.ingest import loader
+from safetynet.ingest.manifest import DeliveryError
 
 D1 = date(2026, 10, 1)
 SAMPLE_ROWS = {"households.csv": 80, "persons.csv": 240, "enrollments.csv": 45,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 
 import psycopg
-from safetynet import config, localpg
+
+from safetynet import config
+from safetynet_dev.stack import localpg
 
 
 def test_start_reuse_stop() -> None:

@@ -13,9 +13,10 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import SAMPLES, Stack
-from safetynet import damage
-from safetynet.manifest import DeliveryError
-from safetynet.notify import SafetynetNotifier, failed_checks, failure_payload
+
+from safetynet.ingest.manifest import DeliveryError
+from safetynet.publish.notify import SafetynetNotifier, failed_checks, failure_payload
+from safetynet_dev.synth import damage
 
 DAY = "2026-10-01"
 BANK_FILE = "balances_20261001.txt"

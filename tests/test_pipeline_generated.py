@@ -15,7 +15,8 @@ from datetime import date, timedelta
 import pytest
 from conftest import Stack, isolated_stack
 from reference import rules as reference
-from safetynet import generator
+
+from safetynet_dev.synth import generator
 
 START = date(2026, 10, 1)
 DAYS = [START + timedelta(days=i) for i in range(3)]

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SAMPLES, Stack, isolated_stack
-from safetynet.docs import dbt_environment
+
+from safetynet_dev.docs import dbt_environment
 
 DAYS = ["2026-10-01", "2026-10-02", "2026-10-03"]
 
@@ -101,6 +102,7 @@ def test_marts_hold_no_raw_identifiers(samples_run: Stack) -> None:
 def test_roles_see_only_their_schemas(samples_run: Stack, role: str, readable: list[str],
                                       forbidden: list[str]) -> None:
     import psycopg
+
     from safetynet import warehouse
 
     for table in readable:

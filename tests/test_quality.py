@@ -18,11 +18,14 @@ from datetime import date
 
 import pytest
 from conftest import SAMPLES, Stack, isolated_stack
-from safetynet import loader, pipeline, quality, warehouse
+
+from safetynet import pipeline, warehouse
+from safetynet.ingest import loader
+from safetynet.quality import gate
 
 DAY = date(2026, 10, 1)
 RUN_ID = "test_quality_run"
-USER_SCHEMAS = ("raw.", "marts.", "audit.", quality.CHECKS_SCHEMA)
+USER_SCHEMAS = ("raw.", "marts.", "audit.", gate.CHECKS_SCHEMA)
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +66,12 @@ def test_check_raw_never_fetches_a_batch(loaded: Stack, statements: list) -> Non
     ours = [(s, n) for s, n in statements if any(x in s for x in USER_SCHEMAS)]
     assert ours, "the listener saw GX's queries"
     fetched = [(s[:200], n) for s, n in ours
-               if s.lower().lstrip("( ").startswith("select") and n > quality.EXAMPLES]
+               if s.lower().lstrip("( ").startswith("select") and n > gate.EXAMPLES]
     assert not fetched, f"statements that brought a batch into Python: {fetched}"
     assert not any(s.lower().startswith(f"select * from {t}")
                    for s, _ in ours for t in ("raw.", "marts.") if "limit" not in s.lower())
     assert loaded.query("select count(*) from pg_views where schemaname = %s",
-                        (quality.CHECKS_SCHEMA,)) == [(0,)], "the run's views are dropped"
+                        (gate.CHECKS_SCHEMA,)) == [(0,)], "the run's views are dropped"
 
 
 def test_duplicate_key_blocks_with_examples(loaded: Stack, statements: list) -> None:
@@ -76,7 +79,7 @@ def test_duplicate_key_blocks_with_examples(loaded: Stack, statements: list) -> 
         conn.execute("""insert into raw.bank_balances select * from raw.bank_balances
                         where extract_date = %s order by line_no limit 1""", (DAY,))
     try:
-        with pytest.raises(quality.QualityGateFailed, match="expect_compound_columns"):
+        with pytest.raises(gate.QualityGateFailed, match="expect_compound_columns"):
             pipeline.check_raw(DAY, RUN_ID)
         rows = loaded.query(
             """select expectation, column_name, severity, observed_value from audit.dq_results
@@ -96,8 +99,8 @@ def test_duplicate_key_blocks_with_examples(loaded: Stack, statements: list) -> 
 def test_redelivery_rerun_under_the_same_run_id_passes(loaded: Stack, statements: list) -> None:
     """Clear / backfill --reprocess-behavior failed re-runs a day under its old run id:
     the delivery suite judges each source's latest attempt, not the failed one."""
-    from safetynet import damage
-    from safetynet.manifest import DeliveryError
+    from safetynet.ingest.manifest import DeliveryError
+    from safetynet_dev.synth import damage
 
     run_id = "test_quality_redelivery"
     balances = damage.folder(loaded.landing, "bank", DAY.isoformat()) / "balances_20261001.txt"
@@ -107,7 +110,7 @@ def test_redelivery_rerun_under_the_same_run_id_passes(loaded: Stack, statements
     damage.flip_byte(balances)
     with pytest.raises(DeliveryError, match="sha256"):
         loader.load_source(loaded.url, loaded.landing, "bank", DAY, loaded.key, run_id)
-    with pytest.raises(quality.QualityGateFailed, match="delivery"):
+    with pytest.raises(gate.QualityGateFailed, match="delivery"):
         pipeline.check_raw(DAY, run_id)
 
     balances.write_bytes(pristine)  # re-delivered
@@ -120,16 +123,16 @@ def test_leftovers_of_a_killed_check_run_are_cleared(loaded: Stack, statements: 
     """A check process killed before its clean-up leaves a view and a key table behind;
     a later run drops them once they are a day old (and is not stopped by them)."""
     with warehouse.connect(loaded.url) as conn:
-        conn.execute(f"create schema if not exists {quality.CHECKS_SCHEMA}")
+        conn.execute(f"create schema if not exists {gate.CHECKS_SCHEMA}")
         for kind, name in (("view", "old_batch"), ("table", "old_batch_k0")):
-            conn.execute(f"create {kind} {quality.CHECKS_SCHEMA}.{name} as select 1 as one")
-            conn.execute(f"comment on {kind} {quality.CHECKS_SCHEMA}.{name} is "
-                         f"'{quality.VIEW_COMMENT} 2000-01-01T00:00:00+00:00'")
+            conn.execute(f"create {kind} {gate.CHECKS_SCHEMA}.{name} as select 1 as one")
+            conn.execute(f"comment on {kind} {gate.CHECKS_SCHEMA}.{name} is "
+                         f"'{gate.VIEW_COMMENT} 2000-01-01T00:00:00+00:00'")
 
     tally = pipeline.check_raw(DAY, RUN_ID)
 
     assert tally["failed_critical"] == 0
     left = loaded.query("""select relname from pg_class c join pg_namespace n
                            on n.oid = c.relnamespace where n.nspname = %s""",
-                        (quality.CHECKS_SCHEMA,))
+                        (gate.CHECKS_SCHEMA,))
     assert left == []

@@ -18,9 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from safetynet import rowfilter
+
 from safetynet.identity import check_char, is_valid_id, normalise_id, person_key
-from safetynet.sources import SPECS, FileSpec
+from safetynet.ingest import rowfilter
+from safetynet.ingest.sources import SPECS, FileSpec
 
 KEY = "test-key"
 PERSONS = next(s for s in SPECS if s.table == "civil_affairs_persons")

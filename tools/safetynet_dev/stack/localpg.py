@@ -1,6 +1,6 @@
 """An embedded PostgreSQL cluster for the local set-up.
 
-``python -m safetynet.localpg start|stop|status``. The cluster lives in
+``python -m safetynet_dev.stack.localpg start|stop|status``. The cluster lives in
 ``var/pgdata``, listens on 127.0.0.1 and a socket in ``var/pgsock``, trusts
 local connections (throwaway data, never a deployment) and holds the
 ``warehouse`` and ``airflow`` databases. Run as root, the server runs as
@@ -158,7 +158,7 @@ def main(argv: list[str]) -> int:
         print("running" if running else "stopped")
         return 0 if running else 3
     else:
-        print(f"usage: python -m safetynet.localpg start|stop|status (got {action!r})")
+        print(f"usage: python -m safetynet_dev.stack.localpg start|stop|status (got {action!r})")
         return 2
     return 0
 

@@ -9,7 +9,7 @@ compiles it on first use (``cc`` and OpenSSL's libcrypto) into
 ``SAFETYNET_NATIVE_DIR`` (default ``var/native``), one binary per version of
 the source, and streams its output.
 
-    python -m safetynet.rowfilter        # build now; prints the binary's path
+    python -m safetynet.ingest.rowfilter        # build now; prints the binary's path
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from safetynet.config import var_dir
-from safetynet.sources import FileSpec
+from safetynet.ingest.sources import FileSpec
 
 SOURCE = Path(__file__).with_name("native") / "rowfilter.c"
 PIPE_SIZE = 1 << 20

@@ -1,6 +1,6 @@
 """``make bench``: the scale benchmark of issue 7 (≈1M persons x 3 days).
 
-``python -m safetynet.bench [--households 400000] [--days 3] [--start 2026-10-01]``
+``python -m safetynet_dev.bench.run [--households 400000] [--days 3] [--start 2026-10-01]``
 
 One invocation, on its own isolated deployment of the local cluster:
 
@@ -53,12 +53,15 @@ from typing import Any
 
 import psycopg
 
-from safetynet import config, env, generator, loader, localpg
+from safetynet import config
 from safetynet.config import LOCAL_PASSWORD, SOURCES
-from safetynet.manifest import CHUNK, read_manifest
-from safetynet.ports import free_port, port_open
-from safetynet.services import warm_execution_api
-from safetynet.sources import SPECS, FileSpec
+from safetynet.ingest import loader
+from safetynet.ingest.manifest import CHUNK, read_manifest
+from safetynet.ingest.sources import SPECS, FileSpec
+from safetynet_dev.stack import env, localpg
+from safetynet_dev.stack.ports import free_port, port_open
+from safetynet_dev.stack.services import warm_execution_api
+from safetynet_dev.synth import generator
 
 try:  # optional: the /proc reader below does the same job without it
     import psutil
@@ -926,7 +929,7 @@ class Deployment:
         server = subprocess.Popen(
             ["airflow", "api-server", "--host", "127.0.0.1", "--port", str(self.api_port),
              "--workers", "1"], env=self.environ(), stdout=log, stderr=subprocess.STDOUT,
-            cwd=config.PROJECT_ROOT, start_new_session=True)
+            cwd=config.project_home(), start_new_session=True)
         try:
             _wait_for_port(self.api_port, server, timeout=180)
             # as a long-running api-server would be: day 1's first tasks do not pay for it
@@ -939,7 +942,7 @@ class Deployment:
 
     def migrate_metadata(self) -> None:
         subprocess.run(["airflow", "db", "migrate"], env=self.environ(), check=True,
-                       capture_output=True, text=True, cwd=config.PROJECT_ROOT)
+                       capture_output=True, text=True, cwd=config.project_home())
 
 
 # ---------------------------------------------------------------- one day
@@ -980,7 +983,7 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
             ["airflow", "dags", "test", DAG_ID, day.isoformat(),
              *(["--use-executor"] if deployment.use_executor else [])],
             env=deployment.environ(),
-            stdout=out, stderr=subprocess.STDOUT, cwd=config.PROJECT_ROOT)
+            stdout=out, stderr=subprocess.STDOUT, cwd=config.project_home())
         sampler = ProcessSampler(process.pid, postmaster_pid(deployment.cluster.data_dir),
                                  [deployment.database, deployment.metadata_database], interval)
         sampler.start()
@@ -1427,7 +1430,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def code_version() -> dict[str, Any]:
     """The commit measured, and the files changed on top of it (the code moves quickly)."""
     def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=config.PROJECT_ROOT, capture_output=True,
+        done = subprocess.run(["git", *args], cwd=config.project_home(), capture_output=True,
                               text=True, check=False)
         return done.stdout.rstrip() if done.returncode == 0 else ""
 
@@ -1463,7 +1466,7 @@ def write_results(result: dict[str, Any], out_dir: Path) -> Path:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m safetynet.bench",
+    parser = argparse.ArgumentParser(prog="python -m safetynet_dev.bench.run",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--households", type=int, default=400_000)
     parser.add_argument("--days", type=int, default=3)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import subprocess
 
-from safetynet import rowfilter, warehouse
+from safetynet import warehouse
 from safetynet.config import Settings
+from safetynet.ingest import rowfilter
 
 
 def main() -> None:

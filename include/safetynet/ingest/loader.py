@@ -20,9 +20,10 @@ from pathlib import Path
 
 import psycopg
 
-from safetynet import manifest, rowcheck, warehouse
-from safetynet.manifest import DeliveryError
-from safetynet.sources import FileSpec, specs_for
+from safetynet import warehouse
+from safetynet.ingest import manifest, rowcheck
+from safetynet.ingest.manifest import DeliveryError
+from safetynet.ingest.sources import FileSpec, specs_for
 
 log = logging.getLogger(__name__)
 MAX_REJECT_RATIO = 0.01

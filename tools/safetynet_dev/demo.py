@@ -8,8 +8,9 @@ import subprocess
 import sys
 from datetime import date, timedelta
 
-from safetynet import generator, summary
 from safetynet.config import Settings
+from safetynet.publish import summary
+from safetynet_dev.synth import generator
 
 
 def run_day(day: date) -> bool:

@@ -13,8 +13,11 @@ import os
 from datetime import date, timedelta
 from typing import Any
 
-from safetynet import arrivals, feed, loader, quality, warehouse
+from safetynet import warehouse
 from safetynet.config import Settings, pseudonym_key
+from safetynet.ingest import arrivals, loader
+from safetynet.publish import feed
+from safetynet.quality import gate
 
 log = logging.getLogger(__name__)
 MART_DATE_COLUMNS = {
@@ -68,9 +71,9 @@ def check_raw(extract_date: date, run_id: str) -> dict[str, int]:
     settings = Settings.from_env()
     params = {"per_suite": _expected_rows(settings.warehouse_url, extract_date, run_id),
               "expected_rows": -1, "run_id": run_id}
-    checks = quality.run_checks(settings.warehouse_url, settings.reports_dir, "raw",
+    checks = gate.run_checks(settings.warehouse_url, settings.reports_dir, "raw",
                                 extract_date, run_id, params)
-    quality.enforce(checks, extract_date)
+    gate.enforce(checks, extract_date)
     return _tally(checks)
 
 
@@ -90,13 +93,13 @@ def _population_band(url: str, extract_date: date) -> dict[str, int]:
 def check_marts(extract_date: date, run_id: str) -> dict[str, int]:
     settings = Settings.from_env()
     params = _population_band(settings.warehouse_url, extract_date)
-    checks = quality.run_checks(settings.warehouse_url, settings.reports_dir, "marts",
+    checks = gate.run_checks(settings.warehouse_url, settings.reports_dir, "marts",
                                 extract_date, run_id, params)
-    quality.enforce(checks, extract_date)
+    gate.enforce(checks, extract_date)
     return _tally(checks)
 
 
-def _tally(checks: list[quality.CheckResult]) -> dict[str, int]:
+def _tally(checks: list[gate.CheckResult]) -> dict[str, int]:
     return {
         "checks": len(checks),
         "failed_critical": sum(not c.success and c.severity == "critical" for c in checks),

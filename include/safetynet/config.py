@@ -7,12 +7,13 @@ environment variables of the contract (section 7) and a few of its own.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
 from pathlib import Path
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CONTRACT_REFERENCE = PROJECT_ROOT / "dbt_project" / "seeds"
+from urllib.parse import unquote, urlparse
 
 SOURCES = ("civil_affairs", "health", "housing", "bank")
 # Load order when slots are short: the largest deliveries first (a million-person day:
@@ -29,9 +30,40 @@ def _env(name: str, default: str) -> str:
     return value if value else default
 
 
+@cache
+def _installed_from() -> Path | None:
+    """The project folder pip installed this package from (PEP 610 ``direct_url.json``),
+    for an editable install (``make venv``) or ``pip install .`` in the image."""
+    try:
+        record = metadata.distribution("safetynet").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        return None
+    url = urlparse(json.loads(record or "{}").get("url", ""))
+    return Path(unquote(url.path)) if url.scheme == "file" else None
+
+
+def project_home() -> Path:
+    """The deployment's project folder: ``dbt_project/``, ``expectations/`` and, locally,
+    ``var/``. ``SAFETYNET_HOME`` when set (the image sets it), else the folder the
+    package was installed from."""
+    home = os.environ.get("SAFETYNET_HOME") or _installed_from()
+    if home is None:
+        raise RuntimeError("safetynet is not installed from a project folder: set SAFETYNET_HOME")
+    return Path(home)
+
+
+def dbt_project_dir() -> Path:
+    return project_home() / "dbt_project"
+
+
+def checks_dir() -> Path:
+    """The data-quality checks (YAML suites) of ``expectations/``."""
+    return project_home() / "expectations"
+
+
 def var_dir() -> Path:
     """Folder that holds all local generated state (git-ignored)."""
-    return Path(_env("SAFETYNET_VAR_DIR", str(PROJECT_ROOT / "var")))
+    return Path(_env("SAFETYNET_VAR_DIR", str(project_home() / "var")))
 
 
 def local_pg_port() -> int:

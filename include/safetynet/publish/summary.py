@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from safetynet import quality, warehouse
+from safetynet import warehouse
 from safetynet.config import Settings
+from safetynet.quality import gate
 
 QUERIES = {
     "Rows loaded per source (latest batch of each file)": """
@@ -77,7 +78,7 @@ def _where(settings: Settings, dates: list[date]) -> str:
     for folder in feeds:
         state = "published" if (folder / "_manifest.json").exists() else "NOT published"
         lines.append(f"  feed {folder}  ({state})")
-    lines.append(f"  Data Docs  {quality.data_docs_index(settings.reports_dir)}")
+    lines.append(f"  Data Docs  {gate.data_docs_index(settings.reports_dir)}")
     lines.append(f"  dbt docs   {Path('dbt_project/target/index.html').resolve()} (make docs)")
     lines.append(f"  warehouse  {settings.warehouse_url.split('@')[-1]} (make psql)")
     return "\n".join(lines)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from safetynet import manifest, warehouse
+from safetynet import warehouse
 from safetynet.config import SOURCES
+from safetynet.ingest import manifest
 
 
 def record_poke(url: str, landing: Path, source: str, extract_date: date, waited: float) -> bool:

@@ -1,6 +1,6 @@
 """``make airflow`` / ``make stop``: the Airflow services of the local stack.
 
-``python -m safetynet.services start`` starts api-server, scheduler,
+``python -m safetynet_dev.stack.services start`` starts api-server, scheduler,
 dag-processor and triggerer in the background (LocalExecutor, metadata in
 the local PostgreSQL), waits until the api-server answers and every service
 reports healthy, then prints the URL and the login. ``stop`` stops them;
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from safetynet.ports import free_port, port_open
+from safetynet_dev.stack.ports import free_port, port_open
 
 # Started in this order, stopped in reverse (the api-server last: running
 # tasks report their end through its execution API).
@@ -535,7 +535,7 @@ def main(argv: list[str]) -> int:
             return 130
         return 0 if runs and all(r["state"] == "success" for r in runs.values()) else 1
     if command != "start":
-        print("usage: python -m safetynet.services "
+        print("usage: python -m safetynet_dev.stack.services "
               "[start|stop|status|backfill DAG FIRST LAST [REPROCESS]]", file=sys.stderr)
         return 2
     try:

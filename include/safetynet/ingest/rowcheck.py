@@ -15,9 +15,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from safetynet.manifest import DeliveryError
-from safetynet.rowfilter import filtered_rows
-from safetynet.sources import FileSpec
+from safetynet.ingest.manifest import DeliveryError
+from safetynet.ingest.rowfilter import filtered_rows
+from safetynet.ingest.sources import FileSpec
 
 COPY_DATA_ERRORS = (
     psycopg.errors.BadCopyFileFormat, psycopg.errors.CharacterNotInRepertoire,

@@ -18,7 +18,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from safetynet.generator import (
+from safetynet_dev.synth.generator import (
     CHECK_CHARS,
     FORMATS,
     MANIFEST,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from safetynet.sources import FileSpec
+from safetynet.ingest.sources import FileSpec
 
 CHUNK = 1 << 20
 BOM = b"\xef\xbb\xbf"

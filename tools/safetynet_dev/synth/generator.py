@@ -47,8 +47,10 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from safetynet import config
+
 # The deployment's reference data (dbt seeds), so generated households fall in known cities.
-SEEDS_DIR = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+SEEDS_DIR = config.dbt_project_dir() / "seeds"
 DEFAULT_REGIONS_CSV = SEEDS_DIR / "regions.csv"
 DEFAULT_STANDARDS_CSV = SEEDS_DIR / "dibao_standards.csv"
 DEFAULT_DIRTY_RATIO = 0.003
@@ -1479,7 +1481,7 @@ def generate(out_dir: Path, households: int, start: date, days: int, seed: int =
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m safetynet.generator",
+    parser = argparse.ArgumentParser(prog="python -m safetynet_dev.synth.generator",
                                      description="Write seeded synthetic landing extracts.")
     parser.add_argument("--out", type=Path, required=True, help="landing directory")
     parser.add_argument("--households", type=int, default=2000)

@@ -7,8 +7,8 @@ import subprocess
 import sys
 from urllib.parse import urlsplit
 
-from safetynet import datadocs, quality
-from safetynet.config import PROJECT_ROOT, Settings
+from safetynet.config import Settings, project_home
+from safetynet.quality import datadocs, gate
 
 
 def dbt_environment(url: str) -> dict[str, str]:
@@ -23,9 +23,9 @@ def dbt_environment(url: str) -> dict[str, str]:
 
 
 def build_dbt_docs(url: str) -> None:
-    project = PROJECT_ROOT / "dbt_project"
+    project = project_home() / "dbt_project"
     subprocess.run(
-        [str(PROJECT_ROOT / ".venv" / "bin" / "dbt"), "docs", "generate", "--profiles-dir",
+        [str(project_home() / ".venv" / "bin" / "dbt"), "docs", "generate", "--profiles-dir",
          str(project), "--project-dir", str(project), "--vars", "{as_of_date: '2000-01-01'}"],
         check=True, env=dbt_environment(url),
     )
@@ -45,8 +45,8 @@ def main() -> int:
     settings = Settings.from_env()
     build_dbt_docs(settings.warehouse_url)
     build_data_docs()
-    print(f"dbt docs:  {PROJECT_ROOT / 'dbt_project' / 'target' / 'index.html'}")
-    print(f"Data Docs: {quality.data_docs_index(settings.reports_dir)}")
+    print(f"dbt docs:  {project_home() / 'dbt_project' / 'target' / 'index.html'}")
+    print(f"Data Docs: {gate.data_docs_index(settings.reports_dir)}")
     print("Both are also linked in the Airflow UI (Browse menu) when `make airflow` runs.")
     return 0
 

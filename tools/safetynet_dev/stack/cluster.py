@@ -5,7 +5,7 @@ Redis as the Celery broker, Airflow 3 api-server, scheduler, dag-processor and
 triggerer, and two ``airflow celery worker`` processes that run the tasks
 through the api-server's execution API. Everything binds 127.0.0.1.
 
-``python -m safetynet.cluster demo [--date 2026-10-01] [--workers 2] [--concurrency 1]``
+``python -m safetynet_dev.stack.cluster demo [--date 2026-10-01] [--workers 2] [--concurrency 1]``
     start a fresh cluster, run ``safetynet_daily`` for the date on the sample
     deliveries, print every task instance with the worker that ran it, stop.
 ``start [--workers N] [--concurrency C]``  start a fresh cluster and leave it running
@@ -21,7 +21,7 @@ feed, report and Redis folders under ``var/cluster/``; every port is picked free
 start. Each start is a new throwaway cluster (databases and folders recreated).
 
 Worker identity: each worker gets ``SAFETYNET_WORKER_NAME`` and
-``AIRFLOW__CORE__HOSTNAME_CALLABLE=safetynet.cluster.worker_hostname``. Airflow 3.3's
+``AIRFLOW__CORE__HOSTNAME_CALLABLE=safetynet_dev.stack.cluster.worker_hostname``. Airflow 3.3's
 task supervisor reports ``[core] hostname_callable()`` to the execution API when a
 task starts (``TIEnterRunningPayload.hostname``) and that is what lands in
 ``task_instance.hostname`` -- the Celery node name (``--celery-hostname``) is not.
@@ -50,8 +50,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from safetynet.ports import free_port
-from safetynet.services import warm_execution_api
+from safetynet_dev.stack.ports import free_port
+from safetynet_dev.stack.services import warm_execution_api
 
 DAG_ID = "safetynet_daily"
 WORKERS = ("worker-1", "worker-2")
@@ -199,7 +199,7 @@ class Cluster:
     @property
     def pg(self) -> Any:
         if self.postgres is None:
-            from safetynet import localpg
+            from safetynet_dev.stack import localpg
 
             self.postgres = localpg.Cluster.local()
         return self.postgres
@@ -242,7 +242,7 @@ class Cluster:
     def environ(self, state: Mapping[str, Any] | None = None) -> dict[str, str]:
         """The environment of every process of the cluster (before services.Airflow
         adds its api-server settings and a worker its name)."""
-        from safetynet import env
+        from safetynet_dev.stack import env
 
         state = state or self.state()
         metadata = self.pg.url(state["metadata_db"]).replace("postgresql://",
@@ -275,7 +275,7 @@ class Cluster:
 
     def airflow(self, state: Mapping[str, Any] | None = None):  # noqa: ANN201
         """The api-server, scheduler, dag-processor and triggerer (safetynet.services)."""
-        from safetynet import services
+        from safetynet_dev.stack import services
 
         return services.Airflow(self.environ(state))
 
@@ -458,7 +458,7 @@ class Cluster:
         """Start one more ``airflow celery worker`` named ``name`` (worker-N if None)."""
         state = self.state()
         if not state or not self.redis_pid():
-            raise ClusterError("no cluster is running: python -m safetynet.cluster start")
+            raise ClusterError("no cluster is running: python -m safetynet_dev.stack.cluster start")
         if name is None:
             taken = set(state["workers"])
             name = next(f"worker-{n}" for n in range(1, 1000) if f"worker-{n}" not in taken)
@@ -467,7 +467,7 @@ class Cluster:
         environ = {
             **self.airflow(state).service_environment(),
             "SAFETYNET_WORKER_NAME": name,
-            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "safetynet.cluster.worker_hostname",
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "safetynet_dev.stack.cluster.worker_hostname",
             # Plugins (cosmos, the docs plugin) imported once by the worker's main
             # process and inherited by its forked pool, not imported by each pool
             # process's first task (10 s and more on a busy machine).
@@ -573,7 +573,7 @@ class Cluster:
         for old in earlier.get("dag_runs", []):
             api("DELETE", f"{base}/dagRuns/{urllib.parse.quote(old['dag_run_id'])}")
         run = api("POST", f"{base}/dagRuns", {"logical_date": logical,
-                                              "note": "python -m safetynet.cluster"})
+                                              "note": "python -m safetynet_dev.stack.cluster"})
         api("PATCH", base, {"is_paused": False})
         started = time.monotonic()
         run_path = f"{base}/dagRuns/{urllib.parse.quote(run['dag_run_id'])}"
@@ -603,7 +603,7 @@ def _hold_scheduled_run(api: Any) -> None:
     logical = dag.get("next_dagrun_logical_date")
     if not logical:
         return
-    from safetynet.services import ServiceError
+    from safetynet_dev.stack.services import ServiceError
 
     run_id = "held_" + logical[:10]
     try:
@@ -648,9 +648,9 @@ class Run:
 # ---------------------------------------------------------------- command line
 
 def _samples() -> Path:
-    from safetynet.config import PROJECT_ROOT
+    from safetynet.config import project_home
 
-    return PROJECT_ROOT / "tests" / "fixtures" / "contract" / "samples" / "landing"
+    return project_home() / "tests" / "fixtures" / "contract" / "samples" / "landing"
 
 
 def _print_run(cluster: Cluster, result: Run, day: date) -> bool:
@@ -674,7 +674,7 @@ def _print_run(cluster: Cluster, result: Run, day: date) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m safetynet.cluster",
+    parser = argparse.ArgumentParser(prog="python -m safetynet_dev.stack.cluster",
                                      description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     for name in ("demo", "start"):
@@ -739,7 +739,8 @@ def _start_and_run(cluster: Cluster, args: argparse.Namespace) -> int:
         print(f"  Airflow UI {airflow.url}  login {user} / {password}  logs {cluster.run_dir}",
               flush=True)
         if args.command == "start":
-            print("running; python -m safetynet.cluster run YYYY-MM-DD | add-worker | stop")
+            print("running; python -m safetynet_dev.stack.cluster "
+                  "run YYYY-MM-DD | add-worker | stop")
             return 0
         ok = _print_run(cluster, cluster.run(args.date, log=lambda line: print(line, flush=True)),
                         args.date)

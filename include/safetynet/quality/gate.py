@@ -20,11 +20,12 @@ import psycopg
 import yaml
 from psycopg import sql
 
-from safetynet import datadocs, warehouse
-from safetynet.config import PROJECT_ROOT
+from safetynet import warehouse
+from safetynet.config import checks_dir
+from safetynet.quality import datadocs
 
 log = logging.getLogger(__name__)
-CHECKS_DIR = PROJECT_ROOT / "expectations"
+
 PLACEHOLDER = re.compile(r"^\{(\w+)\}$")
 RESERVED = {"expect", "severity", "description", "via"}
 KEY_RESULT = "_key_result_table"  # set by key_results(): where its GROUP BY was stored
@@ -57,8 +58,8 @@ class CheckResult:
 def check_files(layer: str) -> list[Path]:
     """``raw`` → delivery.yml + raw/*.yml; ``marts`` → marts/*.yml."""
     if layer == "raw":
-        return [CHECKS_DIR / "delivery.yml", *sorted((CHECKS_DIR / "raw").glob("*.yml"))]
-    return sorted((CHECKS_DIR / layer).glob("*.yml"))
+        return [checks_dir() / "delivery.yml", *sorted((checks_dir() / "raw").glob("*.yml"))]
+    return sorted((checks_dir() / layer).glob("*.yml"))
 
 
 def _fill(value: Any, params: dict[str, Any]) -> Any:

@@ -1,4 +1,4 @@
-"""Shell exports for the local stack: ``eval "$(python -m safetynet.env)"``.
+"""Shell exports for the local stack: ``eval "$(python -m safetynet_dev.stack.env)"``.
 
 A variable already set in the environment wins, so a data engineer can
 point the stack at another landing folder or an external PostgreSQL.
@@ -13,7 +13,7 @@ from safetynet import config
 
 
 def local_environment() -> dict[str, str]:
-    root = config.PROJECT_ROOT
+    root = config.project_home()
     var = config.var_dir()
     port = config.local_pg_port()
     defaults = {
@@ -42,8 +42,6 @@ def local_environment() -> dict[str, str]:
     }
     exports = {name: os.environ.get(name) or value for name, value in defaults.items()}
     exports["PATH"] = f"{root / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"
-    paths = [str(root / "plugins"), os.environ.get("PYTHONPATH")]
-    exports["PYTHONPATH"] = ":".join(p for p in paths if p)
     return exports
 
 
