@@ -22,7 +22,7 @@ from safetynet.config import LOCAL_PASSWORD
 from safetynet_dev.stack import env, localpg
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTRACT = ROOT / "tests" / "fixtures" / "contract"
+CONTRACT = ROOT / "contract"
 SAMPLES = CONTRACT / "samples"
 
 

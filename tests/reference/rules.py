@@ -163,7 +163,7 @@ from typing import Any
 
 CONTRACT_DIR = Path(
     os.environ.get("SAFETYNET_CONTRACT_DIR", "")
-    or Path(__file__).resolve().parents[1] / "fixtures" / "contract"
+    or Path(__file__).resolve().parents[2] / "contract"
 )
 DEFAULT_STANDARDS_CSV = CONTRACT_DIR / "reference" / "dibao_standards.csv"
 

@@ -650,7 +650,7 @@ class Run:
 def _samples() -> Path:
     from safetynet.config import project_home
 
-    return project_home() / "tests" / "fixtures" / "contract" / "samples" / "landing"
+    return project_home() / "contract" / "samples" / "landing"
 
 
 def _print_run(cluster: Cluster, result: Run, day: date) -> bool:
