@@ -24,15 +24,18 @@ from safetynet.publish.notify import notify_failure
 from safetynet.taskdocs import TASK_DOCS
 
 TIMEOUT = Settings.from_env().source_timeout
-NO_RETRY_ERRORS = (pipeline.IncompleteDelivery, pipeline.loader.DeliveryError,
-                   pipeline.gate.QualityGateFailed)
+NO_RETRY_ERRORS = (
+    pipeline.IncompleteDelivery,
+    pipeline.loader.DeliveryError,
+    pipeline.gate.QualityGateFailed,
+)
 
 
 def _day(ds: str | None) -> date:
     return date.fromisoformat(str(ds))
 
 
-def _fail_fast(step, *args):  # noqa: ANN001, ANN202 - thin adapter
+def _fail_fast(step, *args):
     """A failed check or corrupt file cannot heal by retrying: fail without retries."""
     try:
         return step(*args)
@@ -40,9 +43,13 @@ def _fail_fast(step, *args):  # noqa: ANN001, ANN202 - thin adapter
         raise AirflowFailException(str(error)) from error
 
 
-@task.sensor(poke_interval=min(30, max(TIMEOUT // 10, 1)), timeout=TIMEOUT, mode="reschedule",
-             doc_md=TASK_DOCS["wait"])
-def wait_for_manifest(source: str, ds: str | None = None, ti=None) -> PokeReturnValue:  # noqa: ANN001
+@task.sensor(
+    poke_interval=min(30, max(TIMEOUT // 10, 1)),
+    timeout=TIMEOUT,
+    mode="reschedule",
+    doc_md=TASK_DOCS["wait"],
+)
+def wait_for_manifest(source: str, ds: str | None = None, ti=None) -> PokeReturnValue:
     started = ti.start_date.timestamp() if ti and ti.start_date else time.time()
     arrived = pipeline.poke_source(source, _day(ds), time.time() - started)
     return PokeReturnValue(is_done=arrived)
@@ -79,11 +86,12 @@ def publish_feed(ds: str | None = None, run_id: str | None = None) -> dict:
 
 
 dbt_profile = ProfileConfig(
-    profile_name="safetynet", target_name="warehouse",
+    profile_name="safetynet",
+    target_name="warehouse",
     # threads: cosmos writes its own profile (dbt's default is 1 thread), as in profiles.yml
-    profile_mapping=PostgresUserPasswordProfileMapping(conn_id="warehouse",
-                                                       profile_args={"schema": "public",
-                                                                     "threads": 2}),
+    profile_mapping=PostgresUserPasswordProfileMapping(
+        conn_id="warehouse", profile_args={"schema": "public", "threads": 2}
+    ),
 )
 
 
@@ -93,24 +101,33 @@ dbt_profile = ProfileConfig(
     start_date=pendulum.datetime(2026, 10, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 0, "retry_delay": pendulum.duration(seconds=30),
-                  "on_failure_callback": notify_failure},
+    default_args={
+        "retries": 0,
+        "retry_delay": pendulum.duration(seconds=30),
+        "on_failure_callback": notify_failure,
+    },
     doc_md=__doc__,
     tags=["safetynet"],
 )
 def safetynet_daily() -> None:
     waits = [wait_for_manifest.override(task_id=f"wait_{s}")(s) for s in SOURCES]
     arrived = check_arrivals()
-    loads = [load_source.override(task_id=f"load_{s}", priority_weight=LOAD_PRIORITY[s])(s)
-             for s in SOURCES]
+    loads = [
+        load_source.override(task_id=f"load_{s}", priority_weight=LOAD_PRIORITY[s])(s)
+        for s in SOURCES
+    ]
     raw_checked = check_raw()
     dbt_build = DbtBuildLocalOperator(
-        task_id="dbt_build", project_dir=str(dbt_project_dir()),
+        task_id="dbt_build",
+        project_dir=str(dbt_project_dir()),
         # D as env, not --vars (dbt re-parses everything when --vars change); cache_dir keeps
         # target/partial_parse.msgpack between runs (cosmos runs dbt in a new temp dir)
-        profile_config=dbt_profile, env={"SAFETYNET_AS_OF_DATE": "{{ ds }}"}, install_deps=False,
+        profile_config=dbt_profile,
+        env={"SAFETYNET_AS_OF_DATE": "{{ ds }}"},
+        install_deps=False,
         cache_dir=cosmos_settings.cache_dir / "safetynet_daily__dbt_build",
-        retries=1, doc_md=TASK_DOCS["dbt_build"],
+        retries=1,
+        doc_md=TASK_DOCS["dbt_build"],
     )
     marts_checked = check_marts()
     published = publish_feed()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import mimetypes
 from pathlib import Path
+from typing import Any, ClassVar
 
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import FastAPI, HTTPException, Request
@@ -27,9 +28,11 @@ from safetynet.quality import gate
 
 PREFIX = "/safetynet-docs"
 SITES = {
-    "gx": ("Data Docs (data quality)",
-           "written by every run of safetynet_daily (tasks check_raw and check_marts) "
-           "and by <code>make docs</code>"),
+    "gx": (
+        "Data Docs (data quality)",
+        "written by every run of safetynet_daily (tasks check_raw and check_marts) "
+        "and by <code>make docs</code>",
+    ),
     "dbt": ("dbt docs (warehouse)", "built by <code>make docs</code> (dbt docs generate)"),
 }
 mimetypes.add_type("application/json", ".json")
@@ -42,7 +45,7 @@ def site_folder(site: str) -> Path:
     return project_home() / "dbt_project" / "target"
 
 
-async def authenticated_user(request: Request):  # noqa: ANN201 - Airflow's user type
+async def authenticated_user(request: Request):
     """The Airflow user of this request (bearer token or the UI's session cookie)."""
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
@@ -50,8 +53,11 @@ async def authenticated_user(request: Request):  # noqa: ANN201 - Airflow's user
     from fastapi.security import HTTPAuthorizationCredentials
 
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    bearer = (HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials)
-              if scheme.lower() == "bearer" and credentials else None)
+    bearer = (
+        HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials)
+        if scheme.lower() == "bearer" and credentials
+        else None
+    )
     user = await get_user(request, None, bearer)
     if not get_auth_manager().is_authorized_view(access_view=AccessView.WEBSITE, user=user):
         raise HTTPException(status_code=403, detail="Forbidden")
@@ -70,7 +76,9 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
         "<style>body{font-family:sans-serif;margin:2rem;max-width:48rem}"
         "code{background:#eee;padding:0 .2rem}</style></head>"
-        f"<body><h1>{title}</h1>{body}</body></html>", status_code=status)
+        f"<body><h1>{title}</h1>{body}</body></html>",
+        status_code=status,
+    )
 
 
 def _resolve(site: str, path: str) -> Path | None:
@@ -92,8 +100,10 @@ def docs_app() -> FastAPI:
             await authenticated_user(request)
         except HTTPException:
             return _login_redirect(request)
-        links = "".join(f"<li><a href='{PREFIX}/{site}/index.html'>{title}</a></li>"
-                        for site, (title, _) in SITES.items())
+        links = "".join(
+            f"<li><a href='{PREFIX}/{site}/index.html'>{title}</a></li>"
+            for site, (title, _) in SITES.items()
+        )
         return _page("Safetynet docs", f"<ul>{links}</ul>")
 
     @app.get("/{site}/{path:path}")
@@ -113,9 +123,11 @@ def docs_app() -> FastAPI:
         title, built_by = SITES[site]
         if path in ("", "index.html"):
             folder = html.escape(str(site_folder(site)))
-            return _page(f"{title}: not built yet",
-                         f"<p>Nothing in <code>{folder}</code> yet. The site is {built_by}.</p>",
-                         status=404)
+            return _page(
+                f"{title}: not built yet",
+                f"<p>Nothing in <code>{folder}</code> yet. The site is {built_by}.</p>",
+                status=404,
+            )
         raise HTTPException(status_code=404, detail="Not Found")
 
     return app
@@ -123,10 +135,22 @@ def docs_app() -> FastAPI:
 
 class SafetynetDocsPlugin(AirflowPlugin):
     name = "safetynet_docs"
-    fastapi_apps = [{"app": docs_app(), "url_prefix": PREFIX, "name": "Safetynet docs"}]
-    external_views = [
-        {"name": SITES["gx"][0], "href": f"{PREFIX}/gx/index.html",
-         "destination": "nav", "category": "browse", "url_route": "safetynet-data-docs"},
-        {"name": SITES["dbt"][0], "href": f"{PREFIX}/dbt/index.html",
-         "destination": "nav", "category": "browse", "url_route": "safetynet-dbt-docs"},
+    fastapi_apps: ClassVar[list[dict[str, Any]]] = [
+        {"app": docs_app(), "url_prefix": PREFIX, "name": "Safetynet docs"}
+    ]
+    external_views: ClassVar[list[dict[str, str]]] = [
+        {
+            "name": SITES["gx"][0],
+            "href": f"{PREFIX}/gx/index.html",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "safetynet-data-docs",
+        },
+        {
+            "name": SITES["dbt"][0],
+            "href": f"{PREFIX}/dbt/index.html",
+            "destination": "nav",
+            "category": "browse",
+            "url_route": "safetynet-dbt-docs",
+        },
     ]

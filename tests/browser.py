@@ -22,12 +22,22 @@ import pytest
 
 CHROMIUM = os.environ.get("SAFETYNET_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("SAFETYNET_CHROMEDRIVER", "/usr/bin/chromedriver")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1400,1000", "--lang=en-US",
-         # No internet: every non-loopback request goes to a closed port, so a page
-         # shows what a person without internet access sees (and no test waits on it).
-         "--proxy-server=http://127.0.0.1:9")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1000",
+    "--lang=en-US",
+    # No internet: every non-loopback request goes to a closed port, so a page
+    # shows what a person without internet access sees (and no test waits on it).
+    "--proxy-server=http://127.0.0.1:9",
+)
 INSTALL = "apt-get install -y chromium chromium-driver"
 
 
@@ -80,8 +90,12 @@ def chromium(screenshots: Path | None = None) -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 30, what: str = "condition",
-             interval: float = 0.25) -> Any:
+def wait_for(
+    condition: Callable[[], Any],
+    timeout: float = 30,
+    what: str = "condition",
+    interval: float = 0.25,
+) -> Any:
     """Poll ``condition`` until it returns something truthy; its last error is reported."""
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
@@ -89,11 +103,13 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30, what: str = "con
         try:
             if value := condition():
                 return value
-        except Exception as error:  # noqa: BLE001 - page still changing
+        except Exception as error:
             last_error = error
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}"
-                         + (f" (last error: {last_error})" if last_error else ""))
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what}"
+        + (f" (last error: {last_error})" if last_error else "")
+    )
 
 
 def body_text(driver: Any) -> str:

@@ -41,11 +41,15 @@ def use_test_airflow_metadata(cluster: localpg.Cluster) -> None:
     """Tests record their DAG runs in their own Airflow metadata database, so
     they never replace the runs of `make demo` or a benchmark (`airflow dags
     test` replaces an earlier run of the same logical date)."""
+    # SAFETYNET_TEST_AIRFLOW_DB: a database of its own for a second test session run
+    # beside this one (`airflow dags test` replaces a run of the same logical date).
+    name = os.environ.get("SAFETYNET_TEST_AIRFLOW_DB") or "airflow_test"
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
-        if not conn.execute("select 1 from pg_database where datname = 'airflow_test'").fetchone():
-            conn.execute("create database airflow_test")
+        if not conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
+            conn.execute(f'create database "{name}"')
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = (
-        f"postgresql+psycopg://safetynet@127.0.0.1:{cluster.port}/airflow_test")
+        f"postgresql+psycopg://safetynet@127.0.0.1:{cluster.port}/{name}"
+    )
     subprocess.run(["airflow", "db", "migrate"], check=True, capture_output=True)
 
 
@@ -74,7 +78,11 @@ class Stack:
     def run_dag(self, day: str, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["airflow", "dags", "test", "safetynet_daily", day],
-            env=self.environ(**extra), capture_output=True, text=True, cwd=ROOT,
+            check=False,
+            env=self.environ(**extra),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
         )
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
@@ -98,12 +106,14 @@ def drop_database(cluster: localpg.Cluster, name: str) -> None:
 
 
 @contextlib.contextmanager
-def isolated_stack(cluster: localpg.Cluster, root: Path, name: str,
-                   key: str = "test-key") -> Iterator[Stack]:
+def isolated_stack(
+    cluster: localpg.Cluster, root: Path, name: str, key: str = "test-key"
+) -> Iterator[Stack]:
     """A database of its own (dropped afterwards) and feed and report folders under
     ``root``; ``root / "landing"`` is left for the caller to fill."""
-    stack = Stack(create_database(cluster, name), root / "landing", root / "feed",
-                  root / "reports", key)
+    stack = Stack(
+        create_database(cluster, name), root / "landing", root / "feed", root / "reports", key
+    )
     stack.feed.mkdir(parents=True, exist_ok=True)
     stack.reports.mkdir(parents=True, exist_ok=True)
     try:

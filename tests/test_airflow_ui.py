@@ -30,8 +30,12 @@ from safetynet_dev.stack.ports import free_port
 DAG = "safetynet_daily"
 DAY = "2026-10-01"
 NEXT_DAY = "2026-10-02"
-TASKS = ([f"wait_{s}" for s in SOURCES] + ["check_arrivals"] + [f"load_{s}" for s in SOURCES]
-         + ["check_raw", "dbt_build", "check_marts", "publish_feed", "discard_day"])
+TASKS = (
+    [f"wait_{s}" for s in SOURCES]
+    + ["check_arrivals"]
+    + [f"load_{s}" for s in SOURCES]
+    + ["check_raw", "dbt_build", "check_marts", "publish_feed", "discard_day"]
+)
 RUN_TIMEOUT = 480
 
 
@@ -58,12 +62,19 @@ def hold_todays_scheduled_run(airflow: services.Airflow, token: str) -> None:
     if not dag.get("next_dagrun_logical_date"):
         return
     run_id = "held_" + dag["next_dagrun_logical_date"][:10]
-    airflow.request("POST", f"/api/v2/dags/{DAG}/dagRuns",
-                    {"dag_run_id": run_id, "logical_date": dag["next_dagrun_logical_date"],
-                     "note": "not run: nothing is delivered for today in this test"},
-                    token=token)
-    airflow.request("PATCH", f"/api/v2/dags/{DAG}/dagRuns/{run_id}", {"state": "failed"},
-                    token=token)
+    airflow.request(
+        "POST",
+        f"/api/v2/dags/{DAG}/dagRuns",
+        {
+            "dag_run_id": run_id,
+            "logical_date": dag["next_dagrun_logical_date"],
+            "note": "not run: nothing is delivered for today in this test",
+        },
+        token=token,
+    )
+    airflow.request(
+        "PATCH", f"/api/v2/dags/{DAG}/dagRuns/{run_id}", {"state": "failed"}, token=token
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,27 +87,32 @@ def deployment(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield from _deployment(local_stack, root, name, stack)
 
 
-def _deployment(local_stack: localpg.Cluster, root: Path, name: str,
-                stack: Stack) -> Iterator[Deployment]:
+def _deployment(
+    local_stack: localpg.Cluster, root: Path, name: str, stack: Stack
+) -> Iterator[Deployment]:
     metadata = f"{name}_metadata"
     with psycopg.connect(local_stack.url("postgres"), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{metadata}" with (force)')
         conn.execute(f'create database "{metadata}"')
-    airflow = services.Airflow(stack.environ(
-        AIRFLOW_HOME=str(root / "airflow"),
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=local_stack.url(metadata).replace(
-            "postgresql://", "postgresql+psycopg://"),
-        SAFETYNET_AIRFLOW_PORT=str(free_port()),
-        AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
-    ))
+    airflow = services.Airflow(
+        stack.environ(
+            AIRFLOW_HOME=str(root / "airflow"),
+            AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=local_stack.url(metadata).replace(
+                "postgresql://", "postgresql+psycopg://"
+            ),
+            SAFETYNET_AIRFLOW_PORT=str(free_port()),
+            AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
+        )
+    )
     try:
         started = time.monotonic()
         airflow.start(timeout=240, wait_for_dag=DAG)
         print(f"services healthy and DAG parsed in {time.monotonic() - started:.0f}s")
         token = airflow.token()
         hold_todays_scheduled_run(airflow, token)
-        run = airflow.request("POST", f"/api/v2/dags/{DAG}/dagRuns",
-                              {"logical_date": f"{DAY}T00:00:00Z"}, token=token)
+        run = airflow.request(
+            "POST", f"/api/v2/dags/{DAG}/dagRuns", {"logical_date": f"{DAY}T00:00:00Z"}, token=token
+        )
         airflow.request("PATCH", f"/api/v2/dags/{DAG}", {"is_paused": False}, token=token)
         started = time.monotonic()
         run = airflow.wait_for_run(DAG, run["dag_run_id"], RUN_TIMEOUT, token=token)
@@ -121,9 +137,10 @@ def test_services_run_a_triggered_day(deployment: Deployment) -> None:
     assert run["state"] == "success", f"run {run['dag_run_id']}: {run['state']}"
     assert run["logical_date"].startswith(DAY) and run["run_type"] == "manual"
     instances = deployment.api(
-        "GET", f"/api/v2/dags/{DAG}/dagRuns/{run['dag_run_id']}/taskInstances")
+        "GET", f"/api/v2/dags/{DAG}/dagRuns/{run['dag_run_id']}/taskInstances"
+    )
     states = {ti["task_id"]: ti["state"] for ti in instances["task_instances"]}
-    assert states == {**{t: "success" for t in TASKS}, "discard_day": "skipped"}
+    assert states == {**dict.fromkeys(TASKS, "success"), "discard_day": "skipped"}
     assert (deployment.stack.feed / DAY / "alerts.csv").exists()
 
     # The login is generated once into the Airflow home, private to its owner.
@@ -155,28 +172,30 @@ def test_make_backfill_runs_days_in_order_through_the_scheduler(deployment: Depl
 def test_docs_plugin_serves_data_docs_to_logged_in_users(deployment: Deployment) -> None:
     url = deployment.airflow.url + "/safetynet-docs/gx/index.html"
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {deployment.token}"})
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:
         page = response.read().decode()
     assert response.status == 200 and "Data Docs" in page
     with pytest.raises(urllib.error.HTTPError) as anonymous:
-        urllib.request.urlopen(url, timeout=30)  # noqa: S310
+        urllib.request.urlopen(url, timeout=30)
     assert anonymous.value.code == 401
-    dbt = urllib.request.Request(deployment.airflow.url + "/safetynet-docs/dbt/../../../etc/passwd",
-                                 headers={"Authorization": f"Bearer {deployment.token}"})
+    dbt = urllib.request.Request(
+        deployment.airflow.url + "/safetynet-docs/dbt/../../../etc/passwd",
+        headers={"Authorization": f"Bearer {deployment.token}"},
+    )
     with pytest.raises(urllib.error.HTTPError) as outside:
-        urllib.request.urlopen(dbt, timeout=30)  # noqa: S310
+        urllib.request.urlopen(dbt, timeout=30)
     assert outside.value.code == 404
 
 
 def test_engineer_finds_the_run_in_the_ui(deployment: Deployment, tmp_path: Path) -> None:
     user, password = deployment.airflow.login()
     with chromium(screenshots=tmp_path) as driver:
-        engineer_finds_the_run(driver, deployment.airflow.url, user, password,
-                               deployment.run["dag_run_id"])
+        engineer_finds_the_run(
+            driver, deployment.airflow.url, user, password, deployment.run["dag_run_id"]
+        )
 
 
-def engineer_finds_the_run(driver, url: str, user: str, password: str,  # noqa: ANN001
-                           run_id: str) -> None:
+def engineer_finds_the_run(driver, url: str, user: str, password: str, run_id: str) -> None:
     """Log in, open the DAG, its Runs tab, the run of DAY and its tasks, then Data Docs."""
     from selenium.webdriver.common.by import By
 
@@ -187,22 +206,31 @@ def engineer_finds_the_run(driver, url: str, user: str, password: str,  # noqa: 
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
     # The DAG page, its Runs tab, and our run in the list.
-    wait_for(lambda: "/auth/" not in driver.current_url and "Runs" in body_text(driver),
-             60, "the DAG page after login")
-    wait_for(lambda: driver.find_element(By.XPATH, "//a[normalize-space()='Runs']"), 30,
-             "the Runs tab").click()
-    wait_for(lambda: driver.find_element(By.XPATH, f"//a[normalize-space()='{run_id}']"), 60,
-             f"run {run_id} listed").click()
+    wait_for(
+        lambda: "/auth/" not in driver.current_url and "Runs" in body_text(driver),
+        60,
+        "the DAG page after login",
+    )
+    wait_for(
+        lambda: driver.find_element(By.XPATH, "//a[normalize-space()='Runs']"), 30, "the Runs tab"
+    ).click()
+    wait_for(
+        lambda: driver.find_element(By.XPATH, f"//a[normalize-space()='{run_id}']"),
+        60,
+        f"run {run_id} listed",
+    ).click()
 
     # The run page: its logical date, its state and every task with its state.
-    page = wait_for(lambda: (text := body_text(driver)) and "Logical Date" in text and text,
-                    60, "the run page")
+    page = wait_for(
+        lambda: (text := body_text(driver)) and "Logical Date" in text and text, 60, "the run page"
+    )
     assert f"{DAY} 00:00:00" in page.split("Logical Date", 1)[1][:40], page[:2000]
     assert "Success" in page.split("Logical Date", 1)[0][-300:], page[:2000]
 
     def task_rows() -> dict[str, str]:
         texts = driver.execute_script(
-            "return Array.from(document.querySelectorAll('tbody tr'), r => r.innerText)")
+            "return Array.from(document.querySelectorAll('tbody tr'), r => r.innerText)"
+        )
         rows = {task: text for text in texts for task in TASKS if task in text.split()}
         return rows if set(rows) == set(TASKS) else {}
 
@@ -212,9 +240,13 @@ def engineer_finds_the_run(driver, url: str, user: str, password: str,  # noqa: 
 
     # Browse menu → Data Docs, served by the plugin with the UI's session.
     driver.find_element(By.XPATH, "//*[normalize-space(text())='Browse']").click()
-    wait_for(lambda: driver.find_element(
-        By.XPATH, "//*[normalize-space(text())='Data Docs (data quality)']"), 30,
-        "the Data Docs entry").click()
+    wait_for(
+        lambda: driver.find_element(
+            By.XPATH, "//*[normalize-space(text())='Data Docs (data quality)']"
+        ),
+        30,
+        "the Data Docs entry",
+    ).click()
     frame = wait_for(lambda: driver.find_element(By.TAG_NAME, "iframe"), 30, "docs frame")
     assert frame.get_attribute("src").endswith("/safetynet-docs/gx/index.html")
     driver.switch_to.frame(frame)

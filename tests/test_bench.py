@@ -41,8 +41,9 @@ def test_sampler_sees_the_process_tree_and_postgres(local_stack, use_psutil: boo
     process = subprocess.Popen([sys.executable, "-c", CHILD_TREE])
     postmaster = bench.postmaster_pid(local_stack.data_dir)
     assert postmaster, "the local cluster writes postmaster.pid"
-    sampler = bench.ProcessSampler(process.pid, postmaster, ["postgres"], interval=0.1,
-                                   use_psutil=use_psutil)
+    sampler = bench.ProcessSampler(
+        process.pid, postmaster, ["postgres"], interval=0.1, use_psutil=use_psutil
+    )
     sampler.start()
     time.sleep(1.2)
     snapshot = bench.proc_snapshot(use_psutil)
@@ -101,8 +102,9 @@ def _t(seconds: float) -> datetime:
 
 
 def test_stage_times_group_tasks_into_stages() -> None:
-    tasks = [bench.TaskTime(f"wait_{s}", "success", _t(i), _t(i + 1))
-             for i, s in enumerate(SOURCES)]
+    tasks = [
+        bench.TaskTime(f"wait_{s}", "success", _t(i), _t(i + 1)) for i, s in enumerate(SOURCES)
+    ]
     tasks += [
         bench.TaskTime("check_arrivals", "success", _t(4), _t(5)),
         bench.TaskTime("load_civil_affairs", "success", _t(5), _t(15)),
@@ -116,8 +118,14 @@ def test_stage_times_group_tasks_into_stages() -> None:
         bench.TaskTime("discard_day", "skipped", None, None),
     ]
     times = bench.stage_times(tasks)
-    assert times["stages"] == {"wait": 5.0, "load": 25.0, "check_raw": 9.0, "dbt_build": 60.0,
-                               "check_marts": 10.0, "publish": 1.0}
+    assert times["stages"] == {
+        "wait": 5.0,
+        "load": 25.0,
+        "check_raw": 9.0,
+        "dbt_build": 60.0,
+        "check_marts": 10.0,
+        "publish": 1.0,
+    }
     assert times["total"] == 111.0
     assert times["other"] == pytest.approx(1.0)  # the gap between load and check_raw
     assert times["tasks"]["load_bank"]["seconds"] == 8.0
@@ -143,7 +151,8 @@ def test_overnight_vacuums_analyses_and_checkpoints(stack) -> None:
             reltuples, vacuumed = conn.execute(
                 "select reltuples, last_vacuum from pg_class c"
                 " join pg_stat_user_tables s on s.relid = c.oid where c.oid = %s::regclass",
-                (f"public.{table}",)).fetchone()
+                (f"public.{table}",),
+            ).fetchone()
             after = conn.execute("select checkpoints_req from pg_stat_bgwriter").fetchone()
         finally:
             conn.execute(f"drop table public.{table}")
@@ -157,8 +166,7 @@ def test_copy_baseline_counts_every_row_with_the_loader_options(stack, tmp_path:
     generator.generate(stack.landing, 300, DAY, 1)
     inventory = bench.day_inventory(stack.landing, DAY)
     rows = bench.source_rows(inventory)
-    copies = bench.copy_baseline(stack.url, stack.landing, DAY, schema="bench_copy_test",
-                                 repeats=2)
+    copies = bench.copy_baseline(stack.url, stack.landing, DAY, schema="bench_copy_test", repeats=2)
     assert {c.file_name for c in copies} == {n for files in inventory.values() for n in files}
     for copy in copies:
         assert copy.rows == inventory[copy.source][copy.file_name]["rows"], copy.file_name
@@ -167,11 +175,12 @@ def test_copy_baseline_counts_every_row_with_the_loader_options(stack, tmp_path:
     with psycopg.connect(bench.metadata_url(stack.url)) as conn:
         left = conn.execute("select to_regnamespace('bench_copy_test')").fetchone()
     assert left == (None,), "the baseline tables are dropped afterwards"
-    ratios = bench.load_ratios(copies, rows, {s: 1.0 for s in SOURCES}, load_wall=2.0)
+    ratios = bench.load_ratios(copies, rows, dict.fromkeys(SOURCES, 1.0), load_wall=2.0)
     assert ratios["pipeline_rows_per_s_task_sum"] == pytest.approx(sum(rows.values()) / 4.0)
     assert ratios["pipeline_rows_per_s_stage_wall"] == pytest.approx(sum(rows.values()) / 2.0)
     assert ratios["ratio_stage_wall"] == pytest.approx(
-        ratios["pipeline_rows_per_s_stage_wall"] / ratios["copy_rows_per_s"])
+        ratios["pipeline_rows_per_s_stage_wall"] / ratios["copy_rows_per_s"]
+    )
     bank = ratios["per_source"]["bank"]
     assert bank["ratio"] == pytest.approx(bank["copy_seconds"] / 1.0)
 
@@ -206,15 +215,15 @@ def test_slow_statements_are_read_from_the_server_log(local_stack, tmp_path: Pat
 def test_log_and_output_parsers() -> None:
     server_log = (
         "2026-11-23 12:00:00.000 UTC [42] LOG:  temporary file: "
-        "path \"base/pgsql_tmp/x\", size 1048576\n"
+        'path "base/pgsql_tmp/x", size 1048576\n'
         "2026-11-23 12:00:00.000 UTC [42] STATEMENT:  select 1\n"
         "2026-11-23 12:00:01.500 UTC [42] LOG:  duration: 1500.250 ms  statement: create table\n"
-        "\t\"bench\".\"intermediate\".\"int_claims__latest_versions__dbt_tmp\" as (select 1)\n"
+        '\t"bench"."intermediate"."int_claims__latest_versions__dbt_tmp" as (select 1)\n'
         "2026-11-23 12:00:02.000 UTC [43] LOG:  duration: 250.000 ms  "
         "execute <unnamed>: insert into x\n"
-        "2026-11-23 12:00:02.500 UTC [44] LOG:  duration: 300.000 ms  statement: /* {\"app\": "
-        "\"dbt\", \"node_id\": \"model.safetynet.low_income_population\"} */\n"
-        "  insert into \"bench\".\"marts\".\"low_income_population\" select 1\n"
+        '2026-11-23 12:00:02.500 UTC [44] LOG:  duration: 300.000 ms  statement: /* {"app": '
+        '"dbt", "node_id": "model.safetynet.low_income_population"} */\n'
+        '  insert into "bench"."marts"."low_income_population" select 1\n'
         "2026-11-23 12:00:03.000 UTC [43] LOG:  checkpoint starting: time\n"
     )
     path = Path("/tmp") / f"bench_log_{uuid.uuid4().hex}.log"
@@ -248,33 +257,64 @@ def test_log_and_output_parsers() -> None:
     nodes = bench.dbt_node_times(dbt_output)
     assert [(n["node"], n["seconds"]) for n in nodes] == [
         ("intermediate.int_household_members", 7.25),
-        ("source_has_rows_on_as_of_date_bank", 0.07)]
+        ("source_has_rows_on_as_of_date_bank", 0.07),
+    ]
     summary = bench.dbt_summary(dbt_output)
     assert summary["parse_seconds"] == 12 and summary["threads"] == 1
     assert summary["execution_seconds"] == 10.56 and summary["partial_parse"] is False
     assert summary["node_seconds"] == {"model": 7.25, "test": 0.07}
     files = bench.loader_file_times(dbt_output)
-    assert files == [{"source": "civil_affairs", "file": "persons.csv", "rows": 1028303,
-                      "loaded": 1028300, "rejected": 3, "seconds": 12.5}]
+    assert files == [
+        {
+            "source": "civil_affairs",
+            "file": "persons.csv",
+            "rows": 1028303,
+            "loaded": 1028300,
+            "rejected": 3,
+            "seconds": 12.5,
+        }
+    ]
 
 
 def test_render_and_write_results(tmp_path: Path) -> None:
     day = {
-        "date": "2026-10-01", "returncode": 0, "run_state": "success", "run_id": "x",
-        "process_wall_seconds": 100.0, "stages": {"wait": 1.0, "load": 20.0, "check_raw": 5.0,
-                                                  "dbt_build": 60.0, "check_marts": 5.0,
-                                                  "publish": 1.0},
-        "other": 1.0, "total": 93.0, "tasks": {"load_bank": {"seconds": 5.0}},
+        "date": "2026-10-01",
+        "returncode": 0,
+        "run_state": "success",
+        "run_id": "x",
+        "process_wall_seconds": 100.0,
+        "stages": {
+            "wait": 1.0,
+            "load": 20.0,
+            "check_raw": 5.0,
+            "dbt_build": 60.0,
+            "check_marts": 5.0,
+            "publish": 1.0,
+        },
+        "other": 1.0,
+        "total": 93.0,
+        "tasks": {"load_bank": {"seconds": 5.0}},
         "memory": bench.MemoryReport(peak_process_rss=600 * bench.MIB).as_dict(),
-        "task_peak_rss": {}, "cpu": {"other_cores_busy": 0.1},
-        "rows": {s: 1000 for s in SOURCES}, "load_rows_per_s": 200.0,
-        "warehouse": {"marts.low_income_population": 10}, "dbt_nodes": [], "dbt": {},
-        "airflow_overheads": {}, "slow_statements": [
-            {"task": "dbt_build", "ms": 1234.0, "model": None, "temp_bytes": 0, "sql": "select 1"}],
+        "task_peak_rss": {},
+        "cpu": {"other_cores_busy": 0.1},
+        "rows": dict.fromkeys(SOURCES, 1000),
+        "load_rows_per_s": 200.0,
+        "warehouse": {"marts.low_income_population": 10},
+        "dbt_nodes": [],
+        "dbt": {},
+        "airflow_overheads": {},
+        "slow_statements": [
+            {"task": "dbt_build", "ms": 1234.0, "model": None, "temp_bytes": 0, "sql": "select 1"}
+        ],
     }
-    result = {"started_at": "now", "machine": {"cpus": 2},
-              "parameters": {"households": 10, "days": 1, "start": "2026-10-01", "slow_ms": 200},
-              "generation": {"seconds": 1.0, "persons": 25}, "days": [day], "copy": None}
+    result = {
+        "started_at": "now",
+        "machine": {"cpus": 2},
+        "parameters": {"households": 10, "days": 1, "start": "2026-10-01", "slow_ms": 200},
+        "generation": {"seconds": 1.0, "persons": 25},
+        "days": [day],
+        "copy": None,
+    }
     text = bench.render(result)
     assert "dbt_build" in text and "select 1" in text and "[PASS] peak RSS" in text
     assert "[PASS] one day end to end" in text
@@ -285,8 +325,9 @@ def test_render_and_write_results(tmp_path: Path) -> None:
 def test_loader_against_copy_loads_every_source_and_times_both(stack, tmp_path: Path) -> None:
     generator.generate(stack.landing, 200, DAY, 1)
     rows = bench.source_rows(bench.day_inventory(stack.landing, DAY))
-    alone = bench.loader_against_copy(stack.url, stack.landing, (DAY, stack.key), repeats=2,
-                                      schema="bench_copy_test")
+    alone = bench.loader_against_copy(
+        stack.url, stack.landing, (DAY, stack.key), repeats=2, schema="bench_copy_test"
+    )
     assert {s: v["rows"] for s, v in alone["per_source"].items()} == rows
     for source in SOURCES:
         v = alone["per_source"][source]
@@ -294,9 +335,12 @@ def test_loader_against_copy_loads_every_source_and_times_both(stack, tmp_path: 
         assert v["ratio"] == pytest.approx(v["copy_seconds"] / v["loader_seconds"])
     assert alone["ratio"] == pytest.approx(alone["copy_seconds"] / alone["loader_seconds"])
     with psycopg.connect(stack.url) as conn:  # loaded twice, kept once
-        batches = conn.execute("select count(*) from audit.load_batches where status = 'loaded' "
-                               "and extract_date = %s", (DAY,)).fetchone()
+        batches = conn.execute(
+            "select count(*) from audit.load_batches where status = 'loaded' and extract_date = %s",
+            (DAY,),
+        ).fetchone()
         persons = conn.execute("select count(*) from raw.civil_affairs_persons").fetchone()
     assert batches == (2 * len(SPECS),)
-    assert persons == (bench.day_inventory(stack.landing, DAY)["civil_affairs"]["persons.csv"]
-                       ["rows"],)
+    assert persons == (
+        bench.day_inventory(stack.landing, DAY)["civil_affairs"]["persons.csv"]["rows"],
+    )

@@ -27,12 +27,17 @@ from safetynet_dev.stack import cluster
 
 MISSING = cluster.missing_requirements()
 pytestmark = pytest.mark.skipif(
-    bool(MISSING), reason="Celery cluster test needs " + "; ".join(MISSING))
+    bool(MISSING), reason="Celery cluster test needs " + "; ".join(MISSING)
+)
 
 DAY = date(2026, 10, 1)
 WORKERS = ("worker-1", "worker-2")
-TASKS = ([f"wait_{s}" for s in SOURCES] + ["check_arrivals"] + [f"load_{s}" for s in SOURCES]
-         + ["check_raw", "dbt_build", "check_marts", "publish_feed"])
+TASKS = (
+    [f"wait_{s}" for s in SOURCES]
+    + ["check_arrivals"]
+    + [f"load_{s}" for s in SOURCES]
+    + ["check_raw", "dbt_build", "check_marts", "publish_feed"]
+)
 
 
 @dataclass
@@ -46,8 +51,11 @@ class Deployment:
 def deployment(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     local = cluster.Cluster(
         root=tmp_path_factory.mktemp("cluster") / "cluster",
-        metadata_db="t_cluster_metadata", warehouse_db="t_cluster",
-        concurrency=1, source_timeout=60, landing_source=SAMPLES / "landing",
+        metadata_db="t_cluster_metadata",
+        warehouse_db="t_cluster",
+        concurrency=1,
+        source_timeout=60,
+        landing_source=SAMPLES / "landing",
         postgres=local_stack,
     )
     try:
@@ -69,14 +77,18 @@ def test_a_day_runs_on_the_celery_cluster(deployment: Deployment) -> None:
     run = deployment.run
     states = {ti["task_id"]: ti["state"] for ti in run.task_instances}
     assert run.state == "success", f"{run.state}\n{run.table()}"
-    assert states == {**{t: "success" for t in TASKS}, "discard_day": "skipped"}
+    assert states == {**dict.fromkeys(TASKS, "success"), "discard_day": "skipped"}
     # The feed the last task published, in the cluster's own folder.
-    with open(deployment.cluster.feed / DAY.isoformat() / "alerts.csv", encoding="utf-8",
-              newline="") as handle:
+    with open(
+        deployment.cluster.feed / DAY.isoformat() / "alerts.csv", encoding="utf-8", newline=""
+    ) as handle:
         published = {(r["rule_code"], r["household_id"]) for r in csv.DictReader(handle)}
     with open(SAMPLES / "expected" / "alerts.csv", encoding="utf-8", newline="") as handle:
-        expected = {(r["rule_code"], r["household_id"]) for r in csv.DictReader(handle)
-                    if r["alert_date"] == DAY.isoformat() and r["is_new"] == "true"}
+        expected = {
+            (r["rule_code"], r["household_id"])
+            for r in csv.DictReader(handle)
+            if r["alert_date"] == DAY.isoformat() and r["is_new"] == "true"
+        }
     assert published == expected
 
 
@@ -86,19 +98,30 @@ def test_tasks_ran_on_both_workers(deployment: Deployment) -> None:
     # What the API showed is task_instance.hostname in the metadata database.
     url = deployment.cluster.pg.url("t_cluster_metadata")
     with psycopg.connect(url) as conn:
-        recorded = dict(conn.execute(
-            "select task_id, hostname from task_instance where dag_id = %s and run_id = %s",
-            (cluster.DAG_ID, deployment.run.dag_run["dag_run_id"])).fetchall())
+        recorded = dict(
+            conn.execute(
+                "select task_id, hostname from task_instance where dag_id = %s and run_id = %s",
+                (cluster.DAG_ID, deployment.run.dag_run["dag_run_id"]),
+            ).fetchall()
+        )
     assert {t: recorded[t] for t in TASKS} == {
-        ti["task_id"]: ti["hostname"] for ti in deployment.run.task_instances
-        if ti["task_id"] in TASKS}
-    assert set(recorded[t] for t in TASKS) == set(WORKERS)
+        ti["task_id"]: ti["hostname"]
+        for ti in deployment.run.task_instances
+        if ti["task_id"] in TASKS
+    }
+    assert {recorded[t] for t in TASKS} == set(WORKERS)
 
 
 def test_stop_leaves_nothing_running(deployment: Deployment) -> None:
     running = deployment.cluster.running()
     assert set(running) == {
-        "redis", "api-server", "scheduler", "dag-processor", "triggerer", *WORKERS}
+        "redis",
+        "api-server",
+        "scheduler",
+        "dag-processor",
+        "triggerer",
+        *WORKERS,
+    }
     assert len(deployment.cluster.stop()) == len(running)
     assert [name for name, pid in running.items() if cluster.group_alive(pid)] == []
     assert deployment.cluster.running() == {}

@@ -48,6 +48,8 @@ def test_failed_checks_do_not_retry_but_loads_do(dagbag) -> None:
 def test_largest_deliveries_load_first(dagbag) -> None:
     """With fewer slots than sources, civil affairs and bank (millions of rows) start first."""
     dag = dagbag.dags["safetynet_daily"]
-    weights = {s: dag.get_task(f"load_{s}").priority_weight
-               for s in ["civil_affairs", "health", "housing", "bank"]}
+    weights = {
+        s: dag.get_task(f"load_{s}").priority_weight
+        for s in ["civil_affairs", "health", "housing", "bank"]
+    }
     assert sorted(weights, key=weights.get, reverse=True)[:2] == ["civil_affairs", "bank"]

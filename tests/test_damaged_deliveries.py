@@ -95,30 +95,37 @@ def test_invalid_ids_are_rejected_or_block_over_one_percent(landed: Stack, ratio
 
 
 def _append_person(stack: Stack, spelled_id: str, name: str = "吉𠮷") -> str:
-    header, records = damage.read_records(damage.folder(stack.landing, "civil_affairs", DAY)
-                                          / PERSONS)
+    header, records = damage.read_records(
+        damage.folder(stack.landing, "civil_affairs", DAY) / PERSONS
+    )
     household = records[0][0]
     records.append([household, spelled_id, name, "男", "1985-05-05", "其他", "0"])
-    damage.write_records(damage.folder(stack.landing, "civil_affairs", DAY) / PERSONS,
-                         header, records)
+    damage.write_records(
+        damage.folder(stack.landing, "civil_affairs", DAY) / PERSONS, header, records
+    )
     damage.rewrite_manifest(damage.folder(stack.landing, "civil_affairs", DAY))
     return household
 
 
-@pytest.mark.parametrize("spelled, normalised", [
-    ("110105850505123", "110105198505051233"),  # legacy 15-digit, upgraded
-    ("１１０１０５１９８５０５０５１２３３", "110105198505051233"),  # full-width digits
-    ("11010519850505002x", "11010519850505002X"),  # lower-case x
-    ("\u3000110105198505051233 ", "110105198505051233"),  # ideographic space
-])
-def test_accepted_id_spellings_are_normalised(landed: Stack, spelled: str,
-                                              normalised: str) -> None:
+@pytest.mark.parametrize(
+    ("spelled", "normalised"),
+    [
+        ("110105850505123", "110105198505051233"),  # legacy 15-digit, upgraded
+        ("１１０１０５１９８５０５０５１２３３", "110105198505051233"),  # full-width digits
+        ("11010519850505002x", "11010519850505002X"),  # lower-case x
+        ("\u3000110105198505051233 ", "110105198505051233"),  # ideographic space
+    ],
+)
+def test_accepted_id_spellings_are_normalised(landed: Stack, spelled: str, normalised: str) -> None:
     from safetynet.identity import is_valid_id, person_key
 
     assert is_valid_id(normalised)
     _append_person(landed, spelled)
     results = {r.file_name: r for r in load(landed, "civil_affairs")}
     assert results[PERSONS].rejected == 0
-    row = landed.query("select id_number, encode(person_key, 'hex'), name "
-                       "from raw.civil_affairs_persons where id_number = %s", (normalised,))
+    row = landed.query(
+        "select id_number, encode(person_key, 'hex'), name "
+        "from raw.civil_affairs_persons where id_number = %s",
+        (normalised,),
+    )
     assert row == [(normalised, person_key(normalised, landed.key), "吉𠮷")]

@@ -56,31 +56,39 @@ def _blocked_day(stack: Stack) -> Blocked:
     rows = stack.query(
         """select suite, expectation, column_name, observed_value, details->>'description'
            from audit.dq_results
-           where extract_date = %s and not success and severity = 'critical'""", (DAY,))
-    failed = [dict(zip(("suite", "expectation", "column", "observed", "description"), r,
-                       strict=True)) for r in rows]
+           where extract_date = %s and not success and severity = 'critical'""",
+        (DAY,),
+    )
+    failed = [
+        dict(zip(("suite", "expectation", "column", "observed", "description"), r, strict=True))
+        for r in rows
+    ]
     assert failed, "the gate blocked the day, so audit.dq_results names a failed check"
     index = gate.data_docs_index(stack.reports)
     assert index.exists(), f"no Data Docs at {index}"
     return Blocked(stack, index, failed)
 
 
-def validation_links(driver, index: Path) -> list[str]:  # noqa: ANN001 - WebDriver
+def validation_links(driver, index: Path) -> list[str]:
     """Links of the index's validation results: clickable rows when the index's table
     is rendered, else the rows the page carries for it (its table data)."""
     from selenium.webdriver.common.by import By
 
-    rendered = [row.get_attribute("data-href")
-                for row in driver.find_elements(By.CSS_SELECTOR, "tr[data-href]")]
+    rendered = [
+        row.get_attribute("data-href")
+        for row in driver.find_elements(By.CSS_SELECTOR, "tr[data-href]")
+    ]
     if rendered:
         return [urljoin(index.as_uri(), link) for link in rendered if link]
-    carried = re.findall(r"""['"]_table_row_link_path['"]:\s*['"]([^'"]+)['"]""",
-                         driver.page_source)
+    carried = re.findall(
+        r"""['"]_table_row_link_path['"]:\s*['"]([^'"]+)['"]""", driver.page_source
+    )
     return [urljoin(index.as_uri(), link) for link in carried]
 
 
-def test_auditor_finds_the_failed_check_of_the_blocked_day(blocked: Blocked,
-                                                           tmp_path: Path) -> None:
+def test_auditor_finds_the_failed_check_of_the_blocked_day(
+    blocked: Blocked, tmp_path: Path
+) -> None:
     from selenium.webdriver.common.by import By
 
     with chromium(screenshots=tmp_path) as driver:
@@ -88,17 +96,21 @@ def test_auditor_finds_the_failed_check_of_the_blocked_day(blocked: Blocked,
         wait_for(lambda: "Data Docs" in body_text(driver), 30, "the Data Docs index")
         links = validation_links(driver, blocked.index)
         suites = {check["suite"] for check in blocked.failed}
-        day_links = [link for link in links if f"/{DAY} " in unquote(link)
-                     or f"/{DAY}%20" in link]
-        failed_pages = [link for link in day_links
-                        if any(f"/validations/{s.replace('.', '/')}/" in unquote(link)
-                               for s in suites)]
-        assert failed_pages, (f"index.html lists no validation of {DAY} for {sorted(suites)}; "
-                              f"it lists {[unquote(x) for x in links][:20]}")
+        day_links = [link for link in links if f"/{DAY} " in unquote(link) or f"/{DAY}%20" in link]
+        failed_pages = [
+            link
+            for link in day_links
+            if any(f"/validations/{s.replace('.', '/')}/" in unquote(link) for s in suites)
+        ]
+        assert failed_pages, (
+            f"index.html lists no validation of {DAY} for {sorted(suites)}; "
+            f"it lists {[unquote(x) for x in links][:20]}"
+        )
 
         driver.get(failed_pages[0])
-        text = wait_for(lambda: (t := body_text(driver)) and "Status:" in t and t, 30,
-                        "the validation page")
+        text = wait_for(
+            lambda: (t := body_text(driver)) and "Status:" in t and t, 30, "the validation page"
+        )
         assert "Expectation Validation Result" in text
         assert re.search(r"Status:\s*Failed", text), text[:800]
         assert DAY in text  # the run name carries the extract date
@@ -106,20 +118,27 @@ def test_auditor_finds_the_failed_check_of_the_blocked_day(blocked: Blocked,
 
         # Every failed critical check of this suite is on the page, in a row marked
         # failed, named the way it is configured (its description) with what was found.
-        suite = next(s for s in suites if f"/validations/{s.replace('.', '/')}/"
-                     in unquote(failed_pages[0]))
+        suite = next(
+            s for s in suites if f"/validations/{s.replace('.', '/')}/" in unquote(failed_pages[0])
+        )
         rows = driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
-        failed_rows = [row.text for row in rows
-                       if row.find_elements(By.CSS_SELECTOR, ".text-danger, .fa-times")]
+        failed_rows = [
+            row.text
+            for row in rows
+            if row.find_elements(By.CSS_SELECTOR, ".text-danger, .fa-times")
+        ]
         for check in (c for c in blocked.failed if c["suite"] == suite):
             name = check["description"] or check["expectation"]
             matching = [row for row in failed_rows if name in row]
-            assert matching, (f"failed check {name!r} ({check['column']}) not shown as failed; "
-                              f"failed rows on the page: {failed_rows}")
+            assert matching, (
+                f"failed check {name!r} ({check['column']}) not shown as failed; "
+                f"failed rows on the page: {failed_rows}"
+            )
             assert "unexpected value" in matching[0], matching[0]
             examples = json.loads(check["observed"]).get("examples") or []
             assert any(str(example) in matching[0] for example in examples), (
-                f"the unexpected values {examples} are not on the page: {matching[0]}")
+                f"the unexpected values {examples} are not on the page: {matching[0]}"
+            )
 
 
 VISIBLE_FAILURE = """
@@ -130,8 +149,9 @@ VISIBLE_FAILURE = """
 """
 
 
-def test_auditor_sees_and_clicks_the_failure_without_internet(blocked: Blocked,
-                                                              tmp_path: Path) -> None:
+def test_auditor_sees_and_clicks_the_failure_without_internet(
+    blocked: Blocked, tmp_path: Path
+) -> None:
     """What a person sees: a visible failed entry of the day in index.html, clicked,
     and on its page the failed check visibly marked as failed."""
     from selenium.webdriver.common.by import By
@@ -139,15 +159,22 @@ def test_auditor_sees_and_clicks_the_failure_without_internet(blocked: Blocked,
     with chromium(screenshots=tmp_path) as driver:
         driver.get(blocked.index.as_uri())
         wait_for(lambda: "Data Docs" in body_text(driver), 30, "the Data Docs index")
-        failed = [row for row in driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
-                  if DAY in row.text and driver.execute_script(VISIBLE_FAILURE, row)]
+        failed = [
+            row
+            for row in driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
+            if DAY in row.text and driver.execute_script(VISIBLE_FAILURE, row)
+        ]
         assert failed, "the index shows no failed validation of the blocked day"
         links = failed[0].find_elements(By.TAG_NAME, "a")
         (links[0] if links else failed[0]).click()
-        wait_for(lambda: "Expectation Validation Result" in body_text(driver), 30,
-                 "the validation page")
+        wait_for(
+            lambda: "Expectation Validation Result" in body_text(driver), 30, "the validation page"
+        )
         descriptions = [c["description"] or c["expectation"] for c in blocked.failed]
-        marked = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
-                  if any(d in row.text for d in descriptions)
-                  and driver.execute_script(VISIBLE_FAILURE, row)]
+        marked = [
+            row.text
+            for row in driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
+            if any(d in row.text for d in descriptions)
+            and driver.execute_script(VISIBLE_FAILURE, row)
+        ]
         assert marked, f"no failed check visibly marked failed; looked for {descriptions}"

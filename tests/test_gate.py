@@ -43,9 +43,13 @@ def restore_day2(stack: Stack) -> None:
 
 
 def day1_state(stack: Stack) -> tuple:
-    marts = [stack.query(FINGERPRINT.format(table=t, column=c), (D1,)) for t, c in
-             (("marts.low_income_population", "as_of_date"), ("marts.monitoring_alerts",
-                                                              "alert_date"))]
+    marts = [
+        stack.query(FINGERPRINT.format(table=t, column=c), (D1,))
+        for t, c in (
+            ("marts.low_income_population", "as_of_date"),
+            ("marts.monitoring_alerts", "alert_date"),
+        )
+    ]
     feed = (stack.feed / D1 / "alerts.csv").read_bytes()
     return marts, feed
 
@@ -70,13 +74,17 @@ def _missing(landing: Path) -> None:
     damage.remove_source(landing, "health", D2)
 
 
-@pytest.mark.parametrize("damage_day2, named_check", [
-    (_truncate, "rows, manifest says"),
-    (_flip, "sha256"),
-    (_drop, "header drift, missing ['urban_rural']"),
-    (_invalid_ids, "more than the 1% tolerance"),
-    (_missing, "no manifest from health"),
-], ids=["truncated", "checksum", "dropped-column", "invalid-ids-3pct", "missing-source"])
+@pytest.mark.parametrize(
+    ("damage_day2", "named_check"),
+    [
+        (_truncate, "rows, manifest says"),
+        (_flip, "sha256"),
+        (_drop, "header drift, missing ['urban_rural']"),
+        (_invalid_ids, "more than the 1% tolerance"),
+        (_missing, "no manifest from health"),
+    ],
+    ids=["truncated", "checksum", "dropped-column", "invalid-ids-3pct", "missing-source"],
+)
 def test_damaged_day_is_blocked(gate: Stack, damage_day2, named_check: str) -> None:
     before = day1_state(gate)
     restore_day2(gate)
@@ -88,10 +96,14 @@ def test_damaged_day_is_blocked(gate: Stack, damage_day2, named_check: str) -> N
     assert "data-quality gate failed" in run.stdout + run.stderr or "incomplete" in run.stdout
     assert not (gate.feed / D2).exists()
     assert day1_state(gate) == before
-    assert gate.query("select count(*) from marts.low_income_population where as_of_date = %s",
-                      (D2,)) == [(0,)]
-    failed = gate.query("select suite from audit.dq_results where extract_date = %s and "
-                        "not success and severity = 'critical'", (D2,))
+    assert gate.query(
+        "select count(*) from marts.low_income_population where as_of_date = %s", (D2,)
+    ) == [(0,)]
+    failed = gate.query(
+        "select suite from audit.dq_results where extract_date = %s and "
+        "not success and severity = 'critical'",
+        (D2,),
+    )
     assert ("delivery",) in failed
 
 
@@ -105,10 +117,15 @@ def test_tolerated_invalid_ids_publish_with_a_warning(gate: Stack) -> None:
     warnings = gate.query(
         """select suite, expectation from audit.dq_results where extract_date = %s and not success
            and severity = 'warning' and run_id = (select max(run_id) from audit.dq_results
-                                                  where extract_date = %s)""", (D2, D2))
+                                                  where extract_date = %s)""",
+        (D2, D2),
+    )
     assert ("delivery", "expect_column_values_to_be_in_set") in warnings
-    rejected = gate.query("select count(*) from audit.rejected_rows where extract_date = %s "
-                          "and reason = 'invalid id_number'", (D2,))
+    rejected = gate.query(
+        "select count(*) from audit.rejected_rows where extract_date = %s "
+        "and reason = 'invalid id_number'",
+        (D2,),
+    )
     assert rejected[0][0] >= bad
 
 
@@ -117,11 +134,15 @@ def test_corrected_redelivery_publishes(gate: Stack) -> None:
     run = gate.run_dag(D2)
     assert run.returncode == 0, run.stdout[-3000:]
     first = (gate.feed / D2 / "alerts.csv").read_bytes()
-    assert gate.query("select count(*) > 0 from marts.low_income_population "
-                      "where as_of_date = %s", (D2,)) == [(True,)]
-    published = gate.query("select action, run_id like 'manual\\_\\_%%' "
-                           "from audit.feed_publications where extract_date = %s "
-                           "order by published_at desc limit 1", (D2,))
+    assert gate.query(
+        "select count(*) > 0 from marts.low_income_population where as_of_date = %s", (D2,)
+    ) == [(True,)]
+    published = gate.query(
+        "select action, run_id like 'manual\\_\\_%%' "
+        "from audit.feed_publications where extract_date = %s "
+        "order by published_at desc limit 1",
+        (D2,),
+    )
     assert published == [("published", True)]
     rerun = gate.run_dag(D2)
     assert rerun.returncode == 0

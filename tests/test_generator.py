@@ -36,15 +36,15 @@ DATES = [START + timedelta(days=i) for i in range(DAYS)]
 # contract section 2, written out independently of the generator
 COLUMNS = {
     "households.csv": "household_id,region_code,urban_rural,address,head_id_number,"
-                      "assessed_monthly_income,income_assessed_date",
+    "assessed_monthly_income,income_assessed_date",
     "persons.csv": "household_id,id_number,name,gender,birth_date,relation,disability_grade",
     "enrollments.csv": "enrollment_id,household_id,program,status,start_date,end_date,"
-                       "monthly_amount",
+    "monthly_amount",
     "medical_claims.csv": "claim_id,version,id_number,hospital_code,admission_date,"
-                          "settlement_date,diagnosis_code,total_cost,fund_paid,out_of_pocket",
+    "settlement_date,diagnosis_code,total_cost,fund_paid,out_of_pocket",
     "deaths.csv": "id_number,death_date,registered_date",
     "properties.csv": "cert_no,owner_id_number,property_type,floor_area,region_code,"
-                      "registered_date,cancelled_date",
+    "registered_date,cancelled_date",
 }
 SOURCE_FILES = {
     "civil_affairs": ["households.csv", "persons.csv", "enrollments.csv"],
@@ -52,8 +52,14 @@ SOURCE_FILES = {
     "housing": ["properties.csv"],
     "bank": ["balances_{}.txt"],
 }
-ID_COLUMNS = {"households.csv": 4, "persons.csv": 1, "medical_claims.csv": 2, "deaths.csv": 0,
-              "properties.csv": 1, "balances": 2}
+ID_COLUMNS = {
+    "households.csv": 4,
+    "persons.csv": 1,
+    "medical_claims.csv": 2,
+    "deaths.csv": 0,
+    "properties.csv": 1,
+    "balances": 2,
+}
 BOM = b"\xef\xbb\xbf"
 
 # ---------------------------------------------------------------- independent id check
@@ -67,8 +73,9 @@ def _check(first17: str) -> str:
 
 def normalise(raw: str) -> str:
     text = raw.strip()  # str.strip() also removes U+3000
-    text = "".join(chr(ord(c) - 0xFEE0) if "\uff10" <= c <= "\uff19" or c in "ｘＸ" else c
-                   for c in text).upper()
+    text = "".join(
+        chr(ord(c) - 0xFEE0) if "\uff10" <= c <= "\uff19" or c in "ｘＸ" else c for c in text
+    ).upper()
     if re.fullmatch(r"[0-9]{15}", text):
         text = text[:6] + "19" + text[6:]
         text += _check(text)
@@ -77,7 +84,8 @@ def normalise(raw: str) -> str:
 
 def is_valid(normalised: str) -> bool:
     if not re.fullmatch(r"[0-9]{17}[0-9X]", normalised) or normalised[17] != _check(
-            normalised[:17]):
+        normalised[:17]
+    ):
         return False
     try:
         date(int(normalised[6:10]), int(normalised[10:12]), int(normalised[12:14]))
@@ -117,8 +125,11 @@ def id_values(landing: Path, day: date) -> Iterator[tuple[str, str]]:
 
 
 def all_bytes(landing: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(landing)): p.read_bytes()
-            for p in sorted(landing.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(landing)): p.read_bytes()
+        for p in sorted(landing.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -265,17 +276,24 @@ def test_every_id_is_valid_after_normalisation(generated: tuple[Path, dict]) -> 
 
 
 def test_keys_are_unique(generated: tuple[Path, dict]) -> None:
-    keys = {"households.csv": (0,), "persons.csv": (0, 1), "enrollments.csv": (0,),
-            "medical_claims.csv": (0, 1), "deaths.csv": (0,), "properties.csv": (0, 1),
-            "balances": (0, 1)}
+    keys = {
+        "households.csv": (0,),
+        "persons.csv": (0, 1),
+        "enrollments.csv": (0,),
+        "medical_claims.csv": (0, 1),
+        "deaths.csv": (0,),
+        "properties.csv": (0, 1),
+        "balances": (0, 1),
+    }
     for day in DATES:
         for source in SOURCE_FILES:
             for name in file_names(source, day):
                 rows = records(generated[0] / source / day.isoformat() / name)
                 key = keys.get(name, keys["balances"])
                 column = ID_COLUMNS.get(name, 2 if source == "bank" else None)
-                seen = Counter(tuple(normalise(r[i]) if i == column else r[i] for i in key)
-                               for r in rows)
+                seen = Counter(
+                    tuple(normalise(r[i]) if i == column else r[i] for i in key) for r in rows
+                )
                 assert max(seen.values(), default=1) == 1, (name, seen.most_common(2))
 
 
@@ -294,8 +312,14 @@ def test_dirty_spellings_normalise_and_stay_with_the_person(dirty: Path) -> None
         assert is_valid(normalised), raw
         spellings[(name, normalised)].add(raw)
         styles[_style(raw)] += 1
-    assert set(styles) == {"canonical", "legacy15", "full_width", "lower_x", "padded",
-                           "ideographic"}, styles
+    assert set(styles) == {
+        "canonical",
+        "legacy15",
+        "full_width",
+        "lower_x",
+        "padded",
+        "ideographic",
+    }, styles
     # one spelling per person and file (identity resolution, not noise), except the
     # scripted A05 person, spelled 15-digit in one of its two households on purpose
     (c24,) = [c for c in gen.scripted_cases(START, 1, seed=3).cases if c.code == "C24"]
@@ -348,7 +372,8 @@ def test_same_seed_gives_identical_bytes(generated: tuple[Path, dict], tmp_path:
 
 
 def test_bytes_do_not_depend_on_workers_but_on_seed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(gen, "CHUNK_HOUSEHOLDS", 40)  # several chunks
     outputs = {}
     for label, seed, workers in (("one", 5, 1), ("two", 5, 2), ("other", 6, 2)):
@@ -386,26 +411,27 @@ def test_snapshots_and_increments_change_between_days(generated: tuple[Path, dic
     def body(source: str, name: str, day: str) -> set[tuple[str, ...]]:
         return {tuple(r) for r in records(landing / source / day / name)}
 
-    assert body("civil_affairs", "households.csv", d0) != body("civil_affairs",
-                                                               "households.csv", d1)
+    assert body("civil_affairs", "households.csv", d0) != body(
+        "civil_affairs", "households.csv", d1
+    )
     assert body("housing", "properties.csv", d0) != body("housing", "properties.csv", d1)
     bank0 = {r[1]: r[4] for r in records(landing / "bank" / d0 / f"balances_{START:%Y%m%d}.txt")}
-    bank1 = {r[1]: r[4] for r in
-             records(landing / "bank" / d1 / f"balances_{DATES[1]:%Y%m%d}.txt")}
+    bank1 = {r[1]: r[4] for r in records(landing / "bank" / d1 / f"balances_{DATES[1]:%Y%m%d}.txt")}
     assert bank0.keys() == bank1.keys() and bank0 != bank1
     first = {r[0]: r for r in records(landing / "health" / d0 / "medical_claims.csv")}
     later = records(landing / "health" / d1 / "medical_claims.csv")
     corrections = [r for r in later if r[0] in first]
     assert corrections and all(int(r[1]) > 1 and r[5] == first[r[0]][5] for r in corrections)
-    deaths = [r for day in DATES for r in records(landing / "health" / day.isoformat() /
-                                                   "deaths.csv")]
+    deaths = [
+        r for day in DATES for r in records(landing / "health" / day.isoformat() / "deaths.csv")
+    ]
     assert len(deaths) >= DAYS
-    assert any(date.fromisoformat(r[2]) - date.fromisoformat(r[1]) > timedelta(days=7)
-               for r in deaths), "no late-registered death"
+    assert any(
+        date.fromisoformat(r[2]) - date.fromisoformat(r[1]) > timedelta(days=7) for r in deaths
+    ), "no late-registered death"
 
 
-def test_properties_cover_co_ownership_types_and_cancellation(
-        generated: tuple[Path, dict]) -> None:
+def test_properties_cover_co_ownership_types_and_cancellation(generated: tuple[Path, dict]) -> None:
     landing = generated[0]
     rows = records(landing / "housing" / START.isoformat() / "properties.csv")
     persons = records(landing / "civil_affairs" / START.isoformat() / "persons.csv")
@@ -416,8 +442,9 @@ def test_properties_cover_co_ownership_types_and_cancellation(
     for cert, owner, *_ in rows:
         owners[cert].add(normalise(owner))
     assert any(len(o) > 1 for o in owners.values())
-    across = [c for c, o in owners.items()
-              if len(set().union(*(homes[x] for x in o))) > 1 and len(o) > 1]
+    across = [
+        c for c, o in owners.items() if len(set().union(*(homes[x] for x in o))) > 1 and len(o) > 1
+    ]
     assert across, "no property co-owned across households"
     assert {r[2] for r in rows} == {"住宅", "商业", "车位", "其他"}
     assert any(r[6] for r in rows)
@@ -501,14 +528,18 @@ def test_flip_byte_changes_only_the_checksum(landing: Path) -> None:
     assert len(records(path)) == entry["rows"]
 
 
-@pytest.mark.parametrize(("source", "name", "column"), [
-    ("civil_affairs", "persons.csv", "name"),
-    ("housing", "properties.csv", "floor_area"),
-    ("health", "deaths.csv", "registered_date"),
-    ("bank", "balances_{}.txt", "account_type"),
-])
-def test_drop_column_keeps_conventions_and_manifest(landing: Path, source: str, name: str,
-                                                    column: str) -> None:
+@pytest.mark.parametrize(
+    ("source", "name", "column"),
+    [
+        ("civil_affairs", "persons.csv", "name"),
+        ("housing", "properties.csv", "floor_area"),
+        ("health", "deaths.csv", "registered_date"),
+        ("bank", "balances_{}.txt", "account_type"),
+    ],
+)
+def test_drop_column_keeps_conventions_and_manifest(
+    landing: Path, source: str, name: str, column: str
+) -> None:
     name = name.format(f"{START:%Y%m%d}")
     folder = landing / source / START.isoformat()
     rows_before = len(records(folder / name))
@@ -535,10 +566,16 @@ def _assert_conventions(source: str, data: bytes) -> None:
         data.decode("utf-8")
 
 
-@pytest.mark.parametrize(("source", "name"), [
-    ("civil_affairs", "persons.csv"), ("civil_affairs", "households.csv"),
-    ("housing", "properties.csv"), ("bank", "balances_{}.txt"), ("health", "medical_claims.csv"),
-])
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [
+        ("civil_affairs", "persons.csv"),
+        ("civil_affairs", "households.csv"),
+        ("housing", "properties.csv"),
+        ("bank", "balances_{}.txt"),
+        ("health", "medical_claims.csv"),
+    ],
+)
 def test_invalidate_ids(landing: Path, source: str, name: str) -> None:
     name = name.format(f"{START:%Y%m%d}")
     folder = landing / source / START.isoformat()
@@ -580,15 +617,29 @@ def test_rewrite_manifest_after_an_edit(landing: Path) -> None:
     assert_manifest_matches(folder)
     (folder / "_manifest.json").unlink()
     assert [f["name"] for f in damage.rewrite_manifest(folder)["files"]] == [
-        "medical_claims.csv", "deaths.csv"]
+        "medical_claims.csv",
+        "deaths.csv",
+    ]
 
 
 # ---------------------------------------------------------------- CLI
 
 
 def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--out", str(tmp_path), "--households", "100", "--start", "2026-10-01",
-            "--days", "1", "--seed", "4", "--dirty-ratio", "0"]
+    args = [
+        "--out",
+        str(tmp_path),
+        "--households",
+        "100",
+        "--start",
+        "2026-10-01",
+        "--days",
+        "1",
+        "--seed",
+        "4",
+        "--dirty-ratio",
+        "0",
+    ]
     assert gen.main(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["days"]["2026-10-01"]["households.csv"] == 100

@@ -29,25 +29,35 @@ def write_big_bank_file(folder: Path) -> int:
             line = "|".join(fields) + "\n"
             out.write(line)
             digest.update(line.encode())
-    manifest = {"source": "bank", "extract_date": DAY,
-                "files": [{"name": name, "rows": ROWS, "sha256": digest.hexdigest()}]}
+    manifest = {
+        "source": "bank",
+        "extract_date": DAY,
+        "files": [{"name": name, "rows": ROWS, "sha256": digest.hexdigest()}],
+    }
     (folder / "_manifest.json").write_text(json.dumps(manifest))
     return ROWS
 
 
 def start_load(stack: Stack) -> subprocess.Popen[bytes]:
-    code = ("import sys; from datetime import date; from pathlib import Path;"
-            "from safetynet.ingest import loader;"
-            f"loader.load_source({stack.url!r}, Path({str(stack.landing)!r}), 'bank',"
-            f" date.fromisoformat({DAY!r}), 'k')")
+    code = (
+        "import sys; from datetime import date; from pathlib import Path;"
+        "from safetynet.ingest import loader;"
+        f"loader.load_source({stack.url!r}, Path({str(stack.landing)!r}), 'bank',"
+        f" date.fromisoformat({DAY!r}), 'k')"
+    )
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
 
 
 def wait_for_status(stack: Stack, status: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if stack.query("select 1 from audit.load_batches where source = 'bank' and status = %s",
-                       (status,)) if _has_audit(stack) else []:
+        if (
+            stack.query(
+                "select 1 from audit.load_batches where source = 'bank' and status = %s", (status,)
+            )
+            if _has_audit(stack)
+            else []
+        ):
             return
         time.sleep(0.05)
     raise AssertionError(f"no bank batch reached status {status!r}")
@@ -76,6 +86,7 @@ def test_killed_load_leaves_nothing_and_rerun_loads_everything(stack: Stack) -> 
     results = loader.load_source(stack.url, stack.landing, "bank", date.fromisoformat(DAY), "k")
     assert results[0].loaded == rows and results[0].rejected == 0
     assert stack.query("select count(*) from raw.bank_balances") == [(rows,)]
-    statuses = stack.query("select status from audit.load_batches where source = 'bank' "
-                           "order by batch_id")
+    statuses = stack.query(
+        "select status from audit.load_batches where source = 'bank' order by batch_id"
+    )
     assert statuses == [("interrupted",), ("loaded",)]

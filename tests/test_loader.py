@@ -19,9 +19,15 @@ from safetynet.ingest import loader
 from safetynet.ingest.manifest import DeliveryError
 
 D1 = date(2026, 10, 1)
-SAMPLE_ROWS = {"households.csv": 80, "persons.csv": 240, "enrollments.csv": 45,
-               "medical_claims.csv": 7, "deaths.csv": 0, "properties.csv": 83,
-               "balances_20261001.txt": 332}
+SAMPLE_ROWS = {
+    "households.csv": 80,
+    "persons.csv": 240,
+    "enrollments.csv": 45,
+    "medical_claims.csv": 7,
+    "deaths.csv": 0,
+    "properties.csv": 83,
+    "balances_20261001.txt": 332,
+}
 
 
 @pytest.fixture
@@ -51,20 +57,32 @@ def test_raw_rows_hold_their_date_batch_and_the_delivered_values(sample_stack: S
     defaults give every row its extract date and its file's batch."""
     results = load_day(sample_stack)
     bank = sample_stack.landing / "bank/2026-10-01/balances_20261001.txt"
-    assert sample_stack.query("select extract_date, batch_id, count(*) from raw.bank_balances "
-                              "group by 1, 2") == [(D1, results[bank.name].batch_id, 332)]
-    delivered = {(f[0], f[1]): (int(f[4]), f[5])
-                 for f in (line.split("|") for line in bank.read_text().splitlines())}
-    stored = sample_stack.query("select bank_code, account_no, balance_fen, "
-                                "to_char(as_of_date, 'YYYYMMDD') from raw.bank_balances")
+    assert sample_stack.query(
+        "select extract_date, batch_id, count(*) from raw.bank_balances group by 1, 2"
+    ) == [(D1, results[bank.name].batch_id, 332)]
+    delivered = {
+        (f[0], f[1]): (int(f[4]), f[5])
+        for f in (line.split("|") for line in bank.read_text().splitlines())
+    }
+    stored = sample_stack.query(
+        "select bank_code, account_no, balance_fen, "
+        "to_char(as_of_date, 'YYYYMMDD') from raw.bank_balances"
+    )
     assert {(b, a): (fen, day) for b, a, fen, day in stored} == delivered
     claims = sample_stack.landing / "health/2026-10-01/medical_claims.csv"
     with open(claims, encoding="utf-8-sig", newline="") as handle:
-        expected = {(r["claim_id"], int(r["version"])): (
-            r["settlement_date"], Decimal(r["out_of_pocket"]),
-            Decimal(r["total_cost"]) if r["total_cost"] else None) for r in csv.DictReader(handle)}
-    stored = sample_stack.query("select claim_id, version, settlement_date::text, out_of_pocket, "
-                                "total_cost from raw.health_medical_claims")
+        expected = {
+            (r["claim_id"], int(r["version"])): (
+                r["settlement_date"],
+                Decimal(r["out_of_pocket"]),
+                Decimal(r["total_cost"]) if r["total_cost"] else None,
+            )
+            for r in csv.DictReader(handle)
+        }
+    stored = sample_stack.query(
+        "select claim_id, version, settlement_date::text, out_of_pocket, "
+        "total_cost from raw.health_medical_claims"
+    )
     assert {(c, v): rest for c, v, *rest in stored} == {k: list(v) for k, v in expected.items()}
 
 
@@ -86,7 +104,8 @@ def test_reloading_a_date_gives_identical_raw_tables(sample_stack: Stack) -> Non
     assert first == second and len(second) == 240
     batches = sample_stack.query(
         "select count(*) from audit.load_batches where status = 'loaded' and extract_date = %s",
-        (D1,))
+        (D1,),
+    )
     assert batches == [(14,)]  # two loads of 7 files, the second replaced the first
 
 
@@ -104,18 +123,26 @@ def test_set_up_converts_the_hex_person_keys_of_an_older_warehouse(stack: Stack)
     warehouse.ensure_schema(stack.url)
     key = bytes(range(32))
     with warehouse.connect(stack.url) as conn:
-        conn.execute("alter table raw.bank_balances alter column person_key type text "
-                     "using encode(person_key, 'hex')")
-        conn.execute("create table raw.bank_balances_20260101 partition of raw.bank_balances "
-                     "for values in ('2026-01-01')")
-        conn.execute("insert into raw.bank_balances values ('2026-01-01', 1, 1, 'B01', 'A1', "
-                     "'110105198505051233', %s, 'D', 100, '2026-01-01')", (key.hex(),))
+        conn.execute(
+            "alter table raw.bank_balances alter column person_key type text "
+            "using encode(person_key, 'hex')"
+        )
+        conn.execute(
+            "create table raw.bank_balances_20260101 partition of raw.bank_balances "
+            "for values in ('2026-01-01')"
+        )
+        conn.execute(
+            "insert into raw.bank_balances values ('2026-01-01', 1, 1, 'B01', 'A1', "
+            "'110105198505051233', %s, 'D', 100, '2026-01-01')",
+            (key.hex(),),
+        )
         conn.execute("create schema if not exists staging")
-        conn.execute("create view staging.old_balances as select person_key "
-                     "from raw.bank_balances")
+        conn.execute("create view staging.old_balances as select person_key from raw.bank_balances")
         conn.execute("delete from audit.schema_version")  # an older set-up ran last
     warehouse.ensure_schema(stack.url)
-    assert stack.query("select format_type(atttypid, null) from pg_attribute where attrelid = "
-                       "'raw.bank_balances'::regclass and attname = 'person_key'") == [("bytea",)]
+    assert stack.query(
+        "select format_type(atttypid, null) from pg_attribute where attrelid = "
+        "'raw.bank_balances'::regclass and attname = 'person_key'"
+    ) == [("bytea",)]
     assert stack.query("select person_key from raw.bank_balances") == [(key,)]
     assert stack.query("select to_regclass('staging.old_balances')::text") == [(None,)]

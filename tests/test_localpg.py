@@ -63,8 +63,11 @@ def test_settings_reach_a_cluster_made_by_an_older_checkout() -> None:
     try:
         cluster.start()
         cluster.stop()
-        lines = [line for line in conf.read_text().splitlines()
-                 if not line.startswith(("wal_level", "max_wal_senders", "work_mem"))]
+        lines = [
+            line
+            for line in conf.read_text().splitlines()
+            if not line.startswith(("wal_level", "max_wal_senders", "work_mem"))
+        ]
         conf.write_text("\n".join([*lines, "work_mem = '8MB'", ""]))
         cluster.start()
         with psycopg.connect(cluster.url("postgres")) as conn:
@@ -85,5 +88,4 @@ def _wal_bytes_of_a_truncated_copy(conn: psycopg.Connection, rows: int) -> int:
         for n in range(rows):
             copy.write_row((n, "row"))
     conn.commit()
-    return conn.execute("select pg_current_wal_insert_lsn() - %s::pg_lsn", (before,)
-                        ).fetchone()[0]
+    return conn.execute("select pg_current_wal_insert_lsn() - %s::pg_lsn", (before,)).fetchone()[0]

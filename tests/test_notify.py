@@ -36,7 +36,7 @@ def receiver() -> Iterator[Receiver]:
     received = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server API
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             received.content_types.append(self.headers.get("Content-Type", ""))
             received.posts.append(json.loads(body.decode("utf-8")))
@@ -61,8 +61,13 @@ def receiver() -> Iterator[Receiver]:
 
 
 def context(error: BaseException | None, task_id: str = "load_bank") -> dict:
-    ti = SimpleNamespace(dag_id="safetynet_daily", task_id=task_id, try_number=1,
-                         run_id="manual__x", log_url="http://127.0.0.1:8080/dags/x")
+    ti = SimpleNamespace(
+        dag_id="safetynet_daily",
+        task_id=task_id,
+        try_number=1,
+        run_id="manual__x",
+        log_url="http://127.0.0.1:8080/dags/x",
+    )
     return {"ti": ti, "ds": DAY, "run_id": "manual__x", "exception": error}
 
 
@@ -76,21 +81,26 @@ def test_payload_of_a_failed_delivery_check() -> None:
     assert payload["dag_id"] == "safetynet_daily" and payload["run_id"] == "manual__x"
     assert payload["extract_date"] == DAY and payload["failed_task"] == "load_bank"
     assert payload["failed_checks"] == [
-        f"checksum: bank/{DAY}/{BANK_FILE}: sha256 aa, manifest says bb"]
+        f"checksum: bank/{DAY}/{BANK_FILE}: sha256 aa, manifest says bb"
+    ]
     assert payload["error"].startswith("[checksum] bank/")
     assert payload["log_url"] == "http://127.0.0.1:8080/dags/x"
     json.dumps(payload)  # serialisable as it is posted
 
 
 def test_failed_checks_of_a_quality_gate_and_of_plain_errors() -> None:
-    gate = RuntimeError("data-quality gate failed for 2026-10-01: 2 critical check(s)\n"
-                        "- delivery: expect_column_values_to_be_in_set(status) observed 1\n"
-                        "- raw.bank_balances: expect_column_values_to_not_be_null(person_key)")
+    gate = RuntimeError(
+        "data-quality gate failed for 2026-10-01: 2 critical check(s)\n"
+        "- delivery: expect_column_values_to_be_in_set(status) observed 1\n"
+        "- raw.bank_balances: expect_column_values_to_not_be_null(person_key)"
+    )
     assert failed_checks(gate) == [
         "delivery: expect_column_values_to_be_in_set(status) observed 1",
-        "raw.bank_balances: expect_column_values_to_not_be_null(person_key)"]
+        "raw.bank_balances: expect_column_values_to_not_be_null(person_key)",
+    ]
     assert failed_checks(RuntimeError("[schema_drift] persons.csv: column gender missing")) == [
-        "schema_drift: persons.csv: column gender missing"]
+        "schema_drift: persons.csv: column gender missing"
+    ]
     assert failed_checks(RuntimeError("boom\ntraceback")) == ["boom"]
     assert failed_checks(None) == []
     payload = failure_payload({"ti": None, "ds": None, "exception": None})
@@ -127,8 +137,9 @@ def test_blocked_day_posts_to_the_webhook(stack: Stack, receiver: Receiver) -> N
     load = by_task["load_bank"]
     assert load["dag_id"] == "safetynet_daily" and load["extract_date"] == DAY
     assert load["run_id"] and load["try_number"] == 1  # failed checks are not retried
-    assert any(check.startswith("checksum:") and BANK_FILE in check
-               for check in load["failed_checks"]), load
+    assert any(
+        check.startswith("checksum:") and BANK_FILE in check for check in load["failed_checks"]
+    ), load
     assert "[checksum]" in load["error"] and f"bank/{DAY}/{BANK_FILE}" in load["error"]
     # The gate that blocks the day reports too, and every POST is of this day and run.
     assert {post["extract_date"] for post in receiver.posts} == {DAY}

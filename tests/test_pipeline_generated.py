@@ -40,27 +40,35 @@ def expected(generated: Stack) -> reference.Result:
 
 def test_every_day_leaves_raw_tables_marts_and_feed(generated: Stack) -> None:
     for day in DAYS:
-        raw = generated.query("select count(*) from raw.bank_balances where extract_date = %s",
-                              (day,))
-        marts = generated.query("select count(*) from marts.low_income_population "
-                                "where as_of_date = %s", (day,))
+        raw = generated.query(
+            "select count(*) from raw.bank_balances where extract_date = %s", (day,)
+        )
+        marts = generated.query(
+            "select count(*) from marts.low_income_population where as_of_date = %s", (day,)
+        )
         assert raw[0][0] > 0 and marts[0][0] > 0
         assert (generated.feed / day.isoformat() / "alerts.csv").exists()
 
 
 def test_alerts_agree_with_the_reference(generated: Stack, expected: reference.Result) -> None:
-    rows = set(generated.query(
-        """select alert_date::text, rule_code, household_id, coalesce(person_key, ''),
-                  case when is_new then 'true' else 'false' end from marts.monitoring_alerts"""))
+    rows = set(
+        generated.query(
+            """select alert_date::text, rule_code, household_id, coalesce(person_key, ''),
+                  case when is_new then 'true' else 'false' end from marts.monitoring_alerts"""
+        )
+    )
     assert rows == expected.alerts
     rules = Counter(rule for _, rule, *_ in rows)
     assert set(rules) == {"A01", "A02", "A03", "A04", "A05", "A06"}, rules
 
 
-def test_population_agrees_with_the_reference(generated: Stack,
-                                              expected: reference.Result) -> None:
-    rows = set(generated.query("select as_of_date::text, household_id, person_key, category "
-                               "from marts.low_income_population"))
+def test_population_agrees_with_the_reference(generated: Stack, expected: reference.Result) -> None:
+    rows = set(
+        generated.query(
+            "select as_of_date::text, household_id, person_key, category "
+            "from marts.low_income_population"
+        )
+    )
     assert rows == expected.population
     categories = Counter(row[3] for row in rows)
     assert set(categories) == {"TEKUN", "DIBAO", "MARGINAL", "RIGID_EXPENSE"}, categories
@@ -69,6 +77,8 @@ def test_population_agrees_with_the_reference(generated: Stack,
 def test_boundary_cases_are_present(generated: Stack) -> None:
     script = generator.scripted_cases(START, len(DAYS), seed=23)
     placed = {h for case in script.cases for h in case.household_ids}
-    in_warehouse = {r[0] for r in generated.query(
-        "select distinct household_id from raw.civil_affairs_households")}
+    in_warehouse = {
+        r[0]
+        for r in generated.query("select distinct household_id from raw.civil_affairs_households")
+    }
     assert placed and placed <= in_warehouse

@@ -43,7 +43,8 @@ def test_alerts_match_the_worked_example(samples_run: Stack) -> None:
     rows = samples_run.query(
         """select alert_date::text, rule_code, household_id, coalesce(person_key, ''),
                   case when is_new then 'true' else 'false' end
-           from marts.monitoring_alerts""")
+           from marts.monitoring_alerts"""
+    )
     assert set(rows) == expected("alerts.csv")
     assert len(rows) == len(set(rows))
 
@@ -51,7 +52,8 @@ def test_alerts_match_the_worked_example(samples_run: Stack) -> None:
 def test_population_matches_the_worked_example(samples_run: Stack) -> None:
     rows = samples_run.query(
         "select as_of_date::text, household_id, person_key, category "
-        "from marts.low_income_population")
+        "from marts.low_income_population"
+    )
     assert set(rows) == expected("population.csv")
     assert len(rows) == len(set(rows))
 
@@ -67,8 +69,10 @@ def test_feed_holds_the_new_alerts_of_each_day(samples_run: Stack) -> None:
             rows = list(csv.DictReader(handle))
         assert manifest["files"][0]["rows"] == len(rows)
         want = {a for a in new_alerts if a[0] == day and a[4] == "true"}
-        assert {(r["alert_date"], r["rule_code"], r["household_id"], r["person_key"],
-                 r["is_new"]) for r in rows} == want
+        assert {
+            (r["alert_date"], r["rule_code"], r["household_id"], r["person_key"], r["is_new"])
+            for r in rows
+        } == want
         assert all(json.loads(r["evidence"]) for r in rows)
 
 
@@ -83,24 +87,43 @@ def test_rerunning_a_passed_day_gives_the_same_feed_bytes(samples_run: Stack) ->
 
 
 def test_marts_hold_no_raw_identifiers(samples_run: Stack) -> None:
-    ids = {r[0] for r in samples_run.query(
-        "select distinct id_number from raw.civil_affairs_persons")}
+    ids = {
+        r[0] for r in samples_run.query("select distinct id_number from raw.civil_affairs_persons")
+    }
     names = {r[0] for r in samples_run.query("select distinct name from raw.civil_affairs_persons")}
-    text = " ".join(str(r) for r in samples_run.query(
-        "select to_jsonb(p)::text from marts.low_income_population p "
-        "union all select to_jsonb(a)::text from marts.monitoring_alerts a"))
+    text = " ".join(
+        str(r)
+        for r in samples_run.query(
+            "select to_jsonb(p)::text from marts.low_income_population p "
+            "union all select to_jsonb(a)::text from marts.monitoring_alerts a"
+        )
+    )
     assert not any(i in text for i in ids)
     assert not any(len(n) > 1 and n in text for n in names)
 
 
-@pytest.mark.parametrize("role, readable, forbidden", [
-    ("safetynet_analyst", ["marts.low_income_population", "marts.monitoring_alerts"],
-     ["raw.civil_affairs_persons", "staging.stg_civil_affairs__persons", "audit.rejected_rows"]),
-    ("safetynet_auditor", ["marts.monitoring_alerts", "audit.rejected_rows", "audit.dq_results"],
-     ["raw.civil_affairs_persons", "staging.stg_civil_affairs__persons"]),
-])
-def test_roles_see_only_their_schemas(samples_run: Stack, role: str, readable: list[str],
-                                      forbidden: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("role", "readable", "forbidden"),
+    [
+        (
+            "safetynet_analyst",
+            ["marts.low_income_population", "marts.monitoring_alerts"],
+            [
+                "raw.civil_affairs_persons",
+                "staging.stg_civil_affairs__persons",
+                "audit.rejected_rows",
+            ],
+        ),
+        (
+            "safetynet_auditor",
+            ["marts.monitoring_alerts", "audit.rejected_rows", "audit.dq_results"],
+            ["raw.civil_affairs_persons", "staging.stg_civil_affairs__persons"],
+        ),
+    ],
+)
+def test_roles_see_only_their_schemas(
+    samples_run: Stack, role: str, readable: list[str], forbidden: list[str]
+) -> None:
     import psycopg
 
     from safetynet import warehouse
@@ -119,7 +142,8 @@ def test_roles_see_only_their_schemas(samples_run: Stack, role: str, readable: l
 def test_run_summary_is_stored(samples_run: Stack) -> None:
     rows = samples_run.query(
         "select metrics from audit.run_summaries where extract_date = '2026-10-01' "
-        "and stage = 'published' order by recorded_at desc limit 1")
+        "and stage = 'published' order by recorded_at desc limit 1"
+    )
     metrics = rows[0][0]
     assert metrics["sources"]["bank"] == {"rows": 332, "loaded": 332, "rejected": 0}
     assert metrics["new_alerts"] == metrics["feed"]["rows"] > 0
@@ -127,38 +151,68 @@ def test_run_summary_is_stored(samples_run: Stack) -> None:
 
 
 def test_incremental_claims_equal_a_rebuild_in_order_and_after_an_earlier_date(
-        samples_run: Stack, tmp_path) -> None:
+    samples_run: Stack, tmp_path
+) -> None:
     """int_claims__latest_versions merges only the new batches on an in-order
     day, and rebuilds as of D when D is not later than what it holds. The
     samples re-send claims C0000000006 (v2 on 10-02) and C0000000008 (v2 on 10-03)."""
     project = ROOT / "dbt_project"
     environ = dbt_environment(samples_run.url)
     model = "int_claims__latest_versions"
-    compiled = tmp_path / "target" / "compiled" / "safetynet" / "models" / "intermediate" \
-        / "households" / f"{model}.sql"
+    compiled = (
+        tmp_path
+        / "target"
+        / "compiled"
+        / "safetynet"
+        / "models"
+        / "intermediate"
+        / "households"
+        / f"{model}.sql"
+    )
 
     def build(day: str, *extra: str) -> str:
         """dbt run of the claims model as of day; returns how it was built."""
         run = subprocess.run(
-            [str(Path(sys.executable).parent / "dbt"), "run", "--project-dir", str(project),
-             "--profiles-dir", str(project), "--target-path", str(tmp_path / "target"),
-             "--log-path", str(tmp_path / "logs"), "-s", model,
-             "--vars", f"{{as_of_date: '{day}'}}", *extra],
-            env=environ, capture_output=True, text=True, cwd=project)
+            [
+                str(Path(sys.executable).parent / "dbt"),
+                "run",
+                "--project-dir",
+                str(project),
+                "--profiles-dir",
+                str(project),
+                "--target-path",
+                str(tmp_path / "target"),
+                "--log-path",
+                str(tmp_path / "logs"),
+                "-s",
+                model,
+                "--vars",
+                f"{{as_of_date: '{day}'}}",
+                *extra,
+            ],
+            check=False,
+            env=environ,
+            capture_output=True,
+            text=True,
+            cwd=project,
+        )
         assert run.returncode == 0, run.stdout[-3000:]
         return "merge" if "-- merge of the batches" in compiled.read_text() else "rebuild"
 
     def held() -> list[tuple]:
         return samples_run.query(
             "select claim_id, claim_version, out_of_pocket, received_date "
-            f"from intermediate.{model} order by claim_id")
+            f"from intermediate.{model} order by claim_id"
+        )
 
     def as_of(day: str) -> list[tuple]:
         """Independent: the highest version of each claim received up to day."""
         return samples_run.query(
             "select distinct on (claim_id) claim_id, version, out_of_pocket::numeric(14, 2), "
             "extract_date from raw.health_medical_claims where extract_date <= %s "
-            "order by claim_id, version desc, extract_date desc", (day,))
+            "order by claim_id, version desc, extract_date desc",
+            (day,),
+        )
 
     assert build("2026-10-01", "--full-refresh") == "rebuild"
     assert build("2026-10-02") == "merge"

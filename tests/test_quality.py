@@ -40,7 +40,7 @@ def loaded(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
 
 
 @pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch, loaded: Stack):  # noqa: ANN201 - list
+def statements(monkeypatch: pytest.MonkeyPatch, loaded: Stack):
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
@@ -48,7 +48,7 @@ def statements(monkeypatch: pytest.MonkeyPatch, loaded: Stack):  # noqa: ANN201 
     monkeypatch.setenv("SAFETYNET_REPORTS_DIR", str(loaded.reports))
     seen: list[tuple[str, int]] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
         seen.append((" ".join(statement.split()), cursor.rowcount))
 
     event.listen(Engine, "after_cursor_execute", record)
@@ -65,25 +65,37 @@ def test_check_raw_never_fetches_a_batch(loaded: Stack, statements: list) -> Non
     assert tally["checks"] > 30 and tally["failed_critical"] == 0
     ours = [(s, n) for s, n in statements if any(x in s for x in USER_SCHEMAS)]
     assert ours, "the listener saw GX's queries"
-    fetched = [(s[:200], n) for s, n in ours
-               if s.lower().lstrip("( ").startswith("select") and n > gate.EXAMPLES]
+    fetched = [
+        (s[:200], n)
+        for s, n in ours
+        if s.lower().lstrip("( ").startswith("select") and n > gate.EXAMPLES
+    ]
     assert not fetched, f"statements that brought a batch into Python: {fetched}"
-    assert not any(s.lower().startswith(f"select * from {t}")
-                   for s, _ in ours for t in ("raw.", "marts.") if "limit" not in s.lower())
-    assert loaded.query("select count(*) from pg_views where schemaname = %s",
-                        (gate.CHECKS_SCHEMA,)) == [(0,)], "the run's views are dropped"
+    assert not any(
+        s.lower().startswith(f"select * from {t}")
+        for s, _ in ours
+        for t in ("raw.", "marts.")
+        if "limit" not in s.lower()
+    )
+    assert loaded.query(
+        "select count(*) from pg_views where schemaname = %s", (gate.CHECKS_SCHEMA,)
+    ) == [(0,)], "the run's views are dropped"
 
 
 def test_duplicate_key_blocks_with_examples(loaded: Stack, statements: list) -> None:
     with warehouse.connect(loaded.url) as conn:
-        conn.execute("""insert into raw.bank_balances select * from raw.bank_balances
-                        where extract_date = %s order by line_no limit 1""", (DAY,))
+        conn.execute(
+            """insert into raw.bank_balances select * from raw.bank_balances
+                        where extract_date = %s order by line_no limit 1""",
+            (DAY,),
+        )
     try:
         with pytest.raises(gate.QualityGateFailed, match="expect_compound_columns"):
             pipeline.check_raw(DAY, RUN_ID)
         rows = loaded.query(
             """select expectation, column_name, severity, observed_value from audit.dq_results
-               where suite = 'raw.bank_balances' and not success""")
+               where suite = 'raw.bank_balances' and not success"""
+        )
         key = [r for r in rows if r[0] == "expect_compound_columns_to_be_unique"]
         assert key and key[0][1:3] == ("bank_code,account_no", "critical")
         observed = json.loads(key[0][3])
@@ -91,9 +103,12 @@ def test_duplicate_key_blocks_with_examples(loaded: Stack, statements: list) -> 
         assert observed["examples"][0]["copies"] == 2
     finally:
         with warehouse.connect(loaded.url) as conn:
-            conn.execute("""delete from raw.bank_balances where ctid in (
+            conn.execute(
+                """delete from raw.bank_balances where ctid in (
                               select max(ctid) from raw.bank_balances where extract_date = %s
-                              group by bank_code, account_no having count(*) > 1)""", (DAY,))
+                              group by bank_code, account_no having count(*) > 1)""",
+                (DAY,),
+            )
 
 
 def test_redelivery_rerun_under_the_same_run_id_passes(loaded: Stack, statements: list) -> None:
@@ -126,13 +141,17 @@ def test_leftovers_of_a_killed_check_run_are_cleared(loaded: Stack, statements: 
         conn.execute(f"create schema if not exists {gate.CHECKS_SCHEMA}")
         for kind, name in (("view", "old_batch"), ("table", "old_batch_k0")):
             conn.execute(f"create {kind} {gate.CHECKS_SCHEMA}.{name} as select 1 as one")
-            conn.execute(f"comment on {kind} {gate.CHECKS_SCHEMA}.{name} is "
-                         f"'{gate.VIEW_COMMENT} 2000-01-01T00:00:00+00:00'")
+            conn.execute(
+                f"comment on {kind} {gate.CHECKS_SCHEMA}.{name} is "
+                f"'{gate.VIEW_COMMENT} 2000-01-01T00:00:00+00:00'"
+            )
 
     tally = pipeline.check_raw(DAY, RUN_ID)
 
     assert tally["failed_critical"] == 0
-    left = loaded.query("""select relname from pg_class c join pg_namespace n
+    left = loaded.query(
+        """select relname from pg_class c join pg_namespace n
                            on n.oid = c.relnamespace where n.nspname = %s""",
-                        (gate.CHECKS_SCHEMA,))
+        (gate.CHECKS_SCHEMA,),
+    )
     assert left == []

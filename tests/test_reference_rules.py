@@ -73,9 +73,7 @@ def test_size_zero_household_keeps_a01_but_has_no_category(
 
 @requires_samples
 def test_gap_in_processed_dates_makes_every_alert_new() -> None:
-    result = rules.compute(
-        SAMPLES / "landing", [date(2026, 10, 3), date(2026, 10, 1)], SAMPLE_KEY
-    )
+    result = rules.compute(SAMPLES / "landing", [date(2026, 10, 3), date(2026, 10, 1)], SAMPLE_KEY)
     assert {a[4] for a in result.alerts if a[0] == "2026-10-03"} == {"true"}
 
 
@@ -171,9 +169,7 @@ def test_parse_persons_rejects_and_dedupes(tmp_path: Path) -> None:
     ]
     reasons = {r.line_no: r.reason for r in parsed.rejected}
     assert reasons[3].startswith("exact duplicate of line 2")
-    assert (
-        "conflicting duplicate" in reasons[4] and "conflicting duplicate" in reasons[5]
-    )
+    assert "conflicting duplicate" in reasons[4] and "conflicting duplicate" in reasons[5]
     assert reasons[6].startswith("gender")
     assert reasons[7].startswith("id_number: invalid")
     assert reasons[8].startswith("birth_date")

@@ -42,21 +42,31 @@ def types_for(spec: FileSpec) -> str:
     return letters
 
 
-def run_filter(tmp_path: Path, spec: FileSpec, lines: list[str],
-               raw: bytes = b"") -> tuple[list[list[object]], list[list[str]]]:
+def run_filter(
+    tmp_path: Path, spec: FileSpec, lines: list[str], raw: bytes = b""
+) -> tuple[list[list[object]], list[list[str]]]:
     """Filter a file made of ``lines`` (and ``raw`` bytes); return (valid rows, rejects)."""
     encoding = "gb18030" if spec.encoding == "GB18030" else "utf-8"
     end = "\r\n" if spec.encoding == "GB18030" else "\n"
     path, rejects = tmp_path / "in.csv", tmp_path / "rejects.csv"
-    path.write_bytes((b"\xef\xbb\xbf" if spec.bom else b"")
-                     + "".join(line + end for line in lines).encode(encoding) + raw)
-    done = subprocess.run(rowfilter.arguments(path, spec, types_for(spec), rejects),
-                          capture_output=True, check=True,
-                          env={**os.environ, "SAFETYNET_PSEUDONYM_KEY": KEY})
+    path.write_bytes(
+        (b"\xef\xbb\xbf" if spec.bom else b"")
+        + "".join(line + end for line in lines).encode(encoding)
+        + raw
+    )
+    done = subprocess.run(
+        rowfilter.arguments(path, spec, types_for(spec), rejects),
+        capture_output=True,
+        check=True,
+        env={**os.environ, "SAFETYNET_PSEUDONYM_KEY": KEY},
+    )
     valid = decode_copy(done.stdout, "i" + types_for(spec), encoding)
     rejected = list(csv.reader(io.StringIO(rejects.read_bytes().decode(encoding))))
     assert done.stderr.decode().split() == [
-        f"rows={len(valid) + len(rejected)}", f"loaded={len(valid)}", f"rejected={len(rejected)}"]
+        f"rows={len(valid) + len(rejected)}",
+        f"loaded={len(valid)}",
+        f"rejected={len(rejected)}",
+    ]
     return valid, rejected
 
 
@@ -71,7 +81,7 @@ def decode_copy(data: bytes, types: str, encoding: str) -> list[list[object]]:
         for letter in types:
             size = struct.unpack_from(">i", data, pos)[0]
             pos += 4 + max(size, 0)
-            row.append(None if size < 0 else decode_value(letter, data[pos - size:pos], encoding))
+            row.append(None if size < 0 else decode_value(letter, data[pos - size : pos], encoding))
         rows.append(row)
     assert pos + 2 == len(data)
     return rows
@@ -97,14 +107,24 @@ def spellings(rng: random.Random) -> list[str]:
     """Id numbers as agencies type them: valid, legacy, full-width, x, spaces, broken."""
     out = []
     for _ in range(400):
-        first17 = f"{rng.randint(110000, 659999)}{rng.randint(1900, 2025)}" \
-                  f"{rng.randint(1, 12):02d}{rng.randint(1, 31):02d}{rng.randint(0, 999):03d}"
+        first17 = (
+            f"{rng.randint(110000, 659999)}{rng.randint(1900, 2025)}"
+            f"{rng.randint(1, 12):02d}{rng.randint(1, 31):02d}{rng.randint(0, 999):03d}"
+        )
         good = first17 + check_char(first17)
         legacy = good[:6] + good[8:17]
-        out += [good, good[:17] + rng.choice("0123456789X"), legacy, good.lower(),
-                good.translate(str.maketrans("0123456789X", "０１２３４５６７８９ｘ")),
-                f"\u3000{good} ", f"{good[:9]} {good[9:]}", good[:-1], good + "1",
-                first17[:6] + "19990230" + first17[14:]]
+        out += [
+            good,
+            good[:17] + rng.choice("0123456789X"),
+            legacy,
+            good.lower(),
+            good.translate(str.maketrans("0123456789X", "０１２３４５６７８９ｘ")),
+            f"\u3000{good} ",
+            f"{good[:9]} {good[9:]}",
+            good[:-1],
+            good + "1",
+            first17[:6] + "19990230" + first17[14:],
+        ]
     return out
 
 
@@ -135,29 +155,48 @@ def test_ids_normalised_checked_and_keyed_as_section_3_says(tmp_path: Path, enco
 
 def output_index(spec: FileSpec, column: str) -> int:
     """Where a column lands in the filter's row: after the line and key columns."""
-    before = spec.columns[:spec.column_names.index(column)]
+    before = spec.columns[: spec.column_names.index(column)]
     return 1 + len(before) + sum(1 for c in before if c.identity)
 
 
 def claim(**changes: str) -> str:
-    values = {"claim_id": "C1", "version": "1", "id_number": "110105198505051233",
-              "hospital_code": "", "admission_date": "", "settlement_date": "2026-09-30",
-              "diagnosis_code": "", "total_cost": "", "fund_paid": "", "out_of_pocket": "10.5"}
+    values = {
+        "claim_id": "C1",
+        "version": "1",
+        "id_number": "110105198505051233",
+        "hospital_code": "",
+        "admission_date": "",
+        "settlement_date": "2026-09-30",
+        "diagnosis_code": "",
+        "total_cost": "",
+        "fund_paid": "",
+        "out_of_pocket": "10.5",
+    }
     return ",".join({**values, **changes}.values())
 
 
 AS_STORED = {"version": int, "settlement_date": date.fromisoformat, "out_of_pocket": Decimal}
 
 
-@pytest.mark.parametrize("column, good, bad", [
-    ("version", ["1", "999999999"], ["0.5", "-1", "1234567890", "x"]),
-    ("settlement_date", ["2024-02-29", "0001-01-01"], ["2023-02-29", "2026-13-01", "20260101",
-                                                       "2026-1-01"]),
-    ("out_of_pocket", ["0", "12.3", "999999999999.99", "0001.00"],
-     ["1.234", "-1", "1e3", ".5", "5.", "NaN", "1000000000000"]),
-])
+@pytest.mark.parametrize(
+    ("column", "good", "bad"),
+    [
+        ("version", ["1", "999999999"], ["0.5", "-1", "1234567890", "x"]),
+        (
+            "settlement_date",
+            ["2024-02-29", "0001-01-01"],
+            ["2023-02-29", "2026-13-01", "20260101", "2026-1-01"],
+        ),
+        (
+            "out_of_pocket",
+            ["0", "12.3", "999999999999.99", "0001.00"],
+            ["1.234", "-1", "1e3", ".5", "5.", "NaN", "1000000000000"],
+        ),
+    ],
+)
 def test_column_rules_accept_and_reject_at_their_boundaries(
-        tmp_path: Path, column: str, good: list[str], bad: list[str]) -> None:
+    tmp_path: Path, column: str, good: list[str], bad: list[str]
+) -> None:
     lines = [",".join(CLAIMS.column_names)]
     lines += [claim(claim_id=f"C{i}", **{column: v}) for i, v in enumerate(good + bad)]
     valid, rejected = run_filter(tmp_path, CLAIMS, lines)
@@ -168,8 +207,13 @@ def test_column_rules_accept_and_reject_at_their_boundaries(
 
 def test_empty_required_values_duplicates_and_broken_lines_are_rejected(tmp_path: Path) -> None:
     row = "B01|6222{}|110105198505051233|D|100|20261001"
-    lines = [row.format(1), row.format(1), " |6222x|110105198505051233|Q|100|20261001",
-             "B01|6222y|110105198505051233|D|100", row.format(2)]
+    lines = [
+        row.format(1),
+        row.format(1),
+        " |6222x|110105198505051233|Q|100|20261001",
+        "B01|6222y|110105198505051233|D|100",
+        row.format(2),
+    ]
     valid, rejected = run_filter(tmp_path, BANK, lines, raw=b"B01|62\xff|1|D|1|20261001\n")
     assert [r[2] for r in valid] == ["62221", "62222"]
     assert [(r[0], r[2]) for r in rejected] == [
@@ -182,8 +226,10 @@ def test_empty_required_values_duplicates_and_broken_lines_are_rejected(tmp_path
 
 
 def test_quoted_fields_and_rare_characters_survive(tmp_path: Path) -> None:
-    lines = [",".join(PERSONS.column_names),
-             'H1,110105198505051233,"吉𠮷, ""䶮""",女,1985-05-05,户主,0']
+    lines = [
+        ",".join(PERSONS.column_names),
+        'H1,110105198505051233,"吉𠮷, ""䶮""",女,1985-05-05,户主,0',
+    ]
     valid, rejected = run_filter(tmp_path, PERSONS, lines)
     assert rejected == [] and valid[0][4] == '吉𠮷, "䶮"'
 
@@ -200,19 +246,46 @@ def test_quoted_line_ends_are_kept_and_an_open_quote_loses_one_line(tmp_path: Pa
 def test_amounts_and_dates_are_written_as_the_values_they_spell(tmp_path: Path) -> None:
     """Binary numeric (base-10000 digits, weight, scale) and date (days from 2000-01-01)."""
     rng = random.Random(11)
-    amounts = ["0", "0.0", "0.00", "00", "0.01", "0.1", "1", "9999", "9999.99", "10000",
-               "10000.5", "100000000", "999999999999.99", "000000000123.40", "5000.05"]
-    amounts += [f"{rng.randint(0, 10 ** rng.randint(1, 12) - 1)}"
-                + rng.choice(["", f".{rng.randint(0, 9)}", f".{rng.randint(0, 99):02d}"])
-                for _ in range(500)]
-    dates = ["0001-01-01", "1900-02-28", "1999-12-31", "2000-01-01", "2000-02-29", "2024-02-29",
-             "9999-12-31"]
-    dates += [(date(1, 1, 1) + timedelta(days=rng.randint(0, 3_652_058))).isoformat()
-              for _ in range(500)]
-    dates = (dates * 2)[:len(amounts)]
+    amounts = [
+        "0",
+        "0.0",
+        "0.00",
+        "00",
+        "0.01",
+        "0.1",
+        "1",
+        "9999",
+        "9999.99",
+        "10000",
+        "10000.5",
+        "100000000",
+        "999999999999.99",
+        "000000000123.40",
+        "5000.05",
+    ]
+    amounts += [
+        f"{rng.randint(0, 10 ** rng.randint(1, 12) - 1)}"
+        + rng.choice(["", f".{rng.randint(0, 9)}", f".{rng.randint(0, 99):02d}"])
+        for _ in range(500)
+    ]
+    dates = [
+        "0001-01-01",
+        "1900-02-28",
+        "1999-12-31",
+        "2000-01-01",
+        "2000-02-29",
+        "2024-02-29",
+        "9999-12-31",
+    ]
+    dates += [
+        (date(1, 1, 1) + timedelta(days=rng.randint(0, 3_652_058))).isoformat() for _ in range(500)
+    ]
+    dates = (dates * 2)[: len(amounts)]
     lines = [",".join(CLAIMS.column_names)]
-    lines += [claim(claim_id=f"C{i}", out_of_pocket=a, settlement_date=d)
-              for i, (a, d) in enumerate(zip(amounts, dates, strict=True))]
+    lines += [
+        claim(claim_id=f"C{i}", out_of_pocket=a, settlement_date=d)
+        for i, (a, d) in enumerate(zip(amounts, dates, strict=True))
+    ]
     valid, rejected = run_filter(tmp_path, CLAIMS, lines)
     assert rejected == []
     pay, settled = output_index(CLAIMS, "out_of_pocket"), output_index(CLAIMS, "settlement_date")

@@ -34,8 +34,9 @@ class IncompleteDelivery(Exception):
 
 def poke_source(source: str, extract_date: date, waited_seconds: float) -> bool:
     settings = Settings.from_env()
-    return arrivals.record_poke(settings.warehouse_url, settings.landing_dir, source,
-                                extract_date, waited_seconds)
+    return arrivals.record_poke(
+        settings.warehouse_url, settings.landing_dir, source, extract_date, waited_seconds
+    )
 
 
 def check_arrivals(extract_date: date) -> None:
@@ -51,10 +52,12 @@ def check_arrivals(extract_date: date) -> None:
 
 def load(source: str, extract_date: date, run_id: str | None = None) -> dict[str, Any]:
     settings = Settings.from_env()
-    results = loader.load_source(settings.warehouse_url, settings.landing_dir, source,
-                                 extract_date, pseudonym_key(), run_id)
-    return {r.file_name: {"rows": r.rows, "loaded": r.loaded, "rejected": r.rejected}
-            for r in results}
+    results = loader.load_source(
+        settings.warehouse_url, settings.landing_dir, source, extract_date, pseudonym_key(), run_id
+    )
+    return {
+        r.file_name: {"rows": r.rows, "loaded": r.loaded, "rejected": r.rejected} for r in results
+    }
 
 
 def _expected_rows(url: str, extract_date: date, run_id: str) -> dict[str, dict[str, int]]:
@@ -63,16 +66,22 @@ def _expected_rows(url: str, extract_date: date, run_id: str) -> dict[str, dict[
             """select distinct on (target_table) target_table, manifest_rows - rejected_rows
                from audit.load_batches
                where extract_date = %s and status = 'loaded' and run_id = %s
-               order by target_table, batch_id desc""", (extract_date, run_id)).fetchall()
+               order by target_table, batch_id desc""",
+            (extract_date, run_id),
+        ).fetchall()
     return {table: {"expected_rows": int(n)} for table, n in rows}
 
 
 def check_raw(extract_date: date, run_id: str) -> dict[str, int]:
     settings = Settings.from_env()
-    params = {"per_suite": _expected_rows(settings.warehouse_url, extract_date, run_id),
-              "expected_rows": -1, "run_id": run_id}
-    checks = gate.run_checks(settings.warehouse_url, settings.reports_dir, "raw",
-                                extract_date, run_id, params)
+    params = {
+        "per_suite": _expected_rows(settings.warehouse_url, extract_date, run_id),
+        "expected_rows": -1,
+        "run_id": run_id,
+    }
+    checks = gate.run_checks(
+        settings.warehouse_url, settings.reports_dir, "raw", extract_date, run_id, params
+    )
     gate.enforce(checks, extract_date)
     return _tally(checks)
 
@@ -82,19 +91,23 @@ def _population_band(url: str, extract_date: date) -> dict[str, int]:
     with warehouse.connect(url) as conn:
         row = conn.execute(
             "select count(*) from marts.low_income_population where as_of_date = %s",
-            (extract_date - timedelta(days=1),)).fetchone()
+            (extract_date - timedelta(days=1),),
+        ).fetchone()
     previous = int(row[0]) if row else 0
     if previous == 0:
         return {"population_min": 0, "population_max": 2**31 - 1}
-    return {"population_min": int(previous * (1 - band)),
-            "population_max": int(previous * (1 + band)) + 1}
+    return {
+        "population_min": int(previous * (1 - band)),
+        "population_max": int(previous * (1 + band)) + 1,
+    }
 
 
 def check_marts(extract_date: date, run_id: str) -> dict[str, int]:
     settings = Settings.from_env()
     params = _population_band(settings.warehouse_url, extract_date)
-    checks = gate.run_checks(settings.warehouse_url, settings.reports_dir, "marts",
-                                extract_date, run_id, params)
+    checks = gate.run_checks(
+        settings.warehouse_url, settings.reports_dir, "marts", extract_date, run_id, params
+    )
     gate.enforce(checks, extract_date)
     return _tally(checks)
 
@@ -124,12 +137,20 @@ def discard_day(extract_date: date) -> list[str]:
 def publish(extract_date: date, run_id: str | None = None) -> dict[str, Any]:
     settings = Settings.from_env()
     publication = feed.publish(settings.warehouse_url, settings.feed_dir, extract_date, run_id)
-    log.info("feed %s: %d new alerts, sha256 %s", publication.folder, publication.rows,
-             publication.sha256)
-    result = {"folder": str(publication.folder), "rows": publication.rows,
-              "sha256": publication.sha256}
-    record_summary(extract_date, run_id or "", "published", {**_day_counts(extract_date),
-                                                              "feed": result})
+    log.info(
+        "feed %s: %d new alerts, sha256 %s",
+        publication.folder,
+        publication.rows,
+        publication.sha256,
+    )
+    result = {
+        "folder": str(publication.folder),
+        "rows": publication.rows,
+        "sha256": publication.sha256,
+    }
+    record_summary(
+        extract_date, run_id or "", "published", {**_day_counts(extract_date), "feed": result}
+    )
     return result
 
 
@@ -142,16 +163,21 @@ def _day_counts(extract_date: date) -> dict[str, Any]:
                from (select distinct on (file_name) * from audit.load_batches
                      where extract_date = %s and status = 'loaded'
                      order by file_name, batch_id desc) b group by source""",
-            (extract_date,)).fetchall()
+            (extract_date,),
+        ).fetchall()
         alerts = conn.execute(
             "select count(*), count(*) filter (where is_new) from marts.monitoring_alerts "
-            "where alert_date = %s", (extract_date,)).fetchone()
+            "where alert_date = %s",
+            (extract_date,),
+        ).fetchone()
         population = conn.execute(
             "select count(*) from marts.low_income_population where as_of_date = %s",
-            (extract_date,)).fetchone()
+            (extract_date,),
+        ).fetchone()
     return {
-        "sources": {s: {"rows": int(r), "loaded": int(ld), "rejected": int(rj)}
-                    for s, r, ld, rj in loads},
+        "sources": {
+            s: {"rows": int(r), "loaded": int(ld), "rejected": int(rj)} for s, r, ld, rj in loads
+        },
         "alerts": int(alerts[0]) if alerts else 0,
         "new_alerts": int(alerts[1]) if alerts else 0,
         "population": int(population[0]) if population else 0,

@@ -14,13 +14,17 @@ SETUP_LOCK = 7_100_001
 
 def connect(url: str, autocommit: bool = False) -> psycopg.Connection:
     """psycopg 3 connection from an Airflow-style or libpq URL."""
-    url = url.replace("postgresql+psycopg://", "postgresql://").replace("postgres://", "postgresql://")
+    url = url.replace("postgresql+psycopg://", "postgresql://").replace(
+        "postgres://", "postgresql://"
+    )
     return psycopg.connect(url, autocommit=autocommit)
 
 
 def _setup_statements() -> list[str]:
-    return [(SQL_DIR / "warehouse_setup.sql").read_text(encoding="utf-8"),
-            (SQL_DIR / "roles.sql").read_text(encoding="utf-8")]
+    return [
+        (SQL_DIR / "warehouse_setup.sql").read_text(encoding="utf-8"),
+        (SQL_DIR / "roles.sql").read_text(encoding="utf-8"),
+    ]
 
 
 def ensure_schema(url: str) -> None:

@@ -162,8 +162,7 @@ from pathlib import Path
 from typing import Any
 
 CONTRACT_DIR = Path(
-    os.environ.get("SAFETYNET_CONTRACT_DIR", "")
-    or Path(__file__).resolve().parents[2] / "contract"
+    os.environ.get("SAFETYNET_CONTRACT_DIR", "") or Path(__file__).resolve().parents[2] / "contract"
 )
 DEFAULT_STANDARDS_CSV = CONTRACT_DIR / "reference" / "dibao_standards.csv"
 
@@ -510,8 +509,8 @@ def _decoded_lines(
     physical = data.split(b"\n")
     if physical and physical[-1] == b"":
         physical.pop()
-    for number, raw in enumerate(physical, start=1):
-        raw = raw.removesuffix(b"\r")
+    for number, line in enumerate(physical, start=1):
+        raw = line.removesuffix(b"\r")
         try:
             yield number, raw.decode(spec.encoding) + "\n"
         except UnicodeDecodeError as exc:
@@ -544,16 +543,12 @@ def _parse_fields(fields: list[str], spec: FileSpec) -> Row:
     return row
 
 
-def parse_file(
-    path: Path, spec: FileSpec, source: str, extract_date: date
-) -> ParsedFile:
+def parse_file(path: Path, spec: FileSpec, source: str, extract_date: date) -> ParsedFile:
     """Parse and validate one file; invalid rows go to `rejected`."""
     result = ParsedFile()
 
     def reject(line_no: int, raw: str, reason: str) -> None:
-        result.rejected.append(
-            Rejected(source, extract_date, path.name, line_no, raw, reason)
-        )
+        result.rejected.append(Rejected(source, extract_date, path.name, line_no, raw, reason))
 
     candidates: list[tuple[int, str, Row]] = []
     header_seen = not spec.header
@@ -589,9 +584,7 @@ def _dedupe(
         if all(row == first_row for _, _, row in group):
             kept.append(first_row)
             for line_no, raw, _ in group[1:]:
-                reject(
-                    line_no, raw, f"exact duplicate of line {first_line} (counted once)"
-                )
+                reject(line_no, raw, f"exact duplicate of line {first_line} (counted once)")
         else:
             lines = [line_no for line_no, _, _ in group]
             for line_no, raw, _ in group:
@@ -640,9 +633,7 @@ class Landing:
         if not manifest_path.is_file():
             raise FileNotFoundError(f"no complete {source} extract for {extract_date}")
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        tables: dict[str, list[Row]] = {
-            spec.kind: [] for _, spec in SOURCE_FILES[source]
-        }
+        tables: dict[str, list[Row]] = {spec.kind: [] for _, spec in SOURCE_FILES[source]}
         for entry in manifest["files"]:
             spec = _spec_for(source, entry["name"])
             parsed = parse_file(folder / entry["name"], spec, source, extract_date)
@@ -667,25 +658,19 @@ class Standards:
     """DIBAO monthly standard by (city_code, urban_rural) and effective date."""
 
     def __init__(self, path: Path) -> None:
-        self._rows: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(
-            list
-        )
+        self._rows: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
         with open(path, encoding="utf-8-sig", newline="") as handle:
             for row in csv.DictReader(handle):
                 key = (row["city_code"].strip(), row["urban_rural"].strip())
                 effective = date.fromisoformat(row["effective_date"].strip())
-                self._rows[key].append(
-                    (effective, Decimal(row["dibao_monthly"].strip()))
-                )
+                self._rows[key].append((effective, Decimal(row["dibao_monthly"].strip())))
         for rows in self._rows.values():
             rows.sort()
 
     def dibao(self, region_code: str, urban_rural: str, on: date) -> Decimal | None:
         """Standard in force on `on` (latest effective_date <= on), or None."""
         city = region_code[:4] + "00"
-        in_force = [
-            s for eff, s in self._rows.get((city, urban_rural), []) if eff <= on
-        ]
+        in_force = [s for eff, s in self._rows.get((city, urban_rural), []) if eff <= on]
         return in_force[-1] if in_force else None
 
 
@@ -730,9 +715,7 @@ def _health_as_of(landing: Landing, on: date) -> tuple[set[str], list[Row]]:
         if extract > on:
             continue
         tables = landing.load("health", extract)
-        deceased.update(
-            r["id_number"] for r in tables["deaths"] if r["death_date"] <= on
-        )
+        deceased.update(r["id_number"] for r in tables["deaths"] if r["death_date"] <= on)
         for row in tables["medical_claims"]:
             current = claims.get(row["claim_id"])
             if current is None or row["version"] >= current["version"]:
@@ -752,9 +735,7 @@ def load_day(landing: Landing, on: date) -> Day:
         households={h["household_id"]: h for h in civil["households"]},
         members=dict(members),
         enrollments=civil["enrollments"],
-        properties_by_owner=_index(
-            landing.load("housing", on)["properties"], "owner_id_number"
-        ),
+        properties_by_owner=_index(landing.load("housing", on)["properties"], "owner_id_number"),
         balances_by_id=_index(landing.load("bank", on)["balances"], "id_number"),
         deceased=deceased,
         claims_by_id=_index(claims, "id_number"),
@@ -970,9 +951,7 @@ def compute(
     """Population and alerts for each date, processed in calendar order."""
     landing = Landing(Path(landing_dir))
     standards = Standards(Path(standards_csv))
-    params = Params(
-        _as_decimal(k_assets), _as_decimal(k_marginal), _as_decimal(k_shock)
-    )
+    params = Params(_as_decimal(k_assets), _as_decimal(k_marginal), _as_decimal(k_shock))
     keys: dict[str, str] = {}
 
     def pk(id_number: str) -> str:

@@ -17,7 +17,9 @@ def run_day(day: date) -> bool:
     print(f"\n=== airflow dags test safetynet_daily {day} ===", flush=True)
     completed = subprocess.run(
         ["airflow", "dags", "test", "safetynet_daily", day.isoformat()],
-        capture_output=True, text=True,
+        check=False,
+        capture_output=True,
+        text=True,
     )
     lines = completed.stdout.splitlines()
     failures = [line[:300] for line in lines if "SAFETYNET RUN FAILED" in line]

@@ -14,20 +14,32 @@ from safetynet.quality import datadocs, gate
 def dbt_environment(url: str) -> dict[str, str]:
     """dbt's profiles.yml reads SAFETYNET_DB_*; derive them from the warehouse URL."""
     parts = urlsplit(url.replace("postgresql+psycopg://", "postgresql://"))
-    return {**os.environ,
-            "SAFETYNET_DB_HOST": parts.hostname or "127.0.0.1",
-            "SAFETYNET_DB_PORT": str(parts.port or 5432),
-            "SAFETYNET_DB_USER": parts.username or "",
-            "SAFETYNET_DB_PASSWORD": parts.password or "",
-            "SAFETYNET_DB_NAME": parts.path.lstrip("/")}
+    return {
+        **os.environ,
+        "SAFETYNET_DB_HOST": parts.hostname or "127.0.0.1",
+        "SAFETYNET_DB_PORT": str(parts.port or 5432),
+        "SAFETYNET_DB_USER": parts.username or "",
+        "SAFETYNET_DB_PASSWORD": parts.password or "",
+        "SAFETYNET_DB_NAME": parts.path.lstrip("/"),
+    }
 
 
 def build_dbt_docs(url: str) -> None:
     project = project_home() / "dbt_project"
     subprocess.run(
-        [str(project_home() / ".venv" / "bin" / "dbt"), "docs", "generate", "--profiles-dir",
-         str(project), "--project-dir", str(project), "--vars", "{as_of_date: '2000-01-01'}"],
-        check=True, env=dbt_environment(url),
+        [
+            str(project_home() / ".venv" / "bin" / "dbt"),
+            "docs",
+            "generate",
+            "--profiles-dir",
+            str(project),
+            "--project-dir",
+            str(project),
+            "--vars",
+            "{as_of_date: '2000-01-01'}",
+        ],
+        check=True,
+        env=dbt_environment(url),
     )
 
 

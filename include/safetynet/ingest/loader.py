@@ -46,7 +46,11 @@ class FileResult:
 
 
 def load_source(
-    url: str, landing: Path, source: str, extract_date: date, pseudonym_key: str,
+    url: str,
+    landing: Path,
+    source: str,
+    extract_date: date,
+    pseudonym_key: str,
     run_id: str | None = None,
 ) -> list[FileResult]:
     """Load every file of ``source`` for ``extract_date``; raise DeliveryError if blocked."""
@@ -65,8 +69,15 @@ def load_source(
         conn.execute("set client_connection_check_interval = 1000")
         _close_interrupted(conn, source, extract_date)
         results = [
-            _load_file(conn, (folder, Path(scratch)), spec, facts, extract_date,
-                       pseudonym_key, (run_id, attempt))
+            _load_file(
+                conn,
+                (folder, Path(scratch)),
+                spec,
+                facts,
+                extract_date,
+                pseudonym_key,
+                (run_id, attempt),
+            )
             for spec, facts in checked
         ]
         blocked = [r for r in results if r.reject_ratio > MAX_REJECT_RATIO]
@@ -76,8 +87,13 @@ def load_source(
         _finish_batches(conn, results)
     for result in results:
         log.info(
-            "%s/%s/%s: %d rows, %d loaded, %d rejected (%.2fs)", source,
-            extract_date, result.file_name, result.rows, result.loaded, result.rejected,
+            "%s/%s/%s: %d rows, %d loaded, %d rejected (%.2fs)",
+            source,
+            extract_date,
+            result.file_name,
+            result.rows,
+            result.loaded,
+            result.rejected,
             result.seconds,
         )
     return results
@@ -97,8 +113,12 @@ def _check_file(
 
 
 def _load_file(
-    conn: psycopg.Connection, folders: tuple[Path, Path], spec: FileSpec,
-    facts: manifest.FileFacts, extract_date: date, pseudonym_key: str,
+    conn: psycopg.Connection,
+    folders: tuple[Path, Path],
+    spec: FileSpec,
+    facts: manifest.FileFacts,
+    extract_date: date,
+    pseudonym_key: str,
     run: tuple[str | None, str],
 ) -> FileResult:
     """Load one file; ``folders`` = (the delivery's folder, a scratch folder)."""
@@ -108,24 +128,44 @@ def _load_file(
     batch_id = _open_batch(conn, spec, extract_date, name, facts, run)
     rejects = scratch / f"{name}.rejects.csv"
     rowcheck.replace_partition(conn, spec, (extract_date, batch_id))
-    loaded = rowcheck.copy_valid_rows(conn, folder / name, spec, extract_date, rejects,
-                                      pseudonym_key)
+    loaded = rowcheck.copy_valid_rows(
+        conn, folder / name, spec, extract_date, rejects, pseudonym_key
+    )
     rejected = rowcheck.record_rejects(conn, spec, _params(spec, extract_date, batch_id), rejects)
     if loaded + rejected != facts.rows:
-        raise DeliveryError("row_count", f"{spec.source}/{folder.name}/{name}: {loaded} loaded "
-                            f"+ {rejected} rejected, manifest says {facts.rows}")
-    return FileResult(name, spec.table, facts.rows, loaded, rejected,
-                      time.monotonic() - started, batch_id, rejects)
+        raise DeliveryError(
+            "row_count",
+            f"{spec.source}/{folder.name}/{name}: {loaded} loaded "
+            f"+ {rejected} rejected, manifest says {facts.rows}",
+        )
+    return FileResult(
+        name,
+        spec.table,
+        facts.rows,
+        loaded,
+        rejected,
+        time.monotonic() - started,
+        batch_id,
+        rejects,
+    )
 
 
 def _params(spec: FileSpec, extract_date: date, batch_id: int) -> dict[str, object]:
-    return {"batch": batch_id, "source": spec.source, "date": extract_date,
-            "file": spec.file_name(extract_date)}
+    return {
+        "batch": batch_id,
+        "source": spec.source,
+        "date": extract_date,
+        "file": spec.file_name(extract_date),
+    }
 
 
 def _open_batch(
-    conn: psycopg.Connection, spec: FileSpec, extract_date: date, name: str,
-    facts: manifest.FileFacts, run: tuple[str | None, str],
+    conn: psycopg.Connection,
+    spec: FileSpec,
+    extract_date: date,
+    name: str,
+    facts: manifest.FileFacts,
+    run: tuple[str | None, str],
 ) -> int:
     """Batch row committed at once (autocommit side connection) so a kill shows.
 
@@ -135,8 +175,16 @@ def _open_batch(
             """insert into audit.load_batches (source, extract_date, file_name, target_table,
                    manifest_rows, file_rows, sha256, status, run_id, attempt_id)
                values (%s, %s, %s, %s, %s, %s, %s, 'loading', %s, %s) returning batch_id""",
-            (spec.source, extract_date, name, f"raw.{spec.table}", facts.rows, facts.rows,
-             facts.sha256, *run),
+            (
+                spec.source,
+                extract_date,
+                name,
+                f"raw.{spec.table}",
+                facts.rows,
+                facts.rows,
+                facts.sha256,
+                *run,
+            ),
         ).fetchone()
     assert row is not None
     return int(row[0])
@@ -149,8 +197,13 @@ def _finish_batches(conn: psycopg.Connection, results: list[FileResult]) -> None
                    rejected_rows = %s, finished_at = clock_timestamp(),
                    message = case when %s > 0 then %s end
                where batch_id = %s""",
-            (result.loaded, result.rejected, result.rejected,
-             f"{result.rejected} rows rejected (within the 1% tolerance)", result.batch_id),
+            (
+                result.loaded,
+                result.rejected,
+                result.rejected,
+                f"{result.rejected} rows rejected (within the 1% tolerance)",
+                result.batch_id,
+            ),
         )
 
 
@@ -166,7 +219,11 @@ def _close_interrupted(conn: psycopg.Connection, source: str, extract_date: date
 
 
 def _record_failure(
-    url: str, source: str, extract_date: date, error: DeliveryError, run_id: str | None,
+    url: str,
+    source: str,
+    extract_date: date,
+    error: DeliveryError,
+    run_id: str | None,
     attempt: str,
 ) -> None:
     with warehouse.connect(url, autocommit=True) as conn:
@@ -180,14 +237,19 @@ def _record_failure(
 
 
 def _record_rejection_failure(
-    url: str, folder: Path, source: str, extract_date: date, blocked: list[FileResult],
+    url: str,
+    folder: Path,
+    source: str,
+    extract_date: date,
+    blocked: list[FileResult],
 ) -> None:
     """Keep the evidence (rejected rows) of a file that failed the 1% tolerance."""
     with warehouse.connect(url) as conn:
         for result in blocked:
             spec = next(s for s in specs_for(source) if s.table == result.table)
-            rowcheck.record_rejects(conn, spec, _params(spec, extract_date, result.batch_id),
-                                    result.rejects)
+            rowcheck.record_rejects(
+                conn, spec, _params(spec, extract_date, result.batch_id), result.rejects
+            )
             conn.execute(
                 """update audit.load_batches set status = 'failed', finished_at = clock_timestamp(),
                        loaded_rows = 0, rejected_rows = %s, message = %s where batch_id = %s""",

@@ -91,9 +91,7 @@ def verify_file(folder: Path, spec: FileSpec, listed: ManifestFile) -> FileFacts
         raise DeliveryError("file_missing", f"{label} is listed in the manifest but absent")
     facts = file_facts(path, spec.header)
     if facts.rows != listed.rows:
-        raise DeliveryError(
-            "row_count", f"{label}: {facts.rows} rows, manifest says {listed.rows}"
-        )
+        raise DeliveryError("row_count", f"{label}: {facts.rows} rows, manifest says {listed.rows}")
     if facts.sha256 != listed.sha256:
         raise DeliveryError(
             "checksum", f"{label}: sha256 {facts.sha256}, manifest says {listed.sha256}"
@@ -105,7 +103,7 @@ def read_header(path: Path, spec: FileSpec) -> list[str]:
     with open(path, "rb") as handle:
         first = handle.readline()
     if first.startswith(BOM):
-        first = first[len(BOM):]
+        first = first[len(BOM) :]
     encoding = "gb18030" if spec.encoding == "GB18030" else "utf-8"
     text = first.decode(encoding, errors="replace").rstrip("\r\n")
     return next(csv.reader([text], delimiter=spec.delimiter), [])

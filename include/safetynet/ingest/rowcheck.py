@@ -20,9 +20,12 @@ from safetynet.ingest.rowfilter import filtered_rows
 from safetynet.ingest.sources import FileSpec
 
 COPY_DATA_ERRORS = (
-    psycopg.errors.BadCopyFileFormat, psycopg.errors.CharacterNotInRepertoire,
-    psycopg.errors.UntranslatableCharacter, psycopg.errors.InvalidTextRepresentation,
-    psycopg.errors.InvalidDatetimeFormat, psycopg.errors.DatetimeFieldOverflow,
+    psycopg.errors.BadCopyFileFormat,
+    psycopg.errors.CharacterNotInRepertoire,
+    psycopg.errors.UntranslatableCharacter,
+    psycopg.errors.InvalidTextRepresentation,
+    psycopg.errors.InvalidDatetimeFormat,
+    psycopg.errors.DatetimeFieldOverflow,
     psycopg.errors.NumericValueOutOfRange,
 )
 
@@ -37,25 +40,41 @@ def replace_partition(conn: psycopg.Connection, spec: FileSpec, where: tuple[dat
     date and the batch: the COPY stream carries neither."""
     extract_date, batch_id = where
     part = sql.Identifier("raw", partition_name(spec, extract_date))
-    conn.execute(sql.SQL("create table if not exists {} partition of {} for values in ({})").format(
-        part, sql.Identifier("raw", spec.table), sql.Literal(extract_date)))
+    conn.execute(
+        sql.SQL("create table if not exists {} partition of {} for values in ({})").format(
+            part, sql.Identifier("raw", spec.table), sql.Literal(extract_date)
+        )
+    )
     conn.execute(sql.SQL("truncate {}").format(part))
-    conn.execute(sql.SQL("alter table {} alter column extract_date set default {}, "
-                         "alter column batch_id set default {}").format(
-        part, sql.Literal(extract_date), sql.Literal(batch_id)))
+    conn.execute(
+        sql.SQL(
+            "alter table {} alter column extract_date set default {}, "
+            "alter column batch_id set default {}"
+        ).format(part, sql.Literal(extract_date), sql.Literal(batch_id))
+    )
 
 
 # The letter the row filter knows each raw column type by (rowfilter.c, TYPES).
-TYPE_LETTERS = {"text": "t", "date": "d", "numeric": "n", "smallint": "s", "integer": "i",
-                "bigint": "b", "bytea": "x"}
+TYPE_LETTERS = {
+    "text": "t",
+    "date": "d",
+    "numeric": "n",
+    "smallint": "s",
+    "integer": "i",
+    "bigint": "b",
+    "bytea": "x",
+}
 
 
 def raw_types(conn: psycopg.Connection, spec: FileSpec) -> str:
     """A type letter per raw column after line_no, read from the raw table itself."""
-    found = dict(conn.execute(
-        """select attname, format_type(atttypid, null) from pg_attribute
+    found = dict(
+        conn.execute(
+            """select attname, format_type(atttypid, null) from pg_attribute
            where attrelid = %s::regclass and attnum > 0 and not attisdropped""",
-        (f"raw.{spec.table}",)).fetchall())
+            (f"raw.{spec.table}",),
+        ).fetchall()
+    )
     columns = _raw_columns(spec)
     fixed = [found.get(name) for name in columns[:3]]
     if fixed != ["date", "bigint", "integer"]:
@@ -76,46 +95,62 @@ def _raw_columns(spec: FileSpec) -> list[str]:
 
 
 def copy_valid_rows(
-    conn: psycopg.Connection, path: Path, spec: FileSpec, extract_date: date, rejects: Path,
+    conn: psycopg.Connection,
+    path: Path,
+    spec: FileSpec,
+    extract_date: date,
+    rejects: Path,
     pseudonym_key: str,
 ) -> int:
     """COPY the file's valid rows into the date's partition; write its rejects to
     ``rejects``. Returns the rows loaded."""
     statement = sql.SQL("copy {} ({}) from stdin with (format binary, freeze)").format(
         sql.Identifier("raw", partition_name(spec, extract_date)),
-        sql.SQL(", ").join(map(sql.Identifier, _raw_columns(spec)[2:])))
+        sql.SQL(", ").join(map(sql.Identifier, _raw_columns(spec)[2:])),
+    )
     types = raw_types(conn, spec)
     encoding = conn.info.parameter_status("client_encoding") or "UTF8"
     try:
         # Binary text values are read in the client encoding: the file's, while COPY runs.
         conn.execute(sql.SQL("set client_encoding to {}").format(sql.Literal(spec.encoding)))
-        with filtered_rows(path, spec, types, rejects, pseudonym_key) as (chunks, counts), \
-                conn.cursor() as cur:
+        with (
+            filtered_rows(path, spec, types, rejects, pseudonym_key) as (chunks, counts),
+            conn.cursor() as cur,
+        ):
             with cur.copy(statement) as copy:
                 for chunk in chunks:
                     copy.write(chunk)
             copied = cur.rowcount
         conn.execute(sql.SQL("set client_encoding to {}").format(sql.Literal(encoding)))
     except COPY_DATA_ERRORS as error:  # the filter's checks should make this impossible
-        raise DeliveryError("copy", f"{spec.source}/{extract_date}/{path.name}: "
-                                    f"{str(error).splitlines()[0]}") from error
+        raise DeliveryError(
+            "copy", f"{spec.source}/{extract_date}/{path.name}: {str(error).splitlines()[0]}"
+        ) from error
     if counts.loaded != copied:
         raise RuntimeError(f"{path.name}: filter passed {counts.loaded} rows, COPY took {copied}")
     return counts.loaded
 
 
 def record_rejects(
-    conn: psycopg.Connection, spec: FileSpec, params: dict[str, object], rejects: Path,
+    conn: psycopg.Connection,
+    spec: FileSpec,
+    params: dict[str, object],
+    rejects: Path,
 ) -> int:
     """Insert the filter's rejects file into ``audit.rejected_rows``; return how many."""
     if rejects.stat().st_size == 0:
         return 0
-    conn.execute("create temp table if not exists _rejects "
-                 "(line_no bigint, raw_line text, reason text) on commit drop")
+    conn.execute(
+        "create temp table if not exists _rejects "
+        "(line_no bigint, raw_line text, reason text) on commit drop"
+    )
     conn.execute("truncate _rejects")
     options = sql.SQL("(format csv, encoding {})").format(sql.Literal(spec.encoding))
-    with conn.cursor() as cur, cur.copy(sql.SQL("copy _rejects from stdin with {}").format(
-            options)) as copy, open(rejects, "rb") as handle:
+    with (
+        conn.cursor() as cur,
+        cur.copy(sql.SQL("copy _rejects from stdin with {}").format(options)) as copy,
+        open(rejects, "rb") as handle,
+    ):
         while chunk := handle.read(1 << 20):
             copy.write(chunk)
     with conn.cursor() as cur:
@@ -123,5 +158,7 @@ def record_rejects(
             """insert into audit.rejected_rows (batch_id, source, extract_date, file_name,
                    line_no, raw_line, reason)
                select %(batch)s, %(source)s, %(date)s, %(file)s, line_no, raw_line, reason
-               from _rejects order by line_no""", params)
+               from _rejects order by line_no""",
+            params,
+        )
         return cur.rowcount

@@ -21,7 +21,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,12 +54,21 @@ def executable() -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
             built = Path(tmp) / target.name
-            command = [os.environ.get("CC", "cc"), "-O2", "-Wall", "-o", str(built),
-                       str(SOURCE), "-lcrypto"]
-            done = subprocess.run(command, capture_output=True, text=True)
+            command = [
+                os.environ.get("CC", "cc"),
+                "-O2",
+                "-Wall",
+                "-o",
+                str(built),
+                str(SOURCE),
+                "-lcrypto",
+            ]
+            done = subprocess.run(command, check=False, capture_output=True, text=True)
             if done.returncode:
-                raise FilterFailed(f"cannot build {SOURCE.name} ({' '.join(command)}): "
-                                   f"{done.stderr.strip()} (needs a C compiler and libssl-dev)")
+                raise FilterFailed(
+                    f"cannot build {SOURCE.name} ({' '.join(command)}): "
+                    f"{done.stderr.strip()} (needs a C compiler and libssl-dev)"
+                )
             built.replace(target)  # atomic: parallel loads may build at the same time
     return target
 
@@ -77,19 +86,35 @@ def _python_encoding(spec: FileSpec) -> str:
 def arguments(path: Path, spec: FileSpec, types: str, rejects: Path) -> list[bytes | str]:
     """``types``: a letter per raw column after line_no (rowfilter.c, TYPES)."""
     keys = ",".join(str(spec.column_names.index(k)) for k in spec.key)
-    return [str(executable()), str(path), spec.encoding, "1" if spec.header else "0",
-            spec.delimiter, str(rejects), keys, types,
-            *[_column_arg(spec, i) for i in range(len(spec.columns))]]
+    return [
+        str(executable()),
+        str(path),
+        spec.encoding,
+        "1" if spec.header else "0",
+        spec.delimiter,
+        str(rejects),
+        keys,
+        types,
+        *[_column_arg(spec, i) for i in range(len(spec.columns))],
+    ]
 
 
 @contextmanager
 def filtered_rows(
-    path: Path, spec: FileSpec, types: str, rejects: Path, pseudonym_key: str,
+    path: Path,
+    spec: FileSpec,
+    types: str,
+    rejects: Path,
+    pseudonym_key: str,
 ) -> Iterator[tuple[Iterator[bytes], Counts]]:
     """Yield (chunks of binary COPY data, counts filled in once the chunks are consumed)."""
     env = {**os.environ, "SAFETYNET_PSEUDONYM_KEY": pseudonym_key}
-    process = subprocess.Popen(arguments(path, spec, types, rejects), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=env)
+    process = subprocess.Popen(
+        arguments(path, spec, types, rejects),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     assert process.stdout is not None and process.stderr is not None
     counts = Counts()
     try:
@@ -104,10 +129,8 @@ def filtered_rows(
 
 
 def _widen_pipe(fd: int) -> None:
-    try:
+    with suppress(OSError):  # a smaller pipe is only slower
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-    except OSError:
-        pass  # a smaller pipe is only slower
 
 
 def _chunks(process: subprocess.Popen[bytes], counts: Counts) -> Iterator[bytes]:

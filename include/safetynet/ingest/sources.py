@@ -29,8 +29,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-CHECKS = ("text", "alnum", "digits6", "enum", "id", "money", "number", "integer", "fen",
-          "date", "date8")
+CHECKS = (
+    "text",
+    "alnum",
+    "digits6",
+    "enum",
+    "id",
+    "money",
+    "number",
+    "integer",
+    "fen",
+    "date",
+    "date8",
+)
 
 
 @dataclass(frozen=True)
@@ -75,10 +86,12 @@ def _id(name: str, key_column: str) -> Column:
     return Column(name, "id", identity=key_column)
 
 
-CIVIL = dict(source="civil_affairs", encoding="GB18030", line_end="\r\n")
+CIVIL = {"source": "civil_affairs", "encoding": "GB18030", "line_end": "\r\n"}
 SPECS: tuple[FileSpec, ...] = (
     FileSpec(
-        **CIVIL, table="civil_affairs_households", name_pattern="households.csv",
+        **CIVIL,
+        table="civil_affairs_households",
+        name_pattern="households.csv",
         key=("household_id",),
         columns=(
             Column("household_id", "alnum"),
@@ -91,7 +104,9 @@ SPECS: tuple[FileSpec, ...] = (
         ),
     ),
     FileSpec(
-        **CIVIL, table="civil_affairs_persons", name_pattern="persons.csv",
+        **CIVIL,
+        table="civil_affairs_persons",
+        name_pattern="persons.csv",
         key=("household_id", "id_number"),
         columns=(
             Column("household_id", "alnum"),
@@ -104,7 +119,9 @@ SPECS: tuple[FileSpec, ...] = (
         ),
     ),
     FileSpec(
-        **CIVIL, table="civil_affairs_enrollments", name_pattern="enrollments.csv",
+        **CIVIL,
+        table="civil_affairs_enrollments",
+        name_pattern="enrollments.csv",
         key=("enrollment_id",),
         columns=(
             Column("enrollment_id"),
@@ -117,7 +134,9 @@ SPECS: tuple[FileSpec, ...] = (
         ),
     ),
     FileSpec(
-        source="health", table="health_medical_claims", name_pattern="medical_claims.csv",
+        source="health",
+        table="health_medical_claims",
+        name_pattern="medical_claims.csv",
         key=("claim_id", "version"),
         columns=(
             Column("claim_id"),
@@ -133,7 +152,9 @@ SPECS: tuple[FileSpec, ...] = (
         ),
     ),
     FileSpec(
-        source="health", table="health_deaths", name_pattern="deaths.csv",
+        source="health",
+        table="health_deaths",
+        name_pattern="deaths.csv",
         key=("id_number",),
         columns=(
             _id("id_number", "person_key"),
@@ -142,8 +163,11 @@ SPECS: tuple[FileSpec, ...] = (
         ),
     ),
     FileSpec(
-        source="housing", table="housing_properties", name_pattern="properties.csv",
-        key=("cert_no", "owner_id_number"), bom=True,
+        source="housing",
+        table="housing_properties",
+        name_pattern="properties.csv",
+        key=("cert_no", "owner_id_number"),
+        bom=True,
         columns=(
             Column("cert_no"),
             _id("owner_id_number", "owner_person_key"),
@@ -155,8 +179,12 @@ SPECS: tuple[FileSpec, ...] = (
         ),
     ),
     FileSpec(
-        source="bank", table="bank_balances", name_pattern="balances_{yyyymmdd}.txt",
-        key=("bank_code", "account_no"), header=False, delimiter="|",
+        source="bank",
+        table="bank_balances",
+        name_pattern="balances_{yyyymmdd}.txt",
+        key=("bank_code", "account_no"),
+        header=False,
+        delimiter="|",
         columns=(
             Column("bank_code"),
             Column("account_no"),

@@ -20,8 +20,17 @@ from pathlib import Path
 
 from safetynet import warehouse
 
-FEED_COLUMNS = ("alert_date", "rule_code", "rule_name", "severity", "household_id",
-                "person_key", "region_code", "is_new", "evidence")
+FEED_COLUMNS = (
+    "alert_date",
+    "rule_code",
+    "rule_name",
+    "severity",
+    "household_id",
+    "person_key",
+    "region_code",
+    "is_new",
+    "evidence",
+)
 ALERTS_QUERY = """
 select alert_date::text, rule_code, rule_name, severity, household_id,
        coalesce(person_key, ''), region_code, case when is_new then 'true' else 'false' end,
@@ -57,8 +66,10 @@ def _sha256(path: Path) -> str:
 
 
 def _write_manifest(folder: Path, extract_date: date, rows: int, sha256: str) -> None:
-    document = {"extract_date": extract_date.isoformat(),
-                "files": [{"name": "alerts.csv", "rows": rows, "sha256": sha256}]}
+    document = {
+        "extract_date": extract_date.isoformat(),
+        "files": [{"name": "alerts.csv", "rows": rows, "sha256": sha256}],
+    }
     (folder / "_manifest.json").write_text(json.dumps(document) + "\n", encoding="utf-8")
 
 
@@ -68,8 +79,7 @@ def _sync(folder: Path) -> None:
             os.fsync(handle.fileno())
 
 
-def publish(url: str, feed_dir: Path, extract_date: date, run_id: str | None = None
-            ) -> Publication:
+def publish(url: str, feed_dir: Path, extract_date: date, run_id: str | None = None) -> Publication:
     feed_dir.mkdir(parents=True, exist_ok=True)
     final = feed_dir / extract_date.isoformat()
     staging = Path(tempfile.mkdtemp(prefix=f".{extract_date.isoformat()}-", dir=feed_dir))
@@ -107,12 +117,15 @@ def withdraw(url: str, feed_dir: Path, extract_date: date) -> bool:
     with warehouse.connect(url, autocommit=True) as conn:
         conn.execute(
             """insert into audit.feed_publications (extract_date, action, folder)
-               values (%s, 'withdrawn', %s)""", (extract_date, str(final)))
+               values (%s, 'withdrawn', %s)""",
+            (extract_date, str(final)),
+        )
     return True
 
 
-def _record(url: str, extract_date: date, folder: Path, rows: int, sha256: str,
-            run_id: str | None) -> None:
+def _record(
+    url: str, extract_date: date, folder: Path, rows: int, sha256: str, run_id: str | None
+) -> None:
     with warehouse.connect(url, autocommit=True) as conn:
         conn.execute(
             """insert into audit.feed_publications (extract_date, action, folder, rows, sha256,

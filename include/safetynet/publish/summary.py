@@ -37,12 +37,22 @@ QUERIES = {
         group by 1 order by 1""",
 }
 HEADERS = {
-    "Rows loaded per source (latest batch of each file)":
-        ("date", "source", "loaded", "rejected", "status"),
+    "Rows loaded per source (latest batch of each file)": (
+        "date",
+        "source",
+        "loaded",
+        "rejected",
+        "status",
+    ),
     "Alerts by rule (new / all)": ("date", "rule", "name", "new", "all"),
     "Population by category (households / persons)": ("date", "category", "households", "persons"),
-    "Data-quality verdict (latest run per day)":
-        ("date", "verdict", "checks", "failed critical", "failed warning"),
+    "Data-quality verdict (latest run per day)": (
+        "date",
+        "verdict",
+        "checks",
+        "failed critical",
+        "failed warning",
+    ),
 }
 
 

@@ -45,19 +45,29 @@ def add_static_validation_list(gx_root: Path) -> None:
         meta = data.get("meta", {})
         run = meta.get("run_id") or {}
         suite = str(data.get("suite_name") or meta.get("expectation_suite_name", ""))
-        rows.append((str(run.get("run_time", "")), str(run.get("run_name", "")), suite,
-                     bool(data.get("success")), page.as_posix()))
+        rows.append(
+            (
+                str(run.get("run_time", "")),
+                str(run.get("run_name", "")),
+                suite,
+                bool(data.get("success")),
+                page.as_posix(),
+            )
+        )
     rows.sort(reverse=True)
     items = "".join(
         f"<tr><td>{'&#10003; passed' if ok else '<b>&#10007; failed</b>'}</td>"
         f"<td>{html.escape(run_time[:19])}</td><td>{html.escape(run_name)}</td>"
-        f"<td><a href=\"{quote(link)}\">{html.escape(suite)}</a></td></tr>"
-        for run_time, run_name, suite, ok, link in rows)
-    block = (f'<div id="{STATIC_LIST_ID}"><table class="table table-sm">'
-             "<thead><tr><th>Status</th><th>Run Time</th><th>Run Name</th>"
-             f"<th>Expectation Suite</th></tr></thead><tbody>{items}</tbody></table></div>"
-             "<script>if (window.jQuery && jQuery.fn.bootstrapTable) "
-             f"document.getElementById('{STATIC_LIST_ID}').style.display = 'none';</script>")
+        f'<td><a href="{quote(link)}">{html.escape(suite)}</a></td></tr>'
+        for run_time, run_name, suite, ok, link in rows
+    )
+    block = (
+        f'<div id="{STATIC_LIST_ID}"><table class="table table-sm">'
+        "<thead><tr><th>Status</th><th>Run Time</th><th>Run Name</th>"
+        f"<th>Expectation Suite</th></tr></thead><tbody>{items}</tbody></table></div>"
+        "<script>if (window.jQuery && jQuery.fn.bootstrapTable) "
+        f"document.getElementById('{STATIC_LIST_ID}').style.display = 'none';</script>"
+    )
     text = index.read_text(encoding="utf-8")
     marker = 'id="Validation-Results"'
     at = text.find(">", text.find(marker)) + 1 if marker in text else text.find("<body")

@@ -83,7 +83,8 @@ def build_expectation(check: dict[str, Any], params: dict[str, Any]) -> Any:
     kwargs = {k: _fill(v, params) for k, v in check.items() if k not in RESERVED}
     expectation_class = getattr(gx.expectations, _class_name(check["expect"]))
     return expectation_class(
-        **kwargs, severity=check["severity"],
+        **kwargs,
+        severity=check["severity"],
         description=check.get("description") or None,
     )
 
@@ -92,8 +93,9 @@ def key_query(check: dict[str, Any], batch: str) -> str:
     """The keys of ``batch`` that are missing or occur more than once (one GROUP BY)."""
     columns = check.get("column_list") or [check["column"]]
     quoted = ", ".join(f'"{c}"' for c in columns)
-    query = (f"select {quoted}, count(*) as copies from {batch} group by {quoted} "
-             "having count(*) > 1")
+    query = (
+        f"select {quoted}, count(*) as copies from {batch} group by {quoted} having count(*) > 1"
+    )
     if check.get("ignore_row_if") != "never":  # else a null is a value of the key
         query += "".join(f' or "{c}" is null' for c in columns)
     return query
@@ -118,15 +120,15 @@ def _key_expectation(check: dict[str, Any]) -> Any:
     query = f'select * from "{CHECKS_SCHEMA}"."{check[KEY_RESULT]}" /* keys of {{batch}} */'
     what = f"key ({', '.join(columns)}) present and unique"
     return gx.expectations.UnexpectedRowsExpectation(
-        unexpected_rows_query=query, severity=check["severity"],
+        unexpected_rows_query=query,
+        severity=check["severity"],
         description=(check.get("description") or what)
         + f" — computed once per run as: {key_query(check, 'the batch')}",
         meta={"safetynet_check": check["expect"], "columns": columns},
     )
 
 
-def key_results(specs: list[dict[str, Any]], views: list[str], token: str
-                ) -> dict[str, str]:
+def key_results(specs: list[dict[str, Any]], views: list[str], token: str) -> dict[str, str]:
     """Per key check (``via: group_by``): table name of the run → its GROUP BY query.
 
     The table name is written into the check (``KEY_RESULT``) for ``_key_expectation``.
@@ -168,7 +170,7 @@ def _forget_previous_run(context: Any) -> None:
 def _sqlalchemy_url(url: str) -> str:
     for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -188,8 +190,7 @@ def _view_name(suite: str, token: str) -> str:
     return _slug(suite)[:48] + "__" + token
 
 
-def create_views(url: str, views: dict[str, str], tables: dict[str, str] | None = None
-                 ) -> None:
+def create_views(url: str, views: dict[str, str], tables: dict[str, str] | None = None) -> None:
     """One view per suite in ``CHECKS_SCHEMA``: the day's batch, defined by the suite's query.
 
     GX reflects the columns of a *table* asset with the inspector (catalogue only);
@@ -215,11 +216,13 @@ def create_views(url: str, views: dict[str, str], tables: dict[str, str] | None 
 def drop_views(url: str, views: list[str], tables: list[str] | None = None) -> None:
     with warehouse.connect(url) as conn:
         for table in tables or []:
-            conn.execute(sql.SQL("drop table if exists {}").format(
-                sql.Identifier(CHECKS_SCHEMA, table)))
+            conn.execute(
+                sql.SQL("drop table if exists {}").format(sql.Identifier(CHECKS_SCHEMA, table))
+            )
         for view in views:
-            conn.execute(sql.SQL("drop view if exists {}").format(
-                sql.Identifier(CHECKS_SCHEMA, view)))
+            conn.execute(
+                sql.SQL("drop view if exists {}").format(sql.Identifier(CHECKS_SCHEMA, view))
+            )
 
 
 def _drop_stale_views(conn: psycopg.Connection) -> None:
@@ -228,7 +231,9 @@ def _drop_stale_views(conn: psycopg.Connection) -> None:
     relations = conn.execute(
         """select c.relname, c.relkind, obj_description(c.oid, 'pg_class') from pg_class c
            join pg_namespace n on n.oid = c.relnamespace
-           where n.nspname = %s and c.relkind in ('v', 'r')""", (CHECKS_SCHEMA,)).fetchall()
+           where n.nspname = %s and c.relkind in ('v', 'r')""",
+        (CHECKS_SCHEMA,),
+    ).fetchall()
     day_ago = datetime.now(UTC) - timedelta(days=1)
     for name, kind, comment in relations:
         created = (comment or "").removeprefix(VIEW_COMMENT).strip()
@@ -241,8 +246,7 @@ def _drop_stale_views(conn: psycopg.Connection) -> None:
             conn.execute(sql.SQL(drop).format(sql.Identifier(CHECKS_SCHEMA, name)))
 
 
-def _validate_file(context: Any, spec: dict[str, Any], view: str,
-                   params: dict[str, Any]) -> Any:
+def _validate_file(context: Any, spec: dict[str, Any], view: str, params: dict[str, Any]) -> Any:
     import great_expectations as gx
 
     name = spec["suite"]
@@ -257,14 +261,17 @@ def _validate_file(context: Any, spec: dict[str, Any], view: str,
         name=name, expectations=[build_expectation(c, file_params) for c in spec["checks"]]
     )
     suite = context.suites.add_or_update(suite)
-    definition = context.validation_definitions.add_or_update(
+    return context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=name, data=batch, suite=suite)
     )
-    return definition
 
 
 def run_checks(
-    url: str, reports_dir: Path, layer: str, extract_date: date, run_id: str,
+    url: str,
+    reports_dir: Path,
+    layer: str,
+    extract_date: date,
+    run_id: str,
     params: dict[str, Any] | None = None,
 ) -> list[CheckResult]:
     """Validate every check file of ``layer`` for D, store and render the results."""
@@ -272,21 +279,29 @@ def run_checks(
     from great_expectations.core.run_identifier import RunIdentifier
 
     all_params = {"date": extract_date.isoformat(), **(params or {})}
-    specs = [yaml.safe_load(p.read_text(encoding="utf-8"))
-             for p in check_files(layer) if _applies(p, all_params)]
+    specs = [
+        yaml.safe_load(p.read_text(encoding="utf-8"))
+        for p in check_files(layer)
+        if _applies(p, all_params)
+    ]
     token = uuid.uuid4().hex[:10]  # per call: concurrent runs never share a view
-    views = {_view_name(spec["suite"], token): spec["query"].format(**all_params)
-             for spec in specs}
+    views = {_view_name(spec["suite"], token): spec["query"].format(**all_params) for spec in specs}
     tables = key_results(specs, list(views), token)
     create_views(url, views, tables)
     try:
         context = _context(reports_dir, url)
-        definitions = [_validate_file(context, spec, view, all_params)
-                       for spec, view in zip(specs, views, strict=True)]
-        checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-            name=f"{layer}_checkpoint", validation_definitions=definitions, actions=[],
-            result_format=RESULT_FORMAT,
-        ))
+        definitions = [
+            _validate_file(context, spec, view, all_params)
+            for spec, view in zip(specs, views, strict=True)
+        ]
+        checkpoint = context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=f"{layer}_checkpoint",
+                validation_definitions=definitions,
+                actions=[],
+                result_format=RESULT_FORMAT,
+            )
+        )
         run = RunIdentifier(run_name=f"{extract_date.isoformat()} {layer} {run_id}")
         result = checkpoint.run(run_id=run)
         examples = _key_examples(url, result)
@@ -318,7 +333,8 @@ def _key_examples(url: str, result: Any) -> dict[tuple, list]:
                 rows = conn.execute(f"select * from ({query}) as k limit {EXAMPLES}")
                 names = [c.name for c in rows.description or []]
                 examples[(validation.suite_name, _query_key(config))] = [
-                    dict(zip(names, r, strict=True)) for r in rows.fetchall()]
+                    dict(zip(names, r, strict=True)) for r in rows.fetchall()
+                ]
     return examples
 
 
@@ -340,15 +356,17 @@ def _flatten(result: Any, examples: dict[tuple, list] | None = None) -> Any:
             else:
                 expectation = config.type
                 column = kwargs.get("column") or _joined(kwargs.get("column_list"))
-                observed = item.result.get("observed_value",
-                                           item.result.get("unexpected_count"))
+                observed = item.result.get("observed_value", item.result.get("unexpected_count"))
                 partial = item.result.get("partial_unexpected_list")
             yield CheckResult(
-                suite=suite, expectation=expectation, column=column,
+                suite=suite,
+                expectation=expectation,
+                column=column,
                 severity=_severity(config),
                 success=bool(item.success),
-                observed=json.dumps({"observed": observed, "examples": partial}, default=str,
-                                    ensure_ascii=False),
+                observed=json.dumps(
+                    {"observed": observed, "examples": partial}, default=str, ensure_ascii=False
+                ),
                 description=config.description or "",
             )
 
@@ -367,9 +385,20 @@ def store_results(url: str, run_id: str, extract_date: date, checks: list[CheckR
             """insert into audit.dq_results (run_id, extract_date, suite, expectation, column_name,
                    severity, success, observed_value, details)
                values (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-            [(run_id, extract_date, c.suite, c.expectation, c.column, c.severity, c.success,
-              c.observed, json.dumps({"description": c.description}, ensure_ascii=False))
-             for c in checks],
+            [
+                (
+                    run_id,
+                    extract_date,
+                    c.suite,
+                    c.expectation,
+                    c.column,
+                    c.severity,
+                    c.success,
+                    c.observed,
+                    json.dumps({"description": c.description}, ensure_ascii=False),
+                )
+                for c in checks
+            ],
         )
 
 
@@ -377,12 +406,18 @@ def enforce(checks: list[CheckResult], extract_date: date) -> None:
     """Raise when a critical check failed; log warnings."""
     for check in checks:
         if not check.success and check.severity != "critical":
-            log.warning("DQ warning %s: %s %s observed %s", check.suite, check.expectation,
-                        check.column or "", check.observed)
+            log.warning(
+                "DQ warning %s: %s %s observed %s",
+                check.suite,
+                check.expectation,
+                check.column or "",
+                check.observed,
+            )
     failed = [c for c in checks if not c.success and c.severity == "critical"]
     if failed:
-        lines = [f"- {c.suite}: {c.expectation}({c.column or ''}) observed {c.observed}"
-                 for c in failed]
+        lines = [
+            f"- {c.suite}: {c.expectation}({c.column or ''}) observed {c.observed}" for c in failed
+        ]
         raise QualityGateFailed(
             f"data-quality gate failed for {extract_date}: {len(failed)} critical check(s)\n"
             + "\n".join(lines)

@@ -111,8 +111,11 @@ def process_parents(use_psutil: bool | None = None) -> dict[int, int]:
     psutil only where there is no /proc.
     """
     if _use_psutil(use_psutil) and not os.path.isdir("/proc/self"):
-        return {p.info["pid"]: p.info["ppid"] or 0
-                for p in psutil.process_iter(["pid", "ppid"]) if p.info.get("ppid") is not None}
+        return {
+            p.info["pid"]: p.info["ppid"] or 0
+            for p in psutil.process_iter(["pid", "ppid"])
+            if p.info.get("ppid") is not None
+        }
     parents = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -121,7 +124,7 @@ def process_parents(use_psutil: bool | None = None) -> dict[int, int]:
                     stat = handle.read().decode("utf-8", "replace")
             except OSError:
                 continue  # the process ended while we read it
-            parents[int(entry.name)] = int(stat[stat.rfind(")") + 2:].split()[1])
+            parents[int(entry.name)] = int(stat[stat.rfind(")") + 2 :].split()[1])
     return parents
 
 
@@ -132,8 +135,14 @@ def _details_psutil(pid: int) -> Proc | None:
             times = proc.cpu_times()
             cmd = " ".join(proc.cmdline()) or proc.name()
             memory = proc.memory_info()
-            return Proc(pid, proc.ppid(), memory.rss, cmd, times.user + times.system,
-                        getattr(memory, "shared", 0))
+            return Proc(
+                pid,
+                proc.ppid(),
+                memory.rss,
+                cmd,
+                times.user + times.system,
+                getattr(memory, "shared", 0),
+            )
     except (psutil.Error, OSError):
         return None
 
@@ -149,7 +158,7 @@ def _details_procfs(pid: int) -> Proc | None:
         rss_pages, shared_pages = int(statm[1]), int(statm[2])
     except (OSError, IndexError, ValueError):
         return None  # the process ended while we read it
-    fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) "
+    fields = stat[stat.rfind(")") + 2 :].split()  # after "pid (comm) "
     cpu = (int(fields[11]) + int(fields[12])) / _TICK
     return Proc(pid, int(fields[1]), rss_pages * _PAGE, cmd, cpu, shared_pages * _PAGE)
 
@@ -224,8 +233,9 @@ def database_of(pid: int, procs: dict[int, Proc]) -> str | None:
     return _backend_database(title)
 
 
-def postgres_pids(procs: dict[int, Proc], postmaster: int | None,
-                  databases: Iterable[str] | None = None) -> list[int]:
+def postgres_pids(
+    procs: dict[int, Proc], postmaster: int | None, databases: Iterable[str] | None = None
+) -> list[int]:
     """The server's processes; with ``databases``, backends of other databases left out."""
     if not postmaster or postmaster not in procs:
         return []
@@ -287,13 +297,31 @@ class MemoryReport:
         kept, last = [], -1e18
         for sample in self.timeline:  # keep about one sample per timeline_step
             if sample.t - last >= timeline_step:
-                kept.append([round(sample.t, 2), sample.tree_rss, sample.top_rss,
-                             sample.pg_rss, sample.pg_pss, sample.pg_footprint,
-                             round(sample.cpu, 2), round(sample.machine_busy, 2),
-                             round(sample.steal, 2)])
+                kept.append(
+                    [
+                        round(sample.t, 2),
+                        sample.tree_rss,
+                        sample.top_rss,
+                        sample.pg_rss,
+                        sample.pg_pss,
+                        sample.pg_footprint,
+                        round(sample.cpu, 2),
+                        round(sample.machine_busy, 2),
+                        round(sample.steal, 2),
+                    ]
+                )
                 last = sample.t
-        out["timeline_columns"] = ["t", "tree_rss", "top_rss", "pg_rss", "pg_pss",
-                                   "pg_footprint", "cpu", "machine_busy", "steal"]
+        out["timeline_columns"] = [
+            "t",
+            "tree_rss",
+            "top_rss",
+            "pg_rss",
+            "pg_pss",
+            "pg_footprint",
+            "cpu",
+            "machine_busy",
+            "steal",
+        ]
         out["timeline"] = kept
         return out
 
@@ -301,10 +329,16 @@ class MemoryReport:
 class ProcessSampler(threading.Thread):
     """Samples, every ``interval`` s, the memory of a process tree and of PostgreSQL."""
 
-    def __init__(self, root_pid: int, postmaster: int | None = None,
-                 pg_databases: Iterable[str] | None = None, interval: float = 0.2,
-                 use_psutil: bool | None = None, with_pss: bool = True,
-                 pss_every: int = 25) -> None:
+    def __init__(
+        self,
+        root_pid: int,
+        postmaster: int | None = None,
+        pg_databases: Iterable[str] | None = None,
+        interval: float = 0.2,
+        use_psutil: bool | None = None,
+        with_pss: bool = True,
+        pss_every: int = 25,
+    ) -> None:
         super().__init__(daemon=True)
         self.root_pid = root_pid
         self.postmaster = postmaster
@@ -369,10 +403,8 @@ class ProcessSampler(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             started = time.monotonic()
-            try:
+            with contextlib.suppress(Exception):
                 self.sample_once()
-            except Exception:  # noqa: BLE001 - a racing process must not kill the sampler
-                pass
             self._stop_event.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
     def stop(self) -> MemoryReport:
@@ -414,16 +446,20 @@ def metadata_url(sqlalchemy_conn: str) -> str:
     return re.sub(r"^postgresql\+\w+://", "postgresql://", sqlalchemy_conn)
 
 
-def day_run(meta_url: str, day: date,
-            dag_id: str = DAG_ID) -> tuple[dict[str, Any], list[TaskTime]]:
+def day_run(
+    meta_url: str, day: date, dag_id: str = DAG_ID
+) -> tuple[dict[str, Any], list[TaskTime]]:
     """The latest run of ``dag_id`` for logical date ``day`` and its task instances."""
     with psycopg.connect(metadata_url(meta_url)) as conn:
         run = conn.execute(
             """select run_id, state, start_date, end_date from dag_run
                where dag_id = %s and logical_date >= %s and logical_date < %s
                order by start_date desc nulls last limit 1""",
-            (dag_id, datetime.combine(day, datetime.min.time(), UTC),
-             datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)),
+            (
+                dag_id,
+                datetime.combine(day, datetime.min.time(), UTC),
+                datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC),
+            ),
         ).fetchone()
         if not run:
             return {}, []
@@ -440,8 +476,9 @@ def _matches(task_id: str, patterns: tuple[str, ...]) -> bool:
     return any(task_id == p or (p.endswith("_") and task_id.startswith(p)) for p in patterns)
 
 
-def stage_times(tasks: list[TaskTime], run_start: datetime | None = None,
-                run_end: datetime | None = None) -> dict[str, Any]:
+def stage_times(
+    tasks: list[TaskTime], run_start: datetime | None = None, run_end: datetime | None = None
+) -> dict[str, Any]:
     """Wall seconds per stage (first start → last end of its tasks), per task, total.
 
     ``other`` is the run's wall time not covered by any stage (scheduling
@@ -467,10 +504,15 @@ def stage_times(tasks: list[TaskTime], run_start: datetime | None = None,
         "stages": stages,
         "other": (total - covered) if total is not None else None,
         "total": total,
-        "tasks": {t.task_id: {"seconds": t.seconds, "state": t.state,
-                              "start": t.start.timestamp() if t.start else None,
-                              "end": t.end.timestamp() if t.end else None}
-                  for t in tasks},
+        "tasks": {
+            t.task_id: {
+                "seconds": t.seconds,
+                "state": t.state,
+                "start": t.start.timestamp() if t.start else None,
+                "end": t.end.timestamp() if t.end else None,
+            }
+            for t in tasks
+        },
     }
 
 
@@ -497,8 +539,10 @@ def day_inventory(landing: Path, day: date) -> dict[str, dict[str, dict[str, int
     for source in SOURCES:
         listed = read_manifest(landing, source, day)
         folder = landing / source / day.isoformat()
-        out[source] = {name: {"rows": f.rows, "bytes": (folder / name).stat().st_size}
-                       for name, f in listed.items()}
+        out[source] = {
+            name: {"rows": f.rows, "bytes": (folder / name).stat().st_size}
+            for name, f in listed.items()
+        }
     return out
 
 
@@ -525,12 +569,20 @@ class CopyResult:
 def copy_options(spec: FileSpec) -> str:
     """The same COPY options the loader uses for the file (encoding, header, delimiter)."""
     delimiter = spec.delimiter.replace("'", "''")
-    return (f"(format csv, header {str(spec.header).lower()}, delimiter '{delimiter}', "
-            f"encoding '{spec.encoding}')")
+    return (
+        f"(format csv, header {str(spec.header).lower()}, delimiter '{delimiter}', "
+        f"encoding '{spec.encoding}')"
+    )
 
 
-def copy_baseline(url: str, landing: Path, day: date, schema: str = "bench_copy",
-                  specs: Iterable[FileSpec] = SPECS, repeats: int = 1) -> list[CopyResult]:
+def copy_baseline(
+    url: str,
+    landing: Path,
+    day: date,
+    schema: str = "bench_copy",
+    specs: Iterable[FileSpec] = SPECS,
+    repeats: int = 1,
+) -> list[CopyResult]:
     """COPY each file of ``day`` as it is into a fresh unindexed all-text table, timed.
 
     Timed: the COPY FROM STDIN of the file's bytes (1 MiB chunks, as the
@@ -543,13 +595,17 @@ def copy_baseline(url: str, landing: Path, day: date, schema: str = "bench_copy"
     results = []
     for index, first in enumerate(runs[0]):
         times = sorted(run[index].seconds for run in runs)
-        results.append(CopyResult(first.source, first.file_name, first.rows, first.bytes,
-                                  times[len(times) // 2]))
+        results.append(
+            CopyResult(
+                first.source, first.file_name, first.rows, first.bytes, times[len(times) // 2]
+            )
+        )
     return results
 
 
-def _copy_once(url: str, landing: Path, day: date, schema: str,
-               specs: list[FileSpec]) -> list[CopyResult]:
+def _copy_once(
+    url: str, landing: Path, day: date, schema: str, specs: list[FileSpec]
+) -> list[CopyResult]:
     results = []
     with psycopg.connect(metadata_url(url)) as conn:
         conn.execute(f'drop schema if exists "{schema}" cascade')
@@ -564,8 +620,10 @@ def _copy_once(url: str, landing: Path, day: date, schema: str,
             conn.commit()
             started = time.perf_counter()
             with conn.cursor() as cur:
-                with cur.copy(f"copy {table} from stdin with {copy_options(spec)}") as copy, \
-                        open(path, "rb") as handle:
+                with (
+                    cur.copy(f"copy {table} from stdin with {copy_options(spec)}") as copy,
+                    open(path, "rb") as handle,
+                ):
                     while chunk := handle.read(CHUNK):
                         copy.write(chunk)
                 rows = cur.rowcount
@@ -577,8 +635,13 @@ def _copy_once(url: str, landing: Path, day: date, schema: str,
     return results
 
 
-def loader_against_copy(url: str, landing: Path, day_and_key: tuple[date, str],
-                        repeats: int = 3, schema: str = "bench_copy") -> dict[str, Any]:
+def loader_against_copy(
+    url: str,
+    landing: Path,
+    day_and_key: tuple[date, str],
+    repeats: int = 3,
+    schema: str = "bench_copy",
+) -> dict[str, Any]:
     """The loader alone (``load_source``, no Airflow) against plain COPY, per source.
 
     For each source, ``repeats`` rounds of: load the source's files of ``day``
@@ -597,16 +660,29 @@ def loader_against_copy(url: str, landing: Path, day_and_key: tuple[date, str],
             loads.append(time.perf_counter() - started)
             copies.append(sum(c.seconds for c in _copy_once(url, landing, day, schema, specs)))
         load_s, copy_s = sorted(loads)[len(loads) // 2], sorted(copies)[len(copies) // 2]
-        per_source[source] = {"rows": sum(r.rows for r in loaded), "loader_seconds": load_s,
-                              "copy_seconds": copy_s, "ratio": copy_s / load_s if load_s else None}
+        per_source[source] = {
+            "rows": sum(r.rows for r in loaded),
+            "loader_seconds": load_s,
+            "copy_seconds": copy_s,
+            "ratio": copy_s / load_s if load_s else None,
+        }
     load_total = sum(v["loader_seconds"] for v in per_source.values())
     copy_total = sum(v["copy_seconds"] for v in per_source.values())
-    return {"repeats": repeats, "per_source": per_source, "loader_seconds": load_total,
-            "copy_seconds": copy_total, "ratio": copy_total / load_total if load_total else None}
+    return {
+        "repeats": repeats,
+        "per_source": per_source,
+        "loader_seconds": load_total,
+        "copy_seconds": copy_total,
+        "ratio": copy_total / load_total if load_total else None,
+    }
 
 
-def load_ratios(copies: list[CopyResult], rows: dict[str, int], task_seconds: dict[str, float],
-                load_wall: float | None) -> dict[str, Any]:
+def load_ratios(
+    copies: list[CopyResult],
+    rows: dict[str, int],
+    task_seconds: dict[str, float],
+    load_wall: float | None,
+) -> dict[str, Any]:
     """Pipeline load rows/s ÷ plain COPY rows/s, per source and in total (two ways)."""
     per_source = {}
     for source in SOURCES:
@@ -617,8 +693,12 @@ def load_ratios(copies: list[CopyResult], rows: dict[str, int], task_seconds: di
         pipeline_rps = rows.get(source, 0) / task if task else None
         copy_rps = copy_rows / copy_seconds if copy_seconds else None
         per_source[source] = {
-            "rows": rows.get(source, 0), "task_seconds": task, "pipeline_rows_per_s": pipeline_rps,
-            "copy_rows": copy_rows, "copy_seconds": copy_seconds, "copy_rows_per_s": copy_rps,
+            "rows": rows.get(source, 0),
+            "task_seconds": task,
+            "pipeline_rows_per_s": pipeline_rps,
+            "copy_rows": copy_rows,
+            "copy_seconds": copy_seconds,
+            "copy_rows_per_s": copy_rps,
             "ratio": pipeline_rps / copy_rps if pipeline_rps and copy_rps else None,
         }
     total_rows = sum(rows.values())
@@ -643,14 +723,19 @@ def load_ratios(copies: list[CopyResult], rows: dict[str, int], task_seconds: di
 
 LOG_LINE = re.compile(
     r"^(?P<ts>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) (?P<tz>\S+) \[(?P<pid>\d+)\] "
-    r"(?P<level>[A-Z]+):\s+(?P<text>.*)$")
-DURATION = re.compile(r"^duration: (?P<ms>[\d.]+) ms\s+(?:(?:statement|execute [^:]*|bind [^:]*"
-                      r"|parse [^:]*): )?(?P<sql>.*)$", re.S)
+    r"(?P<level>[A-Z]+):\s+(?P<text>.*)$"
+)
+DURATION = re.compile(
+    r"^duration: (?P<ms>[\d.]+) ms\s+(?:(?:statement|execute [^:]*|bind [^:]*"
+    r"|parse [^:]*): )?(?P<sql>.*)$",
+    re.S,
+)
 TEMP_FILE = re.compile(r'^temporary file: path "[^"]+", size (?P<bytes>\d+)')
 DBT_COMMENT = re.compile(r"^/\*.*?\*/\s*", re.S)
 DBT_NODE = re.compile(r'"node_id": "(?:model|test|seed)\.[a-z0-9_]+\.(?P<model>[a-z0-9_]+)"')
 DBT_RELATION = re.compile(
-    r'"(?:staging|intermediate|marts|reference)"\."(?P<model>[a-z0-9_]+?)(?:__dbt_(?:tmp|backup)\w*)?"')
+    r'"(?:staging|intermediate|marts|reference)"\."(?P<model>[a-z0-9_]+?)(?:__dbt_(?:tmp|backup)\w*)?"'
+)
 
 
 @dataclass
@@ -682,7 +767,7 @@ def _log_time(ts: str, tz: str) -> float:
         from zoneinfo import ZoneInfo
 
         return moment.replace(tzinfo=ZoneInfo(tz)).timestamp()
-    except Exception:  # noqa: BLE001 - an abbreviation zoneinfo does not know: local time
+    except Exception:
         return moment.timestamp()
 
 
@@ -694,8 +779,12 @@ def _log_entries(lines: Iterable[str]) -> Iterator[tuple[float, int, str, str]]:
         if found:
             if current:
                 yield current
-            current = (_log_time(found["ts"], found["tz"]), int(found["pid"]), found["level"],
-                       found["text"])
+            current = (
+                _log_time(found["ts"], found["tz"]),
+                int(found["pid"]),
+                found["level"],
+                found["text"],
+            )
         elif current:
             current = (*current[:3], current[3] + "\n" + line.rstrip("\n"))
     if current:
@@ -720,8 +809,9 @@ def slow_statements(log_path: Path, offset: int = 0) -> tuple[list[Statement], i
             continue
         found = DURATION.match(text)
         if found:
-            statements.append(Statement(t, float(found["ms"]), found["sql"].strip(), pid,
-                                        temp_by_pid.pop(pid, 0)))
+            statements.append(
+                Statement(t, float(found["ms"]), found["sql"].strip(), pid, temp_by_pid.pop(pid, 0))
+            )
     return statements, offset + len(data)
 
 
@@ -735,7 +825,8 @@ def task_at(t: float, tasks: dict[str, dict[str, Any]]) -> str:
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 DBT_LINE = re.compile(
     r"(?P<index>\d+) of (?P<count>\d+) (?P<status>OK|ERROR|PASS|FAIL|WARN|SKIP)\b(?P<what>.*?)"
-    r"[\s.]*\[(?P<detail>[^\]]*?) in (?P<seconds>[\d.]+)s\]")
+    r"[\s.]*\[(?P<detail>[^\]]*?) in (?P<seconds>[\d.]+)s\]"
+)
 
 
 def dbt_node_times(output: str) -> list[dict[str, Any]]:
@@ -751,8 +842,15 @@ def dbt_node_times(output: str) -> list[dict[str, Any]]:
         if key in seen:
             continue
         seen.add(key)
-        nodes.append({"node": name, "what": what, "status": found["status"],
-                      "detail": found["detail"], "seconds": float(found["seconds"])})
+        nodes.append(
+            {
+                "node": name,
+                "what": what,
+                "status": found["status"],
+                "detail": found["detail"],
+                "seconds": float(found["seconds"]),
+            }
+        )
     return nodes
 
 
@@ -770,8 +868,11 @@ def dbt_summary(output: str) -> dict[str, Any]:
         text = found["text"]
         h, m, sec = (int(x) for x in found["clock"].split(":"))
         seconds = h * 3600 + m * 60 + sec
-        for key, marker in (("start", "Running with dbt="), ("found", "Found "),
-                            ("finished", "Finished running")):
+        for key, marker in (
+            ("start", "Running with dbt="),
+            ("found", "Found "),
+            ("finished", "Finished running"),
+        ):
             if text.startswith(marker) and key not in clock:
                 clock[key] = seconds
         if text.startswith("Found "):
@@ -789,8 +890,13 @@ def dbt_summary(output: str) -> dict[str, Any]:
     kinds: dict[str, float] = {}
     for node in nodes:
         what = node["what"]
-        kind = ("test" if node["detail"] in ("PASS", "FAIL", "WARN", "ERROR") or " test " in what
-                else "seed" if "seed" in what else "model")
+        kind = (
+            "test"
+            if node["detail"] in ("PASS", "FAIL", "WARN", "ERROR") or " test " in what
+            else "seed"
+            if "seed" in what
+            else "model"
+        )
         kinds[kind] = kinds.get(kind, 0.0) + node["seconds"]
     summary["node_seconds"] = kinds
     summary["nodes"] = len(nodes)
@@ -817,14 +923,17 @@ def airflow_overheads(output: str, process_start: float) -> dict[str, float | No
             break
     return {
         "before_first_task": first_starting - process_start if first_starting else None,
-        "first_task_startup": first_started - first_running if first_started and first_running
+        "first_task_startup": first_started - first_running
+        if first_started and first_running
         else None,
     }
 
 
-LOADER_LINE = re.compile(r"(?P<source>[a-z_]+)/(?P<date>\d{4}-\d\d-\d\d)/(?P<file>\S+): "
-                         r"(?P<rows>\d+) rows, (?P<loaded>\d+) loaded, (?P<rejected>\d+) rejected "
-                         r"\((?P<seconds>[\d.]+)s\)")
+LOADER_LINE = re.compile(
+    r"(?P<source>[a-z_]+)/(?P<date>\d{4}-\d\d-\d\d)/(?P<file>\S+): "
+    r"(?P<rows>\d+) rows, (?P<loaded>\d+) loaded, (?P<rejected>\d+) rejected "
+    r"\((?P<seconds>[\d.]+)s\)"
+)
 
 
 def loader_file_times(output: str) -> list[dict[str, Any]]:
@@ -835,9 +944,16 @@ def loader_file_times(output: str) -> list[dict[str, Any]]:
         if key in seen:
             continue
         seen.add(key)
-        out.append({"source": found["source"], "file": found["file"], "rows": int(found["rows"]),
-                    "loaded": int(found["loaded"]), "rejected": int(found["rejected"]),
-                    "seconds": float(found["seconds"])})
+        out.append(
+            {
+                "source": found["source"],
+                "file": found["file"],
+                "rows": int(found["rows"]),
+                "loaded": int(found["loaded"]),
+                "rejected": int(found["rejected"]),
+                "seconds": float(found["seconds"]),
+            }
+        )
     return out
 
 
@@ -882,25 +998,30 @@ class Deployment:
 
     @property
     def metadata_sqlalchemy(self) -> str:
-        return f"postgresql+psycopg://safetynet@127.0.0.1:{self.cluster.port}/{self.metadata_database}"
+        return (
+            f"postgresql+psycopg://safetynet@127.0.0.1:{self.cluster.port}/{self.metadata_database}"
+        )
 
     def environ(self) -> dict[str, str]:
         environ = {**os.environ, **env.local_environment()}
-        environ.update({
-            "SAFETYNET_LANDING_DIR": str(self.landing),
-            "SAFETYNET_FEED_DIR": str(self.root / "feed"),
-            "SAFETYNET_REPORTS_DIR": str(self.root / "reports"),
-            "SAFETYNET_SOURCE_TIMEOUT": str(self.source_timeout),
-            "AIRFLOW_CONN_WAREHOUSE": self.warehouse_url,
-            "AIRFLOW_HOME": str(self.root / "airflow"),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_sqlalchemy,
-            "AIRFLOW__COSMOS__CACHE_DIR": str(self.root / "cosmos"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
-        })
+        environ.update(
+            {
+                "SAFETYNET_LANDING_DIR": str(self.landing),
+                "SAFETYNET_FEED_DIR": str(self.root / "feed"),
+                "SAFETYNET_REPORTS_DIR": str(self.root / "reports"),
+                "SAFETYNET_SOURCE_TIMEOUT": str(self.source_timeout),
+                "AIRFLOW_CONN_WAREHOUSE": self.warehouse_url,
+                "AIRFLOW_HOME": str(self.root / "airflow"),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.metadata_sqlalchemy,
+                "AIRFLOW__COSMOS__CACHE_DIR": str(self.root / "cosmos"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+            }
+        )
         if self.use_executor:
-            environ["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = \
+            environ["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = (
                 f"http://127.0.0.1:{self.api_port}/execution/"
+            )
         environ.pop("PYTHONDONTWRITEBYTECODE", None)
         return environ
 
@@ -911,8 +1032,10 @@ class Deployment:
                 conn.execute(f'drop database if exists "{name}" with (force)')
                 conn.execute(f'create database "{name}"')
             if slow_ms is not None:
-                conn.execute(f'alter database "{self.database}" set log_min_duration_statement = '
-                             f"{int(slow_ms)}")
+                conn.execute(
+                    f'alter database "{self.database}" set log_min_duration_statement = '
+                    f"{int(slow_ms)}"
+                )
                 conn.execute(f'alter database "{self.database}" set log_temp_files = 0')
         for name in ("feed", "reports", "airflow", "cosmos", "logs"):
             shutil.rmtree(self.root / name, ignore_errors=True)
@@ -927,9 +1050,22 @@ class Deployment:
         self.api_port = free_port()
         log = open(self.root / "logs" / "api-server.log", "wb")  # noqa: SIM115 - closed below
         server = subprocess.Popen(
-            ["airflow", "api-server", "--host", "127.0.0.1", "--port", str(self.api_port),
-             "--workers", "1"], env=self.environ(), stdout=log, stderr=subprocess.STDOUT,
-            cwd=config.project_home(), start_new_session=True)
+            [
+                "airflow",
+                "api-server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.api_port),
+                "--workers",
+                "1",
+            ],
+            env=self.environ(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=config.project_home(),
+            start_new_session=True,
+        )
         try:
             _wait_for_port(self.api_port, server, timeout=180)
             # as a long-running api-server would be: day 1's first tasks do not pay for it
@@ -941,23 +1077,33 @@ class Deployment:
             log.close()
 
     def migrate_metadata(self) -> None:
-        subprocess.run(["airflow", "db", "migrate"], env=self.environ(), check=True,
-                       capture_output=True, text=True, cwd=config.project_home())
+        subprocess.run(
+            ["airflow", "db", "migrate"],
+            env=self.environ(),
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=config.project_home(),
+        )
 
 
 # ---------------------------------------------------------------- one day
 
 
-def stage_cpu_figures(memory: MemoryReport, tasks: dict[str, dict[str, Any]]
-                      ) -> tuple[dict[str, float | None], dict[str, dict[str, float]]]:
+def stage_cpu_figures(
+    memory: MemoryReport, tasks: dict[str, dict[str, Any]]
+) -> tuple[dict[str, float | None], dict[str, dict[str, float]]]:
     """Per stage: the pipeline's CPU seconds, and the cores the rest of the machine took
     meanwhile (``others``: busy minus the pipeline; ``steal``: the hypervisor's share
     given to other guests), each divided by the stage's wall time."""
     cpu: dict[str, float | None] = {}
     others: dict[str, dict[str, float]] = {}
     for name, patterns in STAGES:
-        spans = [(i["start"], i["end"]) for task_id, i in tasks.items()
-                 if _matches(task_id, patterns) and i.get("start") and i.get("end")]
+        spans = [
+            (i["start"], i["end"])
+            for task_id, i in tasks.items()
+            if _matches(task_id, patterns) and i.get("start") and i.get("end")
+        ]
         if not spans:
             continue
         start, end = min(a for a, _ in spans), max(b for _, b in spans)
@@ -965,8 +1111,10 @@ def stage_cpu_figures(memory: MemoryReport, tasks: dict[str, dict[str, Any]]
         busy = memory.cpu_in(start, end, "machine_busy")
         steal = memory.cpu_in(start, end, "steal")
         if cpu[name] is not None and busy is not None and steal is not None and end > start:
-            others[name] = {"others": max(0.0, busy - cpu[name]) / (end - start),
-                            "steal": steal / (end - start)}
+            others[name] = {
+                "others": max(0.0, busy - cpu[name]) / (end - start),
+                "steal": steal / (end - start),
+            }
     return cpu, others
 
 
@@ -980,12 +1128,25 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
     started = time.time()
     with open(log_file, "wb") as out:
         process = subprocess.Popen(
-            ["airflow", "dags", "test", DAG_ID, day.isoformat(),
-             *(["--use-executor"] if deployment.use_executor else [])],
+            [
+                "airflow",
+                "dags",
+                "test",
+                DAG_ID,
+                day.isoformat(),
+                *(["--use-executor"] if deployment.use_executor else []),
+            ],
             env=deployment.environ(),
-            stdout=out, stderr=subprocess.STDOUT, cwd=config.project_home())
-        sampler = ProcessSampler(process.pid, postmaster_pid(deployment.cluster.data_dir),
-                                 [deployment.database, deployment.metadata_database], interval)
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=config.project_home(),
+        )
+        sampler = ProcessSampler(
+            process.pid,
+            postmaster_pid(deployment.cluster.data_dir),
+            [deployment.database, deployment.metadata_database],
+            interval,
+        )
         sampler.start()
         returncode = process.wait()
         memory = sampler.stop()
@@ -1000,7 +1161,8 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
     ours = memory.cpu_seconds_tree + memory.cpu_seconds_pg
     task_memory = {
         task_id: memory.peak_in(info["start"], info["end"])
-        for task_id, info in times["tasks"].items() if info.get("start") and info.get("end")
+        for task_id, info in times["tasks"].items()
+        if info.get("start") and info.get("end")
     }
     stage_cpu, stage_others = stage_cpu_figures(memory, times["tasks"])
     return {
@@ -1015,22 +1177,33 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
         "task_peak_rss": task_memory,
         "stage_cpu_seconds": stage_cpu,
         "stage_other_cores": stage_others,
-        "cpu": {"machine_busy_seconds": busy, "pipeline_seconds": ours,
-                "sampler_seconds": bench_cpu,
-                "other_cores_busy": max(0.0, busy - ours - bench_cpu) / wall if wall else None,
-                "cores": os.cpu_count()},
+        "cpu": {
+            "machine_busy_seconds": busy,
+            "pipeline_seconds": ours,
+            "sampler_seconds": bench_cpu,
+            "other_cores_busy": max(0.0, busy - ours - bench_cpu) / wall if wall else None,
+            "cores": os.cpu_count(),
+        },
         "dbt_nodes": dbt_node_times(output),
         "dbt": dbt_summary(output),
         "airflow_overheads": airflow_overheads(output, started),
         "loader_files": loader_file_times(output),
         "slow_statements": [
-            {"task": task_at(s.t, times["tasks"]), "ms": s.ms, "model": s.model,
-             "temp_bytes": s.temp_bytes, "sql": s.short(400)}
+            {
+                "task": task_at(s.t, times["tasks"]),
+                "ms": s.ms,
+                "model": s.model,
+                "temp_bytes": s.temp_bytes,
+                "sql": s.short(400),
+            }
             for s in sorted(statements, key=lambda s: -s.ms)
         ],
         "log": str(log_file),
-        "failure_lines": [line for line in output.splitlines()
-                          if "SAFETYNET RUN FAILED" in line or "Traceback" in line][:10],
+        "failure_lines": [
+            line
+            for line in output.splitlines()
+            if "SAFETYNET RUN FAILED" in line or "Traceback" in line
+        ][:10],
     }
 
 
@@ -1040,12 +1213,15 @@ def warehouse_facts(url: str, day: date) -> dict[str, Any]:
     with psycopg.connect(metadata_url(url)) as conn:
         for spec in SPECS:
             facts[f"raw.{spec.table}"] = _count(conn, f"raw.{spec.table}", "extract_date", day)
-        for table, column in (("marts.low_income_population", "as_of_date"),
-                              ("marts.monitoring_alerts", "alert_date"),
-                              ("marts.dim_households", "as_of_date")):
+        for table, column in (
+            ("marts.low_income_population", "as_of_date"),
+            ("marts.monitoring_alerts", "alert_date"),
+            ("marts.dim_households", "as_of_date"),
+        ):
             facts[table] = _count(conn, table, column, day)
-        facts["new_alerts"] = _count(conn, "marts.monitoring_alerts", "alert_date", day,
-                                     " and is_new")
+        facts["new_alerts"] = _count(
+            conn, "marts.monitoring_alerts", "alert_date", day, " and is_new"
+        )
         size = conn.execute("select pg_database_size(current_database())").fetchone()
         facts["database_bytes"] = int(size[0]) if size else None
     return facts
@@ -1059,19 +1235,23 @@ def overnight(url: str) -> dict[str, float]:
     Back to back, the next day's load shared the cores with that work."""
     seconds: dict[str, float] = {}
     with psycopg.connect(metadata_url(url), autocommit=True) as conn:
-        for name, statement in (("vacuum_analyze", "vacuum (analyze)"),
-                                ("checkpoint", "checkpoint")):
+        for name, statement in (
+            ("vacuum_analyze", "vacuum (analyze)"),
+            ("checkpoint", "checkpoint"),
+        ):
             started = time.perf_counter()
             conn.execute(statement)
             seconds[name] = time.perf_counter() - started
     return seconds
 
 
-def _count(conn: psycopg.Connection, table: str, column: str, day: date,
-           extra: str = "") -> int | None:
+def _count(
+    conn: psycopg.Connection, table: str, column: str, day: date, extra: str = ""
+) -> int | None:
     try:
-        row = conn.execute(f"select count(*) from {table} where {column} = %s{extra}",
-                           (day,)).fetchone()
+        row = conn.execute(
+            f"select count(*) from {table} where {column} = %s{extra}", (day,)
+        ).fetchone()
         return int(row[0]) if row else None
     except psycopg.Error:
         conn.rollback()
@@ -1101,19 +1281,33 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     days = result["days"]
     out = []
     worst = max((d["process_wall_seconds"] for d in days), default=None)
-    out.append((f"one day end to end <= {TARGETS['day_seconds']:.0f} s",
-                worst is not None and worst <= TARGETS["day_seconds"]
-                and all(d["returncode"] == 0 for d in days),
-                f"slowest day {worst:.1f} s (airflow dags test process, start-up included)"
-                if worst is not None else "no day ran"))
+    out.append(
+        (
+            f"one day end to end <= {TARGETS['day_seconds']:.0f} s",
+            worst is not None
+            and worst <= TARGETS["day_seconds"]
+            and all(d["returncode"] == 0 for d in days),
+            f"slowest day {worst:.1f} s (airflow dags test process, start-up included)"
+            if worst is not None
+            else "no day ran",
+        )
+    )
     ratio = (result.get("copy") or {}).get("ratios", {}).get("ratio_stage_wall")
-    out.append((f"load >= {TARGETS['load_copy_ratio']:.0%} of plain COPY",
-                ratio is not None and ratio >= TARGETS["load_copy_ratio"],
-                _load_ratio_detail(result, ratio)))
+    out.append(
+        (
+            f"load >= {TARGETS['load_copy_ratio']:.0%} of plain COPY",
+            ratio is not None and ratio >= TARGETS["load_copy_ratio"],
+            _load_ratio_detail(result, ratio),
+        )
+    )
     peak = max((d["memory"]["peak_process_rss"] for d in days), default=None)
-    out.append((f"peak RSS of a task process <= {TARGETS['task_rss_bytes'] / GIB:.0f} GiB",
-                peak is not None and peak <= TARGETS["task_rss_bytes"],
-                f"{peak / MIB:,.0f} MiB" if peak is not None else "not measured"))
+    out.append(
+        (
+            f"peak RSS of a task process <= {TARGETS['task_rss_bytes'] / GIB:.0f} GiB",
+            peak is not None and peak <= TARGETS["task_rss_bytes"],
+            f"{peak / MIB:,.0f} MiB" if peak is not None else "not measured",
+        )
+    )
     if len(days) > 1:
         out.append(_claims_increment_target(days))
     return out
@@ -1147,11 +1341,16 @@ def _claims_increment_target(days: list[dict[str, Any]]) -> tuple[str, bool, str
     kind = "CPU" if days[0].get("stage_cpu_seconds", {}).get("dbt_build") else "wall"
     key = "stage_cpu_seconds" if kind == "CPU" else "stages"
     dbt = [round(d.get(key, {}).get("dbt_build") or 0, 1) for d in days]
-    within = all(c is not None and h is not None and c <= h
-                 for c, h in zip(claims[1:], health[1:], strict=True))
-    return ("days 2+ do not re-process the claims history", within,
-            f"claims processed per day {claims} for health rows delivered {health}; "
-            f"dbt_build {kind} s per day {dbt} (the snapshot sources are rebuilt daily)")
+    within = all(
+        c is not None and h is not None and c <= h
+        for c, h in zip(claims[1:], health[1:], strict=True)
+    )
+    return (
+        "days 2+ do not re-process the claims history",
+        within,
+        f"claims processed per day {claims} for health rows delivered {health}; "
+        f"dbt_build {kind} s per day {dbt} (the snapshot sources are rebuilt daily)",
+    )
 
 
 def _node_rows(day: dict[str, Any], model: str) -> int | None:
@@ -1167,26 +1366,38 @@ def render(result: dict[str, Any], top: int = 12) -> str:
     days = result["days"]
     lines = []
     params = result["parameters"]
-    lines.append(f"Safetynet benchmark — {params['households']:,} households, "
-                 f"{params['days']} days from {params['start']}, "
-                 f"{result['machine']['cpus']} CPUs, {result['started_at']}")
+    lines.append(
+        f"Safetynet benchmark — {params['households']:,} households, "
+        f"{params['days']} days from {params['start']}, "
+        f"{result['machine']['cpus']} CPUs, {result['started_at']}"
+    )
     code = result.get("code") or {}
     if code.get("commit"):
         changed = len(code.get("changed") or [])
-        lines.append(f"code: {code['commit'][:10]} {code.get('subject', '')}"
-                     + (f" (+{changed} changed files)" if changed else ""))
-        moved = [d["date"] for d in result["days"]
-                 if (d.get("code") or {}).get("commit", code["commit"]) != code["commit"]]
+        lines.append(
+            f"code: {code['commit'][:10]} {code.get('subject', '')}"
+            + (f" (+{changed} changed files)" if changed else "")
+        )
+        moved = [
+            d["date"]
+            for d in result["days"]
+            if (d.get("code") or {}).get("commit", code["commit"]) != code["commit"]
+        ]
         if moved:
             commits = sorted({d["code"]["commit"][:10] for d in result["days"]})
-            lines.append(f"  WARNING: the commit changed during the run (days {', '.join(moved)}: "
-                         f"{', '.join(commits)})")
+            lines.append(
+                f"  WARNING: the commit changed during the run (days {', '.join(moved)}: "
+                f"{', '.join(commits)})"
+            )
     gen = result.get("generation") or {}
     if gen:
         persons = gen.get("persons")
-        lines.append(f"generation: {gen['seconds']:.1f} s{' (reused)' if gen.get('reused') else ''}"
-                     f", {persons:,} persons on day 1 — not part of the pipeline figures"
-                     if persons else f"generation: {gen.get('seconds')}")
+        lines.append(
+            f"generation: {gen['seconds']:.1f} s{' (reused)' if gen.get('reused') else ''}"
+            f", {persons:,} persons on day 1 — not part of the pipeline figures"
+            if persons
+            else f"generation: {gen.get('seconds')}"
+        )
     header = "".rjust(34) + "".join(d["date"].rjust(14) for d in days)
     lines += ["", "per stage, wall seconds", header]
 
@@ -1199,26 +1410,38 @@ def render(result: dict[str, Any], top: int = 12) -> str:
     row("  total (DAG run)", [d.get("total") for d in days])
     row("  airflow dags test process", [d["process_wall_seconds"] for d in days])
     row("  run state", [d.get("run_state") for d in days])
-    row("  then overnight: vacuum analyze", [d.get("overnight", {}).get("vacuum_analyze")
-                                             for d in days])
+    row(
+        "  then overnight: vacuum analyze",
+        [d.get("overnight", {}).get("vacuum_analyze") for d in days],
+    )
     row("  then overnight: checkpoint", [d.get("overnight", {}).get("checkpoint") for d in days])
-    lines += ["", "per stage, CPU seconds (Airflow process tree + bench backends; "
-                  "less sensitive to other load than wall time)", header]
+    lines += [
+        "",
+        "per stage, CPU seconds (Airflow process tree + bench backends; "
+        "less sensitive to other load than wall time)",
+        header,
+    ]
     for name, _ in STAGES:
         row(f"  {name}", [d.get("stage_cpu_seconds", {}).get(name) for d in days])
     row("  whole process", [d["cpu"].get("pipeline_seconds") for d in days])
     lines += ["", "inside the stages", header]
-    row("  airflow start-up before 1st task", [d.get("airflow_overheads", {})
-                                               .get("before_first_task") for d in days])
-    row("  1st task start-up (in wait)", [d.get("airflow_overheads", {})
-                                          .get("first_task_startup") for d in days])
+    row(
+        "  airflow start-up before 1st task",
+        [d.get("airflow_overheads", {}).get("before_first_task") for d in days],
+    )
+    row(
+        "  1st task start-up (in wait)",
+        [d.get("airflow_overheads", {}).get("first_task_startup") for d in days],
+    )
     row("  dbt parse (full, in dbt_build)", [d.get("dbt", {}).get("parse_seconds") for d in days])
-    row("  dbt execution (in dbt_build)", [d.get("dbt", {}).get("execution_seconds")
-                                           for d in days])
-    row("    of which models", [d.get("dbt", {}).get("node_seconds", {}).get("model")
-                                for d in days])
-    row("    of which data tests", [d.get("dbt", {}).get("node_seconds", {}).get("test")
-                                    for d in days])
+    row("  dbt execution (in dbt_build)", [d.get("dbt", {}).get("execution_seconds") for d in days])
+    row(
+        "    of which models", [d.get("dbt", {}).get("node_seconds", {}).get("model") for d in days]
+    )
+    row(
+        "    of which data tests",
+        [d.get("dbt", {}).get("node_seconds", {}).get("test") for d in days],
+    )
     lines += ["", "rows"]
     for source in SOURCES:
         row(f"  {source} rows", [d["rows"].get(source) for d in days], 0)
@@ -1226,71 +1449,116 @@ def render(result: dict[str, Any], top: int = 12) -> str:
     row("  load rows/s (stage wall)", [d.get("load_rows_per_s") for d in days], 0)
     row("  vs plain COPY of the day's files, %", [_day_ratio(d, result) for d in days], 0)
     for source in SOURCES:
-        row(f"  load_{source} s", [d["tasks"].get(f"load_{source}", {}).get("seconds")
-                                     for d in days])
-        row(f"  load_{source} rows/s", [_per_second(d["rows"].get(source),
-                                                     d["tasks"].get(f"load_{source}", {})
-                                                     .get("seconds")) for d in days], 0)
-    row("  claims ranked (int_claims__latest_versions)",
-        [_node_rows(d, "int_claims__latest_versions") for d in days], 0)
-    row("  population rows (mart)", [d["warehouse"].get("marts.low_income_population")
-                                     for d in days], 0)
-    row("  alerts / new alerts", [f"{d['warehouse'].get('marts.monitoring_alerts')}/"
-                                  f"{d['warehouse'].get('new_alerts')}" for d in days])
+        row(
+            f"  load_{source} s",
+            [d["tasks"].get(f"load_{source}", {}).get("seconds") for d in days],
+        )
+        row(
+            f"  load_{source} rows/s",
+            [
+                _per_second(
+                    d["rows"].get(source), d["tasks"].get(f"load_{source}", {}).get("seconds")
+                )
+                for d in days
+            ],
+            0,
+        )
+    row(
+        "  claims ranked (int_claims__latest_versions)",
+        [_node_rows(d, "int_claims__latest_versions") for d in days],
+        0,
+    )
+    row(
+        "  population rows (mart)",
+        [d["warehouse"].get("marts.low_income_population") for d in days],
+        0,
+    )
+    row(
+        "  alerts / new alerts",
+        [
+            f"{d['warehouse'].get('marts.monitoring_alerts')}/{d['warehouse'].get('new_alerts')}"
+            for d in days
+        ],
+    )
     lines += ["", "memory, MiB"]
-    row("  peak RSS, largest task process", [_mib(d["memory"]["peak_process_rss"])
-                                             for d in days], 0)
+    row(
+        "  peak RSS, largest task process", [_mib(d["memory"]["peak_process_rss"]) for d in days], 0
+    )
     row("  peak RSS, Airflow process tree", [_mib(d["memory"]["peak_tree_rss"]) for d in days], 0)
     row("  peak PostgreSQL RSS (sum)", [_mib(d["memory"]["peak_pg_rss"]) for d in days], 0)
     row("  peak PostgreSQL PSS (sum)", [_mib(d["memory"]["peak_pg_pss"]) for d in days], 0)
-    row("  peak PostgreSQL private+shared", [_mib(d["memory"].get("peak_pg_footprint"))
-                                             for d in days], 0)
+    row(
+        "  peak PostgreSQL private+shared",
+        [_mib(d["memory"].get("peak_pg_footprint")) for d in days],
+        0,
+    )
     for task in ("load_bank", "check_raw", "dbt_build", "check_marts"):
         row(f"  peak RSS during {task}", [_mib(d["task_peak_rss"].get(task)) for d in days], 0)
     lines += ["", "machine"]
     row("  other processes, cores busy", [d["cpu"].get("other_cores_busy") for d in days], 2)
     for stage in ("load", "check_raw", "dbt_build"):
         others = [d.get("stage_other_cores", {}).get(stage, {}) for d in days]
-        row(f"    during {stage}: others / steal", [
-            f"{o['others']:.2f} / {o['steal']:.2f}" if o else None for o in others])
+        row(
+            f"    during {stage}: others / steal",
+            [f"{o['others']:.2f} / {o['steal']:.2f}" if o else None for o in others],
+        )
     row("  database size, MiB", [_mib(d["warehouse"].get("database_bytes")) for d in days], 0)
 
     copy = result.get("copy")
     if copy:
         ratios = copy["ratios"]
-        lines += ["", f"plain COPY baseline, files of {copy['date']} (unindexed all-text tables, "
-                      f"same encoding options, median of {copy.get('repeats', 1)})",
-                  "  source            rows   pipeline s   pipeline r/s     COPY s     COPY r/s"
-                  "   ratio"]
+        lines += [
+            "",
+            f"plain COPY baseline, files of {copy['date']} (unindexed all-text tables, "
+            f"same encoding options, median of {copy.get('repeats', 1)})",
+            "  source            rows   pipeline s   pipeline r/s     COPY s     COPY r/s   ratio",
+        ]
         for source, v in ratios["per_source"].items():
-            lines.append(f"  {source:<14}{_fmt(v['rows'], 0, 10)}{_fmt(v['task_seconds'], 1, 13)}"
-                         f"{_fmt(v['pipeline_rows_per_s'], 0, 15)}{_fmt(v['copy_seconds'], 2, 11)}"
-                         f"{_fmt(v['copy_rows_per_s'], 0, 13)}{_fmt(_pct(v['ratio']), 0, 7)}%")
-        lines.append("  total, load-stage wall: "
-                     f"{_fmt(ratios['pipeline_rows_per_s_stage_wall'], 0, 0)}"
-                     f" rows/s vs COPY {_fmt(ratios['copy_rows_per_s'], 0, 0)} rows/s = "
-                     f"{_fmt(_pct(ratios['ratio_stage_wall']), 0, 0)}%")
-        lines.append("  total, sum of load tasks: "
-                     f"{_fmt(ratios['pipeline_rows_per_s_task_sum'], 0, 0)}"
-                     f" rows/s vs COPY {_fmt(ratios['copy_rows_per_s'], 0, 0)} rows/s = "
-                     f"{_fmt(_pct(ratios['ratio_task_sum']), 0, 0)}%")
+            lines.append(
+                f"  {source:<14}{_fmt(v['rows'], 0, 10)}{_fmt(v['task_seconds'], 1, 13)}"
+                f"{_fmt(v['pipeline_rows_per_s'], 0, 15)}{_fmt(v['copy_seconds'], 2, 11)}"
+                f"{_fmt(v['copy_rows_per_s'], 0, 13)}{_fmt(_pct(v['ratio']), 0, 7)}%"
+            )
+        lines.append(
+            "  total, load-stage wall: "
+            f"{_fmt(ratios['pipeline_rows_per_s_stage_wall'], 0, 0)}"
+            f" rows/s vs COPY {_fmt(ratios['copy_rows_per_s'], 0, 0)} rows/s = "
+            f"{_fmt(_pct(ratios['ratio_stage_wall']), 0, 0)}%"
+        )
+        lines.append(
+            "  total, sum of load tasks: "
+            f"{_fmt(ratios['pipeline_rows_per_s_task_sum'], 0, 0)}"
+            f" rows/s vs COPY {_fmt(ratios['copy_rows_per_s'], 0, 0)} rows/s = "
+            f"{_fmt(_pct(ratios['ratio_task_sum']), 0, 0)}%"
+        )
         for c in copy["files"]:
-            lines.append(f"    {c['source']}/{c['file_name']}: {c['rows']:,} rows, "
-                         f"{c['bytes'] / MIB:,.0f} MiB, {c['seconds']:.2f} s")
+            lines.append(
+                f"    {c['source']}/{c['file_name']}: {c['rows']:,} rows, "
+                f"{c['bytes'] / MIB:,.0f} MiB, {c['seconds']:.2f} s"
+            )
         if alone := copy.get("loader"):
-            lines += ["", f"loader alone (load_source, no Airflow) against plain COPY, files of "
-                          f"{copy['date']}, interleaved, median of {alone['repeats']}",
-                      "  source            rows    loader s     COPY s   ratio"]
+            lines += [
+                "",
+                f"loader alone (load_source, no Airflow) against plain COPY, files of "
+                f"{copy['date']}, interleaved, median of {alone['repeats']}",
+                "  source            rows    loader s     COPY s   ratio",
+            ]
             for source, v in alone["per_source"].items():
-                lines.append(f"  {source:<14}{_fmt(v['rows'], 0, 10)}"
-                             f"{_fmt(v['loader_seconds'], 2, 12)}{_fmt(v['copy_seconds'], 2, 11)}"
-                             f"{_fmt(_pct(v['ratio']), 0, 7)}%")
-            lines.append(f"  total{_fmt(alone['loader_seconds'], 2, 31)}"
-                         f"{_fmt(alone['copy_seconds'], 2, 11)}{_fmt(_pct(alone['ratio']), 0, 7)}%")
+                lines.append(
+                    f"  {source:<14}{_fmt(v['rows'], 0, 10)}"
+                    f"{_fmt(v['loader_seconds'], 2, 12)}{_fmt(v['copy_seconds'], 2, 11)}"
+                    f"{_fmt(_pct(v['ratio']), 0, 7)}%"
+                )
+            lines.append(
+                f"  total{_fmt(alone['loader_seconds'], 2, 31)}"
+                f"{_fmt(alone['copy_seconds'], 2, 11)}{_fmt(_pct(alone['ratio']), 0, 7)}%"
+            )
 
     for d in days:
-        lines += ["", f"{d['date']}: slowest statements (>= {params['slow_ms']} ms, "
-                      "PostgreSQL log)"]
+        lines += [
+            "",
+            f"{d['date']}: slowest statements (>= {params['slow_ms']} ms, PostgreSQL log)",
+        ]
         for s in d["slow_statements"][:top]:
             tmp = f" temp {s['temp_bytes'] / MIB:,.0f} MiB" if s["temp_bytes"] else ""
             lines.append(f"  {s['ms'] / 1000:7.2f} s  {s['task']:<16} {s['sql'][:110]}{tmp}")
@@ -1319,8 +1587,12 @@ def _per_second(rows: int | None, seconds: float | None) -> float | None:
 
 def _generate(deployment: Deployment, args: argparse.Namespace) -> dict[str, Any]:
     stamp = deployment.landing / "_bench_data.json"
-    wanted = {"households": args.households, "start": args.start.isoformat(), "days": args.days,
-              "seed": args.seed}
+    wanted = {
+        "households": args.households,
+        "start": args.start.isoformat(),
+        "days": args.days,
+        "seed": args.seed,
+    }
     if args.reuse_data and stamp.exists():
         recorded = json.loads(stamp.read_text())
         if recorded.get("parameters") == wanted:
@@ -1328,13 +1600,18 @@ def _generate(deployment: Deployment, args: argparse.Namespace) -> dict[str, Any
     shutil.rmtree(deployment.landing, ignore_errors=True)
     deployment.landing.mkdir(parents=True)
     started = time.perf_counter()
-    summary = generator.generate(deployment.landing, args.households, args.start, args.days,
-                                 args.seed)
+    summary = generator.generate(
+        deployment.landing, args.households, args.start, args.days, args.seed
+    )
     seconds = time.perf_counter() - started
     first = next(iter(summary["days"].values()), {})
     persons = next((n for name, n in first.items() if "persons" in name), None)
-    recorded = {"parameters": wanted, "seconds": seconds, "persons": persons,
-                "files": summary["days"]}
+    recorded = {
+        "parameters": wanted,
+        "seconds": seconds,
+        "persons": persons,
+        "files": summary["days"],
+    }
     stamp.write_text(json.dumps(recorded, indent=1))
     return {**recorded, "reused": False}
 
@@ -1346,8 +1623,9 @@ def _copy_before(deployment: Deployment, day: date, repeats: int) -> list[CopyRe
     return copy_baseline(deployment.warehouse_url, deployment.landing, day, repeats=repeats)
 
 
-def _run_days(deployment: Deployment, days: list[date], args: argparse.Namespace
-              ) -> list[dict[str, Any]]:
+def _run_days(
+    deployment: Deployment, days: list[date], args: argparse.Namespace
+) -> list[dict[str, Any]]:
     results = []
     for day in days:
         print(f"airflow dags test {DAG_ID} {day} ...", flush=True)
@@ -1362,16 +1640,21 @@ def _run_days(deployment: Deployment, days: list[date], args: argparse.Namespace
         measured["load_rows_per_s"] = sum(measured["rows"].values()) / load if load else None
         measured["warehouse"] = warehouse_facts(deployment.warehouse_url, day)
         results.append(measured)
-        print(f"  {measured['run_state']} in {measured['process_wall_seconds']:.1f} s "
-              f"(DAG run {measured['total'] or 0:.1f} s)", flush=True)
+        print(
+            f"  {measured['run_state']} in {measured['process_wall_seconds']:.1f} s "
+            f"(DAG run {measured['total'] or 0:.1f} s)",
+            flush=True,
+        )
         if measured["returncode"] != 0 and not args.keep_going:
             print(f"  run failed: see {measured['log']}", flush=True)
             break
         if day != days[-1] and not args.back_to_back:
             measured["overnight"] = overnight(deployment.warehouse_url)
-            print("  overnight: " + ", ".join(f"{k} {v:.1f} s"
-                                              for k, v in measured["overnight"].items()),
-                  flush=True)
+            print(
+                "  overnight: "
+                + ", ".join(f"{k} {v:.1f} s" for k, v in measured["overnight"].items()),
+                flush=True,
+            )
     return results
 
 
@@ -1379,20 +1662,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cluster = localpg.Cluster.local()
     cluster.start()
     args.out = args.out.resolve()
-    deployment = Deployment(cluster, args.out, args.database, args.metadata_database,
-                            use_executor=not args.in_process, parallelism=args.parallelism)
+    deployment = Deployment(
+        cluster,
+        args.out,
+        args.database,
+        args.metadata_database,
+        use_executor=not args.in_process,
+        parallelism=args.parallelism,
+    )
     started_at = datetime.now(UTC)
     code = code_version()
-    print(f"bench deployment: database {args.database}, metadata {args.metadata_database}, "
-          f"folders under {args.out}", flush=True)
+    print(
+        f"bench deployment: database {args.database}, metadata {args.metadata_database}, "
+        f"folders under {args.out}",
+        flush=True,
+    )
     deployment.create(args.slow_ms)
     setup_started = time.perf_counter()
     deployment.migrate_metadata()
     setup_seconds = time.perf_counter() - setup_started
     print(f"generating {args.households:,} households x {args.days} days ...", flush=True)
     generation = _generate(deployment, args)
-    print(f"  {generation['seconds']:.1f} s{' (reused)' if generation.get('reused') else ''}",
-          flush=True)
+    print(
+        f"  {generation['seconds']:.1f} s{' (reused)' if generation.get('reused') else ''}",
+        flush=True,
+    )
     days = [args.start + timedelta(days=i) for i in range(args.days)]
     with deployment.execution_api():
         results = _run_days(deployment, days, args)
@@ -1401,24 +1695,36 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         first = results[0]
         copies = [CopyResult(**c) for c in first["copy_before"]]
         task_seconds = {s: first["tasks"].get(f"load_{s}", {}).get("seconds") for s in SOURCES}
-        copy = {"date": days[0].isoformat(), "repeats": args.copy_repeats,
-                "files": first["copy_before"],
-                "ratios": load_ratios(copies, first["rows"], task_seconds,
-                                      first["stages"].get("load"))}
+        copy = {
+            "date": days[0].isoformat(),
+            "repeats": args.copy_repeats,
+            "files": first["copy_before"],
+            "ratios": load_ratios(copies, first["rows"], task_seconds, first["stages"].get("load")),
+        }
         print("loader alone against plain COPY ...", flush=True)
         key = deployment.environ().get("SAFETYNET_PSEUDONYM_KEY") or config.pseudonym_key()
-        copy["loader"] = loader_against_copy(deployment.warehouse_url, deployment.landing,
-                                             (days[0], key), repeats=args.copy_repeats)
+        copy["loader"] = loader_against_copy(
+            deployment.warehouse_url, deployment.landing, (days[0], key), repeats=args.copy_repeats
+        )
     return {
         "started_at": started_at.isoformat(timespec="seconds"),
-        "parameters": {"households": args.households, "days": args.days,
-                       "start": args.start.isoformat(), "seed": args.seed,
-                       "database": args.database, "slow_ms": args.slow_ms,
-                       "interval": args.interval, "parallelism": args.parallelism,
-                       "back_to_back": args.back_to_back},
-        "machine": {"cpus": os.cpu_count(), "memory_bytes": _total_memory(),
-                    "sampler": "psutil" if psutil is not None else "/proc",
-                    "postgres_settings": _pg_settings(deployment.warehouse_url)},
+        "parameters": {
+            "households": args.households,
+            "days": args.days,
+            "start": args.start.isoformat(),
+            "seed": args.seed,
+            "database": args.database,
+            "slow_ms": args.slow_ms,
+            "interval": args.interval,
+            "parallelism": args.parallelism,
+            "back_to_back": args.back_to_back,
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_bytes": _total_memory(),
+            "sampler": "psutil" if psutil is not None else "/proc",
+            "postgres_settings": _pg_settings(deployment.warehouse_url),
+        },
         "code": code,
         "setup_seconds": setup_seconds,
         "generation": generation,
@@ -1429,13 +1735,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def code_version() -> dict[str, Any]:
     """The commit measured, and the files changed on top of it (the code moves quickly)."""
+
     def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=config.project_home(), capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run(
+            ["git", *args], cwd=config.project_home(), capture_output=True, text=True, check=False
+        )
         return done.stdout.rstrip() if done.returncode == 0 else ""
 
-    return {"commit": git("rev-parse", "HEAD"), "subject": git("log", "-1", "--format=%s"),
-            "changed": [line[3:] for line in git("status", "--porcelain").splitlines()]}
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "subject": git("log", "-1", "--format=%s"),
+        "changed": [line[3:] for line in git("status", "--porcelain").splitlines()],
+    }
 
 
 def _total_memory() -> int | None:
@@ -1447,11 +1758,22 @@ def _total_memory() -> int | None:
 
 
 def _pg_settings(url: str) -> dict[str, str]:
-    names = ("shared_buffers", "work_mem", "maintenance_work_mem", "max_wal_size", "fsync",
-             "synchronous_commit", "max_parallel_workers_per_gather", "jit", "server_version")
+    names = (
+        "shared_buffers",
+        "work_mem",
+        "maintenance_work_mem",
+        "max_wal_size",
+        "fsync",
+        "synchronous_commit",
+        "max_parallel_workers_per_gather",
+        "jit",
+        "server_version",
+    )
     with psycopg.connect(metadata_url(url)) as conn:
-        rows = conn.execute("select name, setting || coalesce(unit, '') from pg_settings "
-                            "where name = any(%s)", (list(names),)).fetchall()
+        rows = conn.execute(
+            "select name, setting || coalesce(unit, '') from pg_settings where name = any(%s)",
+            (list(names),),
+        ).fetchall()
     return dict(rows)
 
 
@@ -1466,37 +1788,68 @@ def write_results(result: dict[str, Any], out_dir: Path) -> Path:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m safetynet_dev.bench.run",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m safetynet_dev.bench.run", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--households", type=int, default=400_000)
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2026, 10, 1))
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=config.var_dir() / "bench",
-                        help="bench folder (landing, feed, reports, airflow home, results)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=config.var_dir() / "bench",
+        help="bench folder (landing, feed, reports, airflow home, results)",
+    )
     parser.add_argument("--database", default="bench", help="warehouse database, recreated")
-    parser.add_argument("--metadata-database", default="bench_airflow",
-                        help="Airflow metadata database, recreated")
+    parser.add_argument(
+        "--metadata-database", default="bench_airflow", help="Airflow metadata database, recreated"
+    )
     parser.add_argument("--interval", type=float, default=0.2, help="memory sampling period, s")
-    parser.add_argument("--slow-ms", type=int, default=200,
-                        help="log bench statements slower than this (server log)")
-    parser.add_argument("--reuse-data", action="store_true",
-                        help="keep var/bench/landing if it was generated with the same parameters")
+    parser.add_argument(
+        "--slow-ms",
+        type=int,
+        default=200,
+        help="log bench statements slower than this (server log)",
+    )
+    parser.add_argument(
+        "--reuse-data",
+        action="store_true",
+        help="keep var/bench/landing if it was generated with the same parameters",
+    )
     parser.add_argument("--skip-copy", action="store_true", help="no plain COPY baseline")
-    parser.add_argument("--copy-repeats", type=int, default=3,
-                        help="COPY each file this many times, keep the median")
-    parser.add_argument("--in-process", action="store_true",
-                        help="plain `airflow dags test` (tasks one after the other) instead of "
-                             "--use-executor with LocalExecutor, --parallelism slots")
-    parser.add_argument("--parallelism", type=int, default=4,
-                        help="Airflow core.parallelism (LocalExecutor slots); 4: the four "
-                             "sources load side by side")
-    parser.add_argument("--back-to-back", action="store_true",
-                        help="no VACUUM (ANALYZE) + CHECKPOINT between days (the next day's "
-                             "load then shares the cores with autovacuum)")
+    parser.add_argument(
+        "--copy-repeats",
+        type=int,
+        default=3,
+        help="COPY each file this many times, keep the median",
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="plain `airflow dags test` (tasks one after the other) instead of "
+        "--use-executor with LocalExecutor, --parallelism slots",
+    )
+    parser.add_argument(
+        "--parallelism",
+        type=int,
+        default=4,
+        help="Airflow core.parallelism (LocalExecutor slots); 4: the four "
+        "sources load side by side",
+    )
+    parser.add_argument(
+        "--back-to-back",
+        action="store_true",
+        help="no VACUUM (ANALYZE) + CHECKPOINT between days (the next day's "
+        "load then shares the cores with autovacuum)",
+    )
     parser.add_argument("--keep-going", action="store_true", help="run later days after a failure")
-    parser.add_argument("--show", type=Path, metavar="RESULTS_JSON",
-                        help="only print the table of an earlier run's JSON")
+    parser.add_argument(
+        "--show",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="only print the table of an earlier run's JSON",
+    )
     return parser.parse_args(argv)
 
 

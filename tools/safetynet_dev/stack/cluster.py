@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -90,6 +91,7 @@ def missing_requirements() -> list[str]:
 
 # ---------------------------------------------------------------- processes
 
+
 def _cmdline(pid: int) -> bytes:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
@@ -132,22 +134,19 @@ def _stop_groups(pids: Sequence[int], timeout: float) -> None:
     """SIGTERM to each leader (Celery: warm shutdown, running tasks finish; Redis:
     clean exit), then SIGKILL to whatever is left of their process groups."""
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + timeout
     while any(group_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.3)
     for pid in pids:
         if group_alive(pid):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 # ---------------------------------------------------------------- the cluster
+
 
 @dataclass
 class Cluster:
@@ -245,8 +244,9 @@ class Cluster:
         from safetynet_dev.stack import env
 
         state = state or self.state()
-        metadata = self.pg.url(state["metadata_db"]).replace("postgresql://",
-                                                              "postgresql+psycopg://")
+        metadata = self.pg.url(state["metadata_db"]).replace(
+            "postgresql://", "postgresql+psycopg://"
+        )
         broker = f"redis://:{state['redis_password']}@127.0.0.1:{state['redis_port']}/0"
         return {
             **self.base_environ,
@@ -273,7 +273,7 @@ class Cluster:
             "SAFETYNET_SOURCE_TIMEOUT": str(self.source_timeout),
         }
 
-    def airflow(self, state: Mapping[str, Any] | None = None):  # noqa: ANN201
+    def airflow(self, state: Mapping[str, Any] | None = None):
         """The api-server, scheduler, dag-processor and triggerer (safetynet.services)."""
         from safetynet_dev.stack import services
 
@@ -298,12 +298,18 @@ class Cluster:
     def _spawn(self, name: str, command: list[str], environ: Mapping[str, str]) -> int:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.run_dir / f"{name}.log", "ab") as log:
-            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT, env=dict(environ),
-                                       start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(environ),
+                start_new_session=True,
+            )
         started = _stat(process.pid)
         (self.run_dir / f"{name}.pid").write_text(
-            f"{process.pid} {started[19] if len(started) > 19 else ''}".strip())
+            f"{process.pid} {started[19] if len(started) > 19 else ''}".strip()
+        )
         return process.pid
 
     def log_tail(self, name: str, lines: int = 30) -> str:
@@ -331,8 +337,9 @@ class Cluster:
 
     # ------------------------------------------------------------ start
 
-    def start(self, workers: Sequence[str] = WORKERS, timeout: float = 300,
-              log: Any = print) -> None:
+    def start(
+        self, workers: Sequence[str] = WORKERS, timeout: float = 300, log: Any = print
+    ) -> None:
         """A fresh cluster: stop what an earlier one left running, recreate databases
         and folders, then Redis, the workers and the four Airflow services."""
         missing = missing_requirements()
@@ -343,8 +350,14 @@ class Cluster:
         started = time.monotonic()
         if self.root.exists():
             shutil.rmtree(self.root)
-        for folder in (self.run_dir, self.redis_dir, self.landing, self.feed, self.reports,
-                       self.airflow_home / "logs"):
+        for folder in (
+            self.run_dir,
+            self.redis_dir,
+            self.landing,
+            self.feed,
+            self.reports,
+            self.airflow_home / "logs",
+        ):
             folder.mkdir(parents=True, exist_ok=True)
         if self.landing_source:
             shutil.copytree(self.landing_source, self.landing, dirs_exist_ok=True)
@@ -356,9 +369,13 @@ class Cluster:
         environ = self.environ(state)
         # The metadata tables, while the workers start: they need only Redis and the
         # database server until a task arrives.
-        migrate = subprocess.Popen(["airflow", "db", "migrate"], env=environ,
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT)
+        migrate = subprocess.Popen(
+            ["airflow", "db", "migrate"],
+            env=environ,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         for name in workers:
             self.add_worker(name, wait=False)
         from safetynet import warehouse
@@ -366,20 +383,24 @@ class Cluster:
         warehouse.ensure_schema(self.warehouse_url(state))
         output, _ = migrate.communicate(timeout=timeout)
         if migrate.returncode:
-            raise ClusterError("airflow db migrate failed:\n"
-                               + output.decode(errors="replace")[-3000:])
-        log(f"  Redis on 127.0.0.1:{state['redis_port']}, databases {state['metadata_db']} "
+            raise ClusterError(
+                "airflow db migrate failed:\n" + output.decode(errors="replace")[-3000:]
+            )
+        log(
+            f"  Redis on 127.0.0.1:{state['redis_port']}, databases {state['metadata_db']} "
             f"(Airflow, migrated) and {state['warehouse_db']} (warehouse): "
-            f"{time.monotonic() - started:.0f}s")
+            f"{time.monotonic() - started:.0f}s"
+        )
         airflow = self.airflow(state)
-        warm = threading.Thread(target=warm_execution_api, args=(airflow.url, timeout),
-                                daemon=True)
+        warm = threading.Thread(target=warm_execution_api, args=(airflow.url, timeout), daemon=True)
         try:
             warm.start()
             airflow.start(timeout=timeout, wait_for_dag=DAG_ID)
             warm.join(timeout)
-            log(f"  api-server, scheduler, dag-processor, triggerer healthy, {DAG_ID} parsed: "
-                f"{time.monotonic() - started:.0f}s")
+            log(
+                f"  api-server, scheduler, dag-processor, triggerer healthy, {DAG_ID} parsed: "
+                f"{time.monotonic() - started:.0f}s"
+            )
             self.wait_workers(workers, timeout)
         except Exception as error:
             raise ClusterError(f"{error}\n{self.diagnostics()}") from error
@@ -411,17 +432,23 @@ class Cluster:
     def _start_redis(self, state: Mapping[str, Any], timeout: float = 20) -> None:
         conf = self.redis_dir / "redis.conf"
         settings = {
-            "bind": "127.0.0.1", "port": state["redis_port"], "protected-mode": "yes",
-            "requirepass": state["redis_password"], "dir": self.redis_dir,
-            "logfile": '""', "daemonize": "no",
+            "bind": "127.0.0.1",
+            "port": state["redis_port"],
+            "protected-mode": "yes",
+            "requirepass": state["redis_password"],
+            "dir": self.redis_dir,
+            "logfile": '""',
+            "daemonize": "no",
             # A broker queue of one throwaway demo: nothing to persist.
-            "save": '""', "appendonly": "no",
+            "save": '""',
+            "appendonly": "no",
         }
         descriptor = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.writelines(f"{key} {value}\n" for key, value in settings.items())
-        self._spawn("redis", [shutil.which("redis-server") or "redis-server", str(conf)],
-                    self.base_environ)
+        self._spawn(
+            "redis", [shutil.which("redis-server") or "redis-server", str(conf)], self.base_environ
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.redis_ping(state):
@@ -434,8 +461,9 @@ class Cluster:
                 if not self.redis_pid() and not self.redis_ping(state):
                     raise ClusterError(f"redis-server exited:\n{self.log_tail('redis')}")
             time.sleep(0.1)
-        raise ClusterError(f"redis-server did not answer in {timeout:.0f}s:\n"
-                           f"{self.log_tail('redis')}")
+        raise ClusterError(
+            f"redis-server did not answer in {timeout:.0f}s:\n{self.log_tail('redis')}"
+        )
 
     def redis_ping(self, state: Mapping[str, Any] | None = None) -> bool:
         state = state or self.state()
@@ -453,8 +481,7 @@ class Cluster:
         except (OSError, KeyError):
             return False
 
-    def add_worker(self, name: str | None = None, wait: bool = True,
-                   timeout: float = 120) -> str:
+    def add_worker(self, name: str | None = None, wait: bool = True, timeout: float = 120) -> str:
         """Start one more ``airflow celery worker`` named ``name`` (worker-N if None)."""
         state = self.state()
         if not state or not self.redis_pid():
@@ -474,13 +501,18 @@ class Cluster:
             "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
         }
         command = [
-            "airflow", "celery", "worker",
-            "--celery-hostname", f"{name}@{socket.gethostname()}",
-            "--concurrency", str(state["concurrency"]),
+            "airflow",
+            "celery",
+            "worker",
+            "--celery-hostname",
+            f"{name}@{socket.gethostname()}",
+            "--concurrency",
+            str(state["concurrency"]),
             # Task logs are files in the one shared Airflow home; no log server
             # per worker (they would all want port 8793).
             "--skip-serve-logs",
-            "--without-mingle", "--without-gossip",
+            "--without-mingle",
+            "--without-gossip",
         ]
         (self.run_dir / f"{name}.log").unlink(missing_ok=True)
         self._spawn(name, command, environ)
@@ -502,14 +534,24 @@ class Cluster:
                     waiting.remove(name)
             time.sleep(0.5)
         if waiting:
-            raise ClusterError(f"{', '.join(waiting)} not ready after {timeout:.0f}s:\n"
-                               f"{self.log_tail(waiting[0])}")
+            raise ClusterError(
+                f"{', '.join(waiting)} not ready after {timeout:.0f}s:\n{self.log_tail(waiting[0])}"
+            )
 
     def diagnostics(self, lines: int = 25) -> str:
-        names = ["redis", *self.state().get("workers", []),
-                 "api-server", "scheduler", "dag-processor", "triggerer"]
-        return "\n".join(f"--- {name}.log\n{self.log_tail(name, lines)}" for name in names
-                         if (self.run_dir / f"{name}.log").exists())
+        names = [
+            "redis",
+            *self.state().get("workers", []),
+            "api-server",
+            "scheduler",
+            "dag-processor",
+            "triggerer",
+        ]
+        return "\n".join(
+            f"--- {name}.log\n{self.log_tail(name, lines)}"
+            for name in names
+            if (self.run_dir / f"{name}.log").exists()
+        )
 
     # ------------------------------------------------------------ stop
 
@@ -548,8 +590,10 @@ class Cluster:
 
         try:
             with psycopg.connect(self.pg.url(state["metadata_db"]), connect_timeout=5) as conn:
-                row = conn.execute("select count(*) from task_instance where state in "
-                                   "('queued', 'running', 'restarting')").fetchone()
+                row = conn.execute(
+                    "select count(*) from task_instance where state in "
+                    "('queued', 'running', 'restarting')"
+                ).fetchone()
         except psycopg.Error:
             return 1
         return int(row[0]) if row else 1
@@ -568,12 +612,18 @@ class Cluster:
         base = f"/api/v2/dags/{DAG_ID}"
         _hold_scheduled_run(api)
         logical = f"{day.isoformat()}T00:00:00Z"
-        earlier = api("GET", f"{base}/dagRuns?logical_date_gte={urllib.parse.quote(logical)}"
-                             f"&logical_date_lte={urllib.parse.quote(logical)}")
+        earlier = api(
+            "GET",
+            f"{base}/dagRuns?logical_date_gte={urllib.parse.quote(logical)}"
+            f"&logical_date_lte={urllib.parse.quote(logical)}",
+        )
         for old in earlier.get("dag_runs", []):
             api("DELETE", f"{base}/dagRuns/{urllib.parse.quote(old['dag_run_id'])}")
-        run = api("POST", f"{base}/dagRuns", {"logical_date": logical,
-                                              "note": "python -m safetynet_dev.stack.cluster"})
+        run = api(
+            "POST",
+            f"{base}/dagRuns",
+            {"logical_date": logical, "note": "python -m safetynet_dev.stack.cluster"},
+        )
         api("PATCH", base, {"is_paused": False})
         started = time.monotonic()
         run_path = f"{base}/dagRuns/{urllib.parse.quote(run['dag_run_id'])}"
@@ -581,8 +631,10 @@ class Cluster:
         try:
             while run["state"] not in ("success", "failed"):
                 if time.monotonic() - started > timeout:
-                    raise ClusterError(f"run {run['dag_run_id']} still {run['state']} after "
-                                       f"{timeout:.0f}s\n{self.diagnostics()}")
+                    raise ClusterError(
+                        f"run {run['dag_run_id']} still {run['state']} after "
+                        f"{timeout:.0f}s\n{self.diagnostics()}"
+                    )
                 time.sleep(2)
                 run = api("GET", run_path)
         finally:
@@ -607,9 +659,15 @@ def _hold_scheduled_run(api: Any) -> None:
 
     run_id = "held_" + logical[:10]
     try:
-        api("POST", f"/api/v2/dags/{DAG_ID}/dagRuns",
-            {"dag_run_id": run_id, "logical_date": logical,
-             "note": "not run: the cluster demo runs only the date it triggers"})
+        api(
+            "POST",
+            f"/api/v2/dags/{DAG_ID}/dagRuns",
+            {
+                "dag_run_id": run_id,
+                "logical_date": logical,
+                "note": "not run: the cluster demo runs only the date it triggers",
+            },
+        )
     except ServiceError as error:
         if "HTTP 409" not in str(error):
             raise
@@ -633,19 +691,25 @@ class Run:
         return Counter(ti["hostname"] for ti in self.task_instances if ti.get("hostname"))
 
     def table(self) -> str:
-        rows = sorted(self.task_instances,
-                      key=lambda ti: (ti.get("start_date") or "~", ti["task_id"]))
-        lines = [f"  {'task':20} {'state':9} {'hostname':10} {'start':9} {'seconds':>7}",
-                 f"  {'-' * 20} {'-' * 9} {'-' * 10} {'-' * 9} {'-' * 7}"]
+        rows = sorted(
+            self.task_instances, key=lambda ti: (ti.get("start_date") or "~", ti["task_id"])
+        )
+        lines = [
+            f"  {'task':20} {'state':9} {'hostname':10} {'start':9} {'seconds':>7}",
+            f"  {'-' * 20} {'-' * 9} {'-' * 10} {'-' * 9} {'-' * 7}",
+        ]
         for ti in rows:
             start = (ti.get("start_date") or "")[11:19]
             seconds = f"{ti['duration']:.1f}" if ti.get("duration") is not None else ""
-            lines.append(f"  {ti['task_id']:20} {ti['state'] or '-':9} "
-                         f"{ti.get('hostname') or '-':10} {start:9} {seconds:>7}")
+            lines.append(
+                f"  {ti['task_id']:20} {ti['state'] or '-':9} "
+                f"{ti.get('hostname') or '-':10} {start:9} {seconds:>7}"
+            )
         return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- command line
+
 
 def _samples() -> Path:
     from safetynet.config import project_home
@@ -657,8 +721,10 @@ def _print_run(cluster: Cluster, result: Run, day: date) -> bool:
     print(f"\nrun {result.dag_run['dag_run_id']}: {result.state} in {result.seconds:.0f}s")
     print(result.table())
     hosts = result.hosts()
-    print("\ntask instances per worker: "
-          + ", ".join(f"{host} {count}" for host, count in sorted(hosts.items())))
+    print(
+        "\ntask instances per worker: "
+        + ", ".join(f"{host} {count}" for host, count in sorted(hosts.items()))
+    )
     alerts = cluster.feed / day.isoformat() / "alerts.csv"
     if alerts.exists():
         rows = max(len(alerts.read_text(encoding="utf-8").splitlines()) - 1, 0)
@@ -674,18 +740,21 @@ def _print_run(cluster: Cluster, result: Run, day: date) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m safetynet_dev.stack.cluster",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m safetynet_dev.stack.cluster", description=__doc__.split("\n\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name in ("demo", "start"):
         sub = commands.add_parser(name)
         sub.add_argument("--workers", type=int, default=len(WORKERS))
-        sub.add_argument("--concurrency", type=int, default=1,
-                         help="task slots per worker (default 1)")
+        sub.add_argument(
+            "--concurrency", type=int, default=1, help="task slots per worker (default 1)"
+        )
         if name == "demo":
             sub.add_argument("--date", type=date.fromisoformat, default=date(2026, 10, 1))
-            sub.add_argument("--keep", action="store_true",
-                             help="leave the cluster running afterwards")
+            sub.add_argument(
+                "--keep", action="store_true", help="leave the cluster running afterwards"
+            )
     commands.add_parser("run").add_argument("date", type=date.fromisoformat)
     commands.add_parser("add-worker").add_argument("name", nargs="?")
     commands.add_parser("status")
@@ -699,8 +768,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "stop":
             stopped = cluster.stop()
-            print("cluster: stopped " + ", ".join(stopped) if stopped
-                  else "cluster: nothing was running")
+            print(
+                "cluster: stopped " + ", ".join(stopped)
+                if stopped
+                else "cluster: nothing was running"
+            )
             return 0
         if args.command == "status":
             running = cluster.running()
@@ -728,22 +800,29 @@ def _start_and_run(cluster: Cluster, args: argparse.Namespace) -> int:
     workers = [f"worker-{n}" for n in range(1, args.workers + 1)]
     keep = args.command == "start" or args.keep
     began = time.monotonic()
-    print(f"starting Redis + Airflow (CeleryExecutor) with {len(workers)} workers x "
-          f"{args.concurrency} slot(s) in {cluster.root}", flush=True)
+    print(
+        f"starting Redis + Airflow (CeleryExecutor) with {len(workers)} workers x "
+        f"{args.concurrency} slot(s) in {cluster.root}",
+        flush=True,
+    )
     started = False
     try:
         cluster.start(workers, log=lambda line: print(line, flush=True))
         started = True
         airflow = cluster.airflow()
         user, password = airflow.login()
-        print(f"  Airflow UI {airflow.url}  login {user} / {password}  logs {cluster.run_dir}",
-              flush=True)
+        print(
+            f"  Airflow UI {airflow.url}  login {user} / {password}  logs {cluster.run_dir}",
+            flush=True,
+        )
         if args.command == "start":
-            print("running; python -m safetynet_dev.stack.cluster "
-                  "run YYYY-MM-DD | add-worker | stop")
+            print(
+                "running; python -m safetynet_dev.stack.cluster run YYYY-MM-DD | add-worker | stop"
+            )
             return 0
-        ok = _print_run(cluster, cluster.run(args.date, log=lambda line: print(line, flush=True)),
-                        args.date)
+        ok = _print_run(
+            cluster, cluster.run(args.date, log=lambda line: print(line, flush=True)), args.date
+        )
     finally:
         if not (keep and started):
             cluster.stop()

@@ -47,9 +47,7 @@ def find_bin_dir() -> Path:
     on_path = shutil.which("pg_ctl")
     if on_path:
         return Path(on_path).parent
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2])
-    )
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
     if not candidates:
         raise RuntimeError("no PostgreSQL binaries found (PATH or /usr/lib/postgresql/*/bin)")
     return Path(candidates[-1])
@@ -89,21 +87,32 @@ class Cluster:
     def init(self) -> None:
         self._prepare_dirs()
         self._run(
-            "initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust",
-            "--encoding=UTF8", "--locale=C.UTF-8",
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
         )
-        self._add_settings({"port": str(self.port),
-                            "unix_socket_directories": f"'{self.socket_dir}'"})
+        self._add_settings(
+            {"port": str(self.port), "unix_socket_directories": f"'{self.socket_dir}'"}
+        )
 
     def _add_settings(self, settings: dict[str, str]) -> None:
         """Append to postgresql.auto.conf the settings it does not name yet (a value
         already there, from an older checkout's initdb or ALTER SYSTEM, is kept)."""
         conf = self.data_dir / "postgresql.auto.conf"
-        named = {line.split("=", 1)[0].strip() for line in conf.read_text().splitlines()
-                 if "=" in line and not line.lstrip().startswith("#")}
+        named = {
+            line.split("=", 1)[0].strip()
+            for line in conf.read_text().splitlines()
+            if "=" in line and not line.lstrip().startswith("#")
+        }
         with open(conf, "a", encoding="utf-8") as handle:
-            handle.writelines(f"{key} = {value}\n" for key, value in settings.items()
-                              if key not in named)
+            handle.writelines(
+                f"{key} = {value}\n" for key, value in settings.items() if key not in named
+            )
 
     def start(self) -> bool:
         """Start the cluster (creating it if needed); False if it was already up."""
@@ -116,8 +125,19 @@ class Cluster:
         log = self.data_dir / "server.log"
         # The port given now wins over the one written at initdb: SAFETYNET_PG_PORT moves
         # an existing cluster (a second checkout beside a running one).
-        self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(log),
-                  "-o", f"-p {self.port}")
+        self._run(
+            "pg_ctl",
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(log),
+            "-o",
+            f"-p {self.port}",
+        )
         self.create_databases()
         return True
 

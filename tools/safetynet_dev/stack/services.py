@@ -19,6 +19,7 @@ developer's running services.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -39,8 +40,16 @@ from safetynet_dev.stack.ports import free_port, port_open
 # Started in this order, stopped in reverse (the api-server last: running
 # tasks report their end through its execution API).
 SERVICES: dict[str, list[str]] = {
-    "api-server": ["airflow", "api-server", "--host", "127.0.0.1", "--port", "{port}",
-                   "--workers", "1"],
+    "api-server": [
+        "airflow",
+        "api-server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--workers",
+        "1",
+    ],
     "dag-processor": ["airflow", "dag-processor"],
     "triggerer": ["airflow", "triggerer"],
     "scheduler": ["airflow", "scheduler"],
@@ -48,8 +57,9 @@ SERVICES: dict[str, list[str]] = {
 HEALTH_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 USER = "admin"
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
-SIMPLE_AUTH_MANAGER = \
+SIMPLE_AUTH_MANAGER = (
     "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+)
 
 
 class ServiceError(RuntimeError):
@@ -109,8 +119,10 @@ class Airflow:
         path = self.run_dir / "log_server_ports.json"
         if path.exists() and self.running():
             return json.loads(path.read_text())
-        ports = {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port())}
+        ports = {
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        }
         path.write_text(json.dumps(ports))
         return ports
 
@@ -156,14 +168,20 @@ class Airflow:
         if not (self.home / "airflow.cfg").exists():
             # A fresh home: write the config (one JWT secret for all services) and
             # migrate before four processes race to create it.
-            migrate = subprocess.run(["airflow", "db", "migrate"], text=True,
-                                     env=self.service_environment(), capture_output=True)
+            migrate = subprocess.run(
+                ["airflow", "db", "migrate"],
+                check=False,
+                text=True,
+                env=self.service_environment(),
+                capture_output=True,
+            )
             if migrate.returncode:
                 raise ServiceError("airflow db migrate failed:\n" + migrate.stderr[-2000:])
         if not self.pid("api-server") and port_open(self.port):
             raise ServiceError(
                 f"port {self.port} is already in use by another program; "
-                "set SAFETYNET_AIRFLOW_PORT to a free port")
+                "set SAFETYNET_AIRFLOW_PORT to a free port"
+            )
         environment = self.service_environment()
         for name, command in SERVICES.items():
             if self.pid(name):
@@ -171,8 +189,11 @@ class Airflow:
             with open(self.run_dir / f"{name}.log", "ab") as log:
                 process = subprocess.Popen(
                     [part.format(port=self.port) for part in command],
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    env=environment, start_new_session=True,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=environment,
+                    start_new_session=True,
                 )
             self._pid_file(name).write_text(f"{process.pid} {_start_time(process.pid)}")
             if name == "api-server":
@@ -210,20 +231,23 @@ class Airflow:
     # ------------------------------------------------------------ health and API
 
     def health(self) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(f"{self.url}/api/v2/monitor/health", timeout=5) as response:
             return json.loads(response.read())
 
     def wait_answering(self, timeout: float = 180) -> None:
         """Wait until the api-server answers HTTP (its components need not be healthy)."""
-        self._wait_for_health(lambda _: True, ["api-server"], timeout,
-                              "api-server not answering")
+        self._wait_for_health(lambda _: True, ["api-server"], timeout, "api-server not answering")
 
     def wait_healthy(self, timeout: float = 180) -> dict[str, Any]:
-        return self._wait_for_health(_all_healthy, list(SERVICES), timeout,
-                                     "Airflow not healthy")
+        return self._wait_for_health(_all_healthy, list(SERVICES), timeout, "Airflow not healthy")
 
-    def _wait_for_health(self, accept: Callable[[dict[str, Any]], bool], watched: list[str],
-                         timeout: float, failure: str) -> dict[str, Any]:
+    def _wait_for_health(
+        self,
+        accept: Callable[[dict[str, Any]], bool],
+        watched: list[str],
+        timeout: float,
+        failure: str,
+    ) -> dict[str, Any]:
         """Poll the health endpoint until ``accept`` takes the answer; fail at once with
         its log tail if a ``watched`` service exits."""
         deadline = time.monotonic() + timeout
@@ -232,7 +256,8 @@ class Airflow:
             if dead := [name for name in watched if not self.pid(name)]:
                 raise ServiceError(
                     f"{', '.join(dead)} exited; last lines of {dead[0]}.log:\n"
-                    f"{self.log_tail(dead[0])}\n(logs in {self.run_dir})")
+                    f"{self.log_tail(dead[0])}\n(logs in {self.run_dir})"
+                )
             try:
                 last = self.health()
                 if accept(last):
@@ -245,36 +270,40 @@ class Airflow:
     def token(self) -> str:
         """A JWT for the REST API (POST /auth/token with the generated login)."""
         user, password = self.login()
-        answer = self.request("POST", "/auth/token",
-                              {"username": user, "password": password}, auth=False)
+        answer = self.request(
+            "POST", "/auth/token", {"username": user, "password": password}, auth=False
+        )
         return answer["access_token"]
 
-    def request(self, method: str, path: str, body: Any = None, auth: bool = True,
-                token: str | None = None) -> Any:
+    def request(
+        self, method: str, path: str, body: Any = None, auth: bool = True, token: str | None = None
+    ) -> Any:
         """JSON request to the api-server; returns the decoded answer."""
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if auth:
             headers["Authorization"] = f"Bearer {token or self.token()}"
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, headers=headers,
-                                         method=method)
+        request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=60) as response:
                 text = response.read()
         except urllib.error.HTTPError as error:
             detail = error.read().decode(errors="replace")[:500]
             raise ServiceError(f"{method} {path}: HTTP {error.code} {detail}") from error
         return json.loads(text) if text else None
 
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600,
-                     token: str | None = None) -> dict[str, Any]:
+    def wait_for_run(
+        self, dag_id: str, run_id: str, timeout: float = 600, token: str | None = None
+    ) -> dict[str, Any]:
         """Poll a DAG run until it is finished (success or failed) or ``timeout`` passes.
 
         A slow or briefly unavailable api-server (a busy machine) is waited out.
         """
         token = token or self.token()
-        path = (f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns/"
-                f"{urllib.parse.quote(run_id, safe='')}")
+        path = (
+            f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns/"
+            f"{urllib.parse.quote(run_id, safe='')}"
+        )
         deadline = time.monotonic() + timeout
         run: dict[str, Any] = {"dag_run_id": run_id, "state": "unknown"}
         while time.monotonic() < deadline:
@@ -295,14 +324,17 @@ class Airflow:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                return self.request("GET", f"/api/v2/dags/{urllib.parse.quote(dag_id)}",
-                                    token=token)
+                return self.request(
+                    "GET", f"/api/v2/dags/{urllib.parse.quote(dag_id)}", token=token
+                )
             except ServiceError as error:
                 if "HTTP 404" not in str(error):
                     raise
             time.sleep(1)
-        raise ServiceError(f"DAG {dag_id} not parsed after {timeout:.0f}s; "
-                           f"see {self.run_dir / 'dag-processor.log'}")
+        raise ServiceError(
+            f"DAG {dag_id} not parsed after {timeout:.0f}s; "
+            f"see {self.run_dir / 'dag-processor.log'}"
+        )
 
     # ------------------------------------------------------------ backfill (make backfill)
 
@@ -315,28 +347,44 @@ class Airflow:
         token = self.token()
         dag = self.wait_for_dag(dag_id, 120)
         if dag.get("is_paused"):
-            self.request("PATCH", f"/api/v2/dags/{urllib.parse.quote(dag_id)}",
-                         {"is_paused": False}, token=token)
-            print(f"unpaused {dag_id}: the scheduler starts no run of a paused DAG, "
-                  "backfill runs included")
+            self.request(
+                "PATCH",
+                f"/api/v2/dags/{urllib.parse.quote(dag_id)}",
+                {"is_paused": False},
+                token=token,
+            )
+            print(
+                f"unpaused {dag_id}: the scheduler starts no run of a paused DAG, "
+                "backfill runs included"
+            )
 
-    def day_runs(self, dag_id: str, first: str, last: str,
-                 token: str | None = None) -> dict[str, dict[str, Any]]:
+    def day_runs(
+        self, dag_id: str, first: str, last: str, token: str | None = None
+    ) -> dict[str, dict[str, Any]]:
         """The run of each logical date from ``first`` to ``last`` (YYYY-MM-DD); one run
         per date (a reprocessed date reuses its run)."""
-        query = urllib.parse.urlencode({
-            "logical_date_gte": f"{first}T00:00:00Z", "logical_date_lte": f"{last}T00:00:00Z",
-            "order_by": "logical_date", "limit": 1000})
-        answer = self.request("GET", f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns?{query}",
-                              token=token)
+        query = urllib.parse.urlencode(
+            {
+                "logical_date_gte": f"{first}T00:00:00Z",
+                "logical_date_lte": f"{last}T00:00:00Z",
+                "order_by": "logical_date",
+                "limit": 1000,
+            }
+        )
+        answer = self.request(
+            "GET", f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns?{query}", token=token
+        )
         return {run["logical_date"][:10]: run for run in answer["dag_runs"]}
 
-    def failure_reasons(self, dag_id: str, run_id: str,
-                        token: str | None = None) -> dict[str, list[str]]:
+    def failure_reasons(
+        self, dag_id: str, run_id: str, token: str | None = None
+    ) -> dict[str, list[str]]:
         """Failed tasks of a run and the failed checks each reported (the notifier's
         ``SAFETYNET RUN FAILED`` log line; else the last error lines of the task log)."""
-        base = (f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns/"
-                f"{urllib.parse.quote(run_id, safe='')}/taskInstances")
+        base = (
+            f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns/"
+            f"{urllib.parse.quote(run_id, safe='')}/taskInstances"
+        )
         instances = self.request("GET", base, token=token)["task_instances"]
         reasons: dict[str, list[str]] = {}
         for ti in sorted(instances, key=lambda t: t.get("end_date") or ""):
@@ -344,7 +392,9 @@ class Airflow:
                 continue
             reasons[ti["task_id"]] = self._task_failure(
                 f"{base}/{urllib.parse.quote(ti['task_id'])}/logs/{max(ti['try_number'], 1)}"
-                "?full_content=true", token)
+                "?full_content=true",
+                token,
+            )
         return reasons
 
     def _task_failure(self, log_path: str, token: str | None) -> list[str]:
@@ -363,15 +413,25 @@ class Airflow:
         errors = [e for e in events if e and ("Error" in e or "error" in e)]
         return errors[-2:] or ["(no reason in the task log; open the task in the UI)"]
 
-    def backfill(self, dag_id: str, first: str, last: str, reprocess: str = "failed",
-                 timeout: float | None = None, out: Any = None) -> dict[str, dict]:
+    def backfill(
+        self,
+        dag_id: str,
+        first: str,
+        last: str,
+        reprocess: str = "failed",
+        timeout: float | None = None,
+        out: Any = None,
+    ) -> dict[str, dict]:
         """``make backfill``: Airflow's own ``airflow backfill create`` (one run at a time,
         in date order), run by the scheduler, watched until every day is finished."""
         out = out or sys.stdout
         self.prepare_backfill(dag_id)
         runs = self.day_runs(dag_id, first, last)
-        in_flight = {day: run["dag_run_id"] for day, run in runs.items()
-                     if run["state"] not in ("success", "failed")}
+        in_flight = {
+            day: run["dag_run_id"]
+            for day, run in runs.items()
+            if run["state"] not in ("success", "failed")
+        }
         if in_flight:
             # Airflow's backfill skips a date whose run is queued or running; that run would
             # then go after later days (it waits behind today's scheduled run), breaking the
@@ -381,22 +441,44 @@ class Airflow:
                 "backfill would skip and run out of order: "
                 + ", ".join(f"{day} ({run_id})" for day, run_id in in_flight.items())
                 + f". Wait for them, or mark them failed in the UI ({self.url}/dags/{dag_id}), "
-                "then run the backfill again (it re-runs failed days).")
-        command = ["airflow", "backfill", "create", "--dag-id", dag_id,
-                   "--from-date", first, "--to-date", last, "--max-active-runs", "1",
-                   "--reprocess-behavior", reprocess, "--run-on-latest-version"]
+                "then run the backfill again (it re-runs failed days)."
+            )
+        command = [
+            "airflow",
+            "backfill",
+            "create",
+            "--dag-id",
+            dag_id,
+            "--from-date",
+            first,
+            "--to-date",
+            last,
+            "--max-active-runs",
+            "1",
+            "--reprocess-behavior",
+            reprocess,
+            "--run-on-latest-version",
+        ]
         print("$ " + " ".join(command), file=out, flush=True)
-        created = subprocess.run(command, env=self.service_environment(), text=True,
-                                 capture_output=True)
+        created = subprocess.run(
+            command, check=False, env=self.service_environment(), text=True, capture_output=True
+        )
         if created.returncode:
-            raise ServiceError("airflow backfill create failed:\n"
-                               + (created.stdout + created.stderr)[-2000:])
+            raise ServiceError(
+                "airflow backfill create failed:\n" + (created.stdout + created.stderr)[-2000:]
+            )
         finished_before = {day: run["end_date"] for day, run in runs.items()}
         return self.watch_backfill(dag_id, first, last, finished_before, timeout, out)
 
-    def watch_backfill(self, dag_id: str, first: str, last: str,
-                       finished_before: Mapping[str, str | None] | None = None,
-                       timeout: float | None = None, out: Any = None) -> dict[str, dict]:
+    def watch_backfill(
+        self,
+        dag_id: str,
+        first: str,
+        last: str,
+        finished_before: Mapping[str, str | None] | None = None,
+        timeout: float | None = None,
+        out: Any = None,
+    ) -> dict[str, dict]:
         """Print each date's run as it changes state until every date of the range has
         a finished run; returns the runs by date. ``finished_before``: the end time of
         each date's run before the backfill; a run still ending then was not re-run."""
@@ -417,18 +499,28 @@ class Airflow:
             for day, run in runs.items():
                 if shown.get(day) != run["state"]:
                     shown[day] = run["state"]
-                    print(f"{time.strftime('%H:%M:%S')}  {day}  {run['state']:8} "
-                          f"{run['dag_run_id']}", file=out, flush=True)
+                    print(
+                        f"{time.strftime('%H:%M:%S')}  {day}  {run['state']:8} {run['dag_run_id']}",
+                        file=out,
+                        flush=True,
+                    )
             if runs and all(r["state"] in ("success", "failed") for r in runs.values()):
                 break
             time.sleep(5)
-        self._print_backfill_summary(dag_id, f"{first} .. {last}", runs, finished_before,
-                                     token, out)
+        self._print_backfill_summary(
+            dag_id, f"{first} .. {last}", runs, finished_before, token, out
+        )
         return runs
 
-    def _print_backfill_summary(self, dag_id: str, span: str, runs: dict[str, dict],
-                                finished_before: Mapping[str, str | None], token: str,
-                                out: Any) -> None:
+    def _print_backfill_summary(
+        self,
+        dag_id: str,
+        span: str,
+        runs: dict[str, dict],
+        finished_before: Mapping[str, str | None],
+        token: str,
+        out: Any,
+    ) -> None:
         """Each date's end state, with its feed, or its failed tasks and checks."""
         print(f"\n{dag_id} {span}:", file=out)
         feed = Path(self.environ.get("SAFETYNET_FEED_DIR", "var/feed"))
@@ -436,18 +528,24 @@ class Airflow:
             seconds = run.get("duration")
             took = f"{seconds:.0f}s" if isinstance(seconds, (int, float)) else "-"
             rerun = not (run.get("end_date") and run["end_date"] == finished_before.get(day))
-            note = ("not re-run: finished before this backfill (REPROCESS=completed re-runs it)"
-                    if not rerun else
-                    f"feed {feed / day / 'alerts.csv'}" if run["state"] == "success" else "")
+            note = (
+                "not re-run: finished before this backfill (REPROCESS=completed re-runs it)"
+                if not rerun
+                else f"feed {feed / day / 'alerts.csv'}"
+                if run["state"] == "success"
+                else ""
+            )
             print(f"  {day}  {run['state']:8} {took:>6}  {note}", file=out)
             if run["state"] == "failed" and rerun:
-                for task, checks in self.failure_reasons(dag_id, run["dag_run_id"],
-                                                         token).items():
+                for task, checks in self.failure_reasons(dag_id, run["dag_run_id"], token).items():
                     for check in checks:
                         print(f"      {task}: {check[:300]}", file=out)
         if not runs or any(r["state"] not in ("success", "failed") for r in runs.values()):
-            print("  still running (or nothing created): watch it in the UI "
-                  f"({self.url}/dags/{dag_id})", file=out)
+            print(
+                "  still running (or nothing created): watch it in the UI "
+                f"({self.url}/dags/{dag_id})",
+                file=out,
+            )
 
 
 def warm_execution_api(url: str, timeout: float) -> None:
@@ -457,7 +555,7 @@ def warm_execution_api(url: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{url}/execution/health", timeout=timeout):  # noqa: S310
+            with urllib.request.urlopen(f"{url}/execution/health", timeout=timeout):
                 return
         except OSError:
             time.sleep(0.5)
@@ -492,8 +590,11 @@ def _group_alive(pgid: int) -> bool:
     except PermissionError:
         return True
     # Only zombies left (reaped by their parent later) count as stopped.
-    return any(not _is_zombie(int(p.name)) for p in Path("/proc").iterdir()
-               if p.name.isdigit() and _pgid(int(p.name)) == pgid)
+    return any(
+        not _is_zombie(int(p.name))
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _pgid(int(p.name)) == pgid
+    )
 
 
 def _pgid(pid: int) -> int | None:
@@ -504,10 +605,8 @@ def _pgid(pid: int) -> int | None:
 
 
 def _signal_group(pgid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signum)
-    except ProcessLookupError:
-        pass
 
 
 def main(argv: list[str]) -> int:
@@ -535,8 +634,11 @@ def main(argv: list[str]) -> int:
             return 130
         return 0 if runs and all(r["state"] == "success" for r in runs.values()) else 1
     if command != "start":
-        print("usage: python -m safetynet_dev.stack.services "
-              "[start|stop|status|backfill DAG FIRST LAST [REPROCESS]]", file=sys.stderr)
+        print(
+            "usage: python -m safetynet_dev.stack.services "
+            "[start|stop|status|backfill DAG FIRST LAST [REPROCESS]]",
+            file=sys.stderr,
+        )
         return 2
     try:
         airflow.start()
@@ -545,8 +647,10 @@ def main(argv: list[str]) -> int:
         return 1
     user, password = airflow.login()
     print(f"Airflow UI: {airflow.url}   login: {user} / {password}")
-    print(f"Data Docs:  {airflow.url}/safetynet-docs/gx/index.html   "
-          f"dbt docs: {airflow.url}/safetynet-docs/dbt/index.html")
+    print(
+        f"Data Docs:  {airflow.url}/safetynet-docs/gx/index.html   "
+        f"dbt docs: {airflow.url}/safetynet-docs/dbt/index.html"
+    )
     print(f"logs: {airflow.run_dir}   stop with: make stop")
     return 0
 

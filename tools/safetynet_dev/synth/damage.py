@@ -52,7 +52,7 @@ def truncate_file(path: Path, keep_fraction: float) -> int:
     """
     data = Path(path).read_bytes()
     keep = min(len(data) - 1, int(len(data) * keep_fraction)) if data else 0
-    Path(path).write_bytes(data[:max(0, keep)])
+    Path(path).write_bytes(data[: max(0, keep)])
     return max(0, keep)
 
 
@@ -82,9 +82,10 @@ def read_records(path: Path) -> tuple[list[str] | None, list[list[str]]]:
     spec = _spec_of(Path(path))
     data = Path(path).read_bytes()
     if spec.bom and data.startswith(_BOM):
-        data = data[len(_BOM):]
-    reader = csv.reader(io.StringIO(data.decode(spec.encoding), newline=""),
-                        delimiter=spec.delimiter)
+        data = data[len(_BOM) :]
+    reader = csv.reader(
+        io.StringIO(data.decode(spec.encoding), newline=""), delimiter=spec.delimiter
+    )
     records = list(reader)
     header = records.pop(0) if spec.header and records else None
     return header, records
@@ -101,16 +102,20 @@ def write_records(path: Path, header: list[str] | None, records: list[list[str]]
     Path(path).write_bytes((_BOM if spec.bom else b"") + text.getvalue().encode(spec.encoding))
 
 
-def drop_column(landing: Path, source: str, extract_date: date | str, file_name: str,
-                column: str) -> Path:
+def drop_column(
+    landing: Path, source: str, extract_date: date | str, file_name: str, column: str
+) -> Path:
     """Remove ``column`` (a contract column name) from header and rows; manifest updated."""
     path = folder(landing, source, extract_date) / file_name
     spec = _spec_of(path)
     header, records = read_records(path)
     names = header if header is not None else list(spec.columns)
     index = names.index(column)
-    write_records(path, None if header is None else names[:index] + names[index + 1:],
-                  [r[:index] + r[index + 1:] for r in records])
+    write_records(
+        path,
+        None if header is None else names[:index] + names[index + 1 :],
+        [r[:index] + r[index + 1 :] for r in records],
+    )
     rewrite_manifest(path.parent)
     return path
 
@@ -124,8 +129,14 @@ def normalise_id(value: str) -> str:
     return text
 
 
-def invalidate_ids(landing: Path, source: str, extract_date: date | str, file_name: str,
-                   ratio: float, seed: int = 0) -> int:
+def invalidate_ids(
+    landing: Path,
+    source: str,
+    extract_date: date | str,
+    file_name: str,
+    ratio: float,
+    seed: int = 0,
+) -> int:
     """Give ``ratio`` of the rows an id_number with a wrong check character.
 
     The damaged id is the normalised 18-character number with another check
@@ -167,16 +178,26 @@ def rewrite_manifest(extract_folder: Path) -> dict:
         names = [f["name"] for f in json.loads(manifest.read_text(encoding="utf-8"))["files"]]
     else:
         order = {spec.pattern: i for i, spec in enumerate(FORMATS)}
-        names = sorted((p.name for p in extract_folder.iterdir()
-                        if p.is_file() and not p.name.startswith(("_", "."))),
-                       key=lambda n: order.get(_spec_pattern(source, n), 99))
+        names = sorted(
+            (
+                p.name
+                for p in extract_folder.iterdir()
+                if p.is_file() and not p.name.startswith(("_", "."))
+            ),
+            key=lambda n: order.get(_spec_pattern(source, n), 99),
+        )
     files = []
     for name in names:
         path = extract_folder / name
         if path.exists():
             data = path.read_bytes()
-            files.append({"name": name, "rows": count_rows(data, file_format(source, name)),
-                          "sha256": hashlib.sha256(data).hexdigest()})
+            files.append(
+                {
+                    "name": name,
+                    "rows": count_rows(data, file_format(source, name)),
+                    "sha256": hashlib.sha256(data).hexdigest(),
+                }
+            )
     write_manifest(extract_folder, source, day, files)
     return {"source": source, "extract_date": day, "files": files}
 

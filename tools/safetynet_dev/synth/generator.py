@@ -82,9 +82,13 @@ class FileFormat:
         head, _, tail = self.pattern.partition("{yyyymmdd}")
         if not tail:
             return file_name == self.pattern
-        middle = file_name[len(head):len(file_name) - len(tail)]
-        return (file_name.startswith(head) and file_name.endswith(tail)
-                and len(middle) == 8 and middle.isdigit())
+        middle = file_name[len(head) : len(file_name) - len(tail)]
+        return (
+            file_name.startswith(head)
+            and file_name.endswith(tail)
+            and len(middle) == 8
+            and middle.isdigit()
+        )
 
     def header_bytes(self) -> bytes:
         text = self.delimiter.join(self.columns) + self.newline if self.header else ""
@@ -94,28 +98,94 @@ class FileFormat:
 HOUSEHOLDS, PERSONS, ENROLLMENTS, CLAIMS, DEATHS, PROPERTIES, BALANCES = range(7)
 CIVIL = {"source": "civil_affairs", "encoding": "gb18030", "newline": "\r\n"}
 FORMATS: tuple[FileFormat, ...] = (
-    FileFormat(**CIVIL, pattern="households.csv", id_column="head_id_number", columns=(
-        "household_id", "region_code", "urban_rural", "address", "head_id_number",
-        "assessed_monthly_income", "income_assessed_date")),
-    FileFormat(**CIVIL, pattern="persons.csv", columns=(
-        "household_id", "id_number", "name", "gender", "birth_date", "relation",
-        "disability_grade")),
-    FileFormat(**CIVIL, pattern="enrollments.csv", id_column=None, columns=(
-        "enrollment_id", "household_id", "program", "status", "start_date", "end_date",
-        "monthly_amount")),
-    FileFormat("health", "medical_claims.csv", (
-        "claim_id", "version", "id_number", "hospital_code", "admission_date",
-        "settlement_date", "diagnosis_code", "total_cost", "fund_paid", "out_of_pocket"),
-        "utf-8", "\n"),
-    FileFormat("health", "deaths.csv", ("id_number", "death_date", "registered_date"),
-               "utf-8", "\n"),
-    FileFormat("housing", "properties.csv", (
-        "cert_no", "owner_id_number", "property_type", "floor_area", "region_code",
-        "registered_date", "cancelled_date"), "utf-8", "\n", bom=True,
-        id_column="owner_id_number"),
-    FileFormat("bank", "balances_{yyyymmdd}.txt", (
-        "bank_code", "account_no", "id_number", "account_type", "balance_fen", "as_of_date"),
-        "utf-8", "\n", header=False, delimiter="|"),
+    FileFormat(
+        **CIVIL,
+        pattern="households.csv",
+        id_column="head_id_number",
+        columns=(
+            "household_id",
+            "region_code",
+            "urban_rural",
+            "address",
+            "head_id_number",
+            "assessed_monthly_income",
+            "income_assessed_date",
+        ),
+    ),
+    FileFormat(
+        **CIVIL,
+        pattern="persons.csv",
+        columns=(
+            "household_id",
+            "id_number",
+            "name",
+            "gender",
+            "birth_date",
+            "relation",
+            "disability_grade",
+        ),
+    ),
+    FileFormat(
+        **CIVIL,
+        pattern="enrollments.csv",
+        id_column=None,
+        columns=(
+            "enrollment_id",
+            "household_id",
+            "program",
+            "status",
+            "start_date",
+            "end_date",
+            "monthly_amount",
+        ),
+    ),
+    FileFormat(
+        "health",
+        "medical_claims.csv",
+        (
+            "claim_id",
+            "version",
+            "id_number",
+            "hospital_code",
+            "admission_date",
+            "settlement_date",
+            "diagnosis_code",
+            "total_cost",
+            "fund_paid",
+            "out_of_pocket",
+        ),
+        "utf-8",
+        "\n",
+    ),
+    FileFormat(
+        "health", "deaths.csv", ("id_number", "death_date", "registered_date"), "utf-8", "\n"
+    ),
+    FileFormat(
+        "housing",
+        "properties.csv",
+        (
+            "cert_no",
+            "owner_id_number",
+            "property_type",
+            "floor_area",
+            "region_code",
+            "registered_date",
+            "cancelled_date",
+        ),
+        "utf-8",
+        "\n",
+        bom=True,
+        id_column="owner_id_number",
+    ),
+    FileFormat(
+        "bank",
+        "balances_{yyyymmdd}.txt",
+        ("bank_code", "account_no", "id_number", "account_type", "balance_fen", "as_of_date"),
+        "utf-8",
+        "\n",
+        header=False,
+        delimiter="|",
+    ),
 )
 SOURCES = ("civil_affairs", "health", "housing", "bank")
 
@@ -223,10 +293,16 @@ class Standards:
     @classmethod
     def load(cls, path: Path) -> Standards:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            return cls(Standard(r["city_code"], r["urban_rural"],
-                                date.fromisoformat(r["effective_date"]),
-                                Decimal(r["dibao_monthly"]))
-                       for r in csv.DictReader(handle) if r["dibao_monthly"])
+            return cls(
+                Standard(
+                    r["city_code"],
+                    r["urban_rural"],
+                    date.fromisoformat(r["effective_date"]),
+                    Decimal(r["dibao_monthly"]),
+                )
+                for r in csv.DictReader(handle)
+                if r["dibao_monthly"]
+            )
 
     def dibao(self, city: str, urban_rural: str, day: date) -> Decimal | None:
         found = None
@@ -236,8 +312,11 @@ class Standards:
         return found
 
     def changes(self, city: str, urban_rural: str, first: date, last: date) -> list[date]:
-        return [s.effective for s in self.rows if s.city == city
-                and s.urban_rural == urban_rural and first <= s.effective <= last]
+        return [
+            s.effective
+            for s in self.rows
+            if s.city == city and s.urban_rural == urban_rural and first <= s.effective <= last
+        ]
 
 
 # ---------------------------------------------------------------- small helpers
@@ -274,21 +353,56 @@ def _coprime_multiplier(modulus: int, fraction: float = 0.6180339887) -> int:
     return candidate
 
 
-_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
-             "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
-             "龙史黎贺顾毛郝龚邵万钱覃武戴孔汤庞樊兰殷施陶洪翟安颜倪严牛温芦季俞章鲁葛伍申尤毕"
-             "聂柴焦向柳邢岳齐沿梅莫庄辛管祝左涂谷祁时舒耿牟卜路詹关苗凌费纪靳盛童欧甄项曲成游"
-             "阳裴席卫查屈鲍位覃霍翁隋植甘景薄单包司柏宁柯阮")
-_GIVEN = ("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬芳燕彩春菊兰凤"
-          "洁梅琳素云莲真环雪荣爱妹霞香月莺媛艳瑞凡佳嘉琼勤珍贞莉桂娣叶璧璐娅琦晶妍茜秋珊莎"
-          "锦黛青倩婷姣婉娴瑾颖露瑶怡婵雁蓓纨仪荷丹蓉眉君琴蕊薇菁梦岚苑婕馨瑗琰韵融园艺咏卿"
-          "聪澜纯毓悦昭冰爽琬茗羽希宁欣飘育滢馥筠柔建国志明文斌海波宏亮鹏飞俊峰浩然振华晨辉")
+_SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+    "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+    "龙史黎贺顾毛郝龚邵万钱覃武戴孔汤庞樊兰殷施陶洪翟安颜倪严牛温芦季俞章鲁葛伍申尤毕"
+    "聂柴焦向柳邢岳齐沿梅莫庄辛管祝左涂谷祁时舒耿牟卜路詹关苗凌费纪靳盛童欧甄项曲成游"
+    "阳裴席卫查屈鲍位覃霍翁隋植甘景薄单包司柏宁柯阮"
+)
+_GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬芳燕彩春菊兰凤"
+    "洁梅琳素云莲真环雪荣爱妹霞香月莺媛艳瑞凡佳嘉琼勤珍贞莉桂娣叶璧璐娅琦晶妍茜秋珊莎"
+    "锦黛青倩婷姣婉娴瑾颖露瑶怡婵雁蓓纨仪荷丹蓉眉君琴蕊薇菁梦岚苑婕馨瑗琰韵融园艺咏卿"
+    "聪澜纯毓悦昭冰爽琬茗羽希宁欣飘育滢馥筠柔建国志明文斌海波宏亮鹏飞俊峰浩然振华晨辉"
+)
 RARE_CHARACTERS = "𠮷䶮㛃𪚥㵘䲜"
-_STREETS = ("人民路", "解放路", "建设街", "和平里", "新华路", "幸福小区", "朝阳街", "胜利路",
-            "光明巷", "团结村", "中山路", "长江路", "东风街", "跃进里", "向阳村")
+_STREETS = (
+    "人民路",
+    "解放路",
+    "建设街",
+    "和平里",
+    "新华路",
+    "幸福小区",
+    "朝阳街",
+    "胜利路",
+    "光明巷",
+    "团结村",
+    "中山路",
+    "长江路",
+    "东风街",
+    "跃进里",
+    "向阳村",
+)
 _BANKS = ("ICBC", "CCB", "ABC", "BOC", "PSBC", "RCC", "BOCOM", "CMB")
-_DIAGNOSES = ("I10", "E11.9", "J18.9", "I63.9", "I21.9", "C34.9", "N18.5", "K29.7",
-              "M54.5", "J44.9", "I50.9", "C16.9", "S72.0", "K80.2", "I25.1", "C22.0")
+_DIAGNOSES = (
+    "I10",
+    "E11.9",
+    "J18.9",
+    "I63.9",
+    "I21.9",
+    "C34.9",
+    "N18.5",
+    "K29.7",
+    "M54.5",
+    "J44.9",
+    "I50.9",
+    "C16.9",
+    "S72.0",
+    "K80.2",
+    "I25.1",
+    "C22.0",
+)
 _PROPERTY_TYPES = ("住宅", "商业", "车位", "其他")
 _AREA_RANGES = ((3500, 10500), (1500, 10500), (1000, 600), (500, 3500))  # (min, span) fen*m2
 _ACCOUNT_MULT, _CERT_MULT = 48_271, 1_234_577
@@ -340,8 +454,14 @@ class Plan:
         return int.from_bytes(digest[:8], "big")
 
 
-def make_plan(n_random: int, start: date, seed: int, dirty_ratio: float,
-              regions: Sequence[Region], standards: Standards) -> Plan:
+def make_plan(
+    n_random: int,
+    start: date,
+    seed: int,
+    dirty_ratio: float,
+    regions: Sequence[Region],
+    standards: Standards,
+) -> Plan:
     s_fen = []
     for region in regions:
         pair = []
@@ -351,11 +471,21 @@ def make_plan(n_random: int, start: date, seed: int, dirty_ratio: float,
         s_fen.append((pair[0], pair[1]))
     limit = min(MAX_RANDOM_HOUSEHOLDS, _ID_CAPACITY // 8 * len(regions))
     if n_random > limit:
-        raise ValueError(f"at most {limit} households with {len(regions)} regions "
-                         "(unique id, account and certificate numbers)")
-    return Plan(seed, start, n_random, dirty_ratio, tuple(regions), tuple(s_fen),
-                tuple(_digit_sums(r.code, WEIGHTS[:6]) for r in regions),
-                _coprime_multiplier(n_random), seed * 7_919 % max(n_random, 1))
+        raise ValueError(
+            f"at most {limit} households with {len(regions)} regions "
+            "(unique id, account and certificate numbers)"
+        )
+    return Plan(
+        seed,
+        start,
+        n_random,
+        dirty_ratio,
+        tuple(regions),
+        tuple(s_fen),
+        tuple(_digit_sums(r.code, WEIGHTS[:6]) for r in regions),
+        _coprime_multiplier(n_random),
+        seed * 7_919 % max(n_random, 1),
+    )
 
 
 # ---------------------------------------------------------------- events (day-to-day changes)
@@ -402,9 +532,23 @@ def day_events(plan: Plan, day: int) -> list[tuple[int, tuple]]:
         lag = 0 if v < 0.5 else 1 + int(rnd() * 7) if v < 0.85 else 8 + int(rnd() * 40)
         total = int(20000 * math.exp(rnd() * 5.7))
         fund = int(total * (0.3 + 0.55 * rnd()))
-        events.append((rng.randrange(n), (day, CLAIM, int(rnd() * 8), number, lag,
-                                          int(rnd() ** 2 * 20), int(rnd() * len(_DIAGNOSES)),
-                                          1 + int(rnd() * 400), total, fund)))
+        events.append(
+            (
+                rng.randrange(n),
+                (
+                    day,
+                    CLAIM,
+                    int(rnd() * 8),
+                    number,
+                    lag,
+                    int(rnd() ** 2 * 20),
+                    int(rnd() * len(_DIAGNOSES)),
+                    1 + int(rnd() * 400),
+                    total,
+                    fund,
+                ),
+            )
+        )
     return events
 
 
@@ -414,8 +558,20 @@ def day_events(plan: Plan, day: int) -> list[tuple[int, tuple]]:
 class _House:
     """One household while it is being written (regenerated every day)."""
 
-    __slots__ = ("hid", "region", "urban", "address", "income", "assessed", "people",
-                 "accounts", "props", "enrols", "index", "s")
+    __slots__ = (
+        "accounts",
+        "address",
+        "assessed",
+        "enrols",
+        "hid",
+        "income",
+        "index",
+        "people",
+        "props",
+        "region",
+        "s",
+        "urban",
+    )
 
     def __init__(self) -> None:
         self.people: list[list] = []
@@ -517,16 +673,16 @@ class ChunkWriter:
             return 1.0 + 0.5 * rnd()
         return 1.5 + 2.0 * rnd()
 
-    def _people(self, rnd: Any, region_index: int, serial: int, size: int,
-                tekun: bool) -> list[list]:
+    def _people(
+        self, rnd: Any, region_index: int, serial: int, size: int, tekun: bool
+    ) -> list[list]:
         """[id18, name, gender, birth_iso, relation, disability, style, mask, year, borrowed]."""
         head_age = 60 + int(rnd() * 30) if tekun else 22 + int(rnd() * 60)
         head_male = rnd() < 0.55
         people = []
         for member in range(size):
             relation, age, male = self._relation(rnd, member, head_age, head_male)
-            people.append(self._person(rnd, region_index, serial * 8 + member, age, male,
-                                       relation))
+            people.append(self._person(rnd, region_index, serial * 8 + member, age, male, relation))
         return people
 
     @staticmethod
@@ -542,18 +698,25 @@ class ChunkWriter:
             return "父母", head_age + 22 + int(rnd() * 12), rnd() < 0.5
         return "其他", 3 + int(rnd() * 75), rnd() < 0.5
 
-    def _person(self, rnd: Any, region_index: int, ordinal: int, age: int, male: bool,
-                relation: str) -> list:
+    def _person(
+        self, rnd: Any, region_index: int, ordinal: int, age: int, male: bool, relation: str
+    ) -> list:
         year = max(1900, self.year0 - 1 - age)
         prefix = self._prefixes.get((region_index, year))
         if prefix is None:
             prefix = self._prefixes[(region_index, year)] = (
                 f"{self.plan.regions[region_index].code}{year}",
-                self.plan.region_sums[region_index] + _YEAR_SUM[year], str(year))
+                self.plan.region_sums[region_index] + _YEAR_SUM[year],
+                str(year),
+            )
         day_of_year, s = divmod((_ID_MULT * ordinal + self.id_add) % _ID_CAPACITY, _RANDOM_SLOTS)
         seq = 2 * s + 1 if male else 2 * s
-        id18 = (prefix[0] + _MD[day_of_year] + _SEQ_TEXT[seq]
-                + CHECK_CHARS[(prefix[1] + _MD_SUM[day_of_year] + _SEQ_SUM[seq]) % 11])
+        id18 = (
+            prefix[0]
+            + _MD[day_of_year]
+            + _SEQ_TEXT[seq]
+            + CHECK_CHARS[(prefix[1] + _MD_SUM[day_of_year] + _SEQ_SUM[seq]) % 11]
+        )
         name = _name(rnd, rnd() < 0.01)
         disability = 0 if rnd() < 0.92 else 1 + int(rnd() * 4)
         style, mask = CANONICAL, 0
@@ -567,26 +730,54 @@ class ChunkWriter:
                 style = FULL_WIDTH
             if style == LOWER_X and not id18.endswith("X"):
                 style = PADDED
-        return [id18, name, "男" if male else "女", prefix[2] + _MD_ISO[day_of_year], relation,
-                disability, style, mask, year, False]
+        return [
+            id18,
+            name,
+            "男" if male else "女",
+            prefix[2] + _MD_ISO[day_of_year],
+            relation,
+            disability,
+            style,
+            mask,
+            year,
+            False,
+        ]
 
-    def _enrolments(self, rnd: Any, index: int, program: str, s: int, size: int,
-                    income: int) -> list[list]:
+    def _enrolments(
+        self, rnd: Any, index: int, program: str, s: int, size: int, income: int
+    ) -> list[list]:
         """[enrollment_id, program, status, start_iso, end_iso, amount]."""
         rows: list[list] = []
         number = index * 4 + 1
         if rnd() < 0.12:
             begin = self.d0 - 800 - int(rnd() * 900)
-            rows.append([f"E{number:09d}", "DIBAO" if rnd() < 0.6 else "LINSHI", "terminated",
-                         _iso(begin), _iso(begin + 60 + int(rnd() * 600)), money(s)])
+            rows.append(
+                [
+                    f"E{number:09d}",
+                    "DIBAO" if rnd() < 0.6 else "LINSHI",
+                    "terminated",
+                    _iso(begin),
+                    _iso(begin + 60 + int(rnd() * 600)),
+                    money(s),
+                ]
+            )
         if not program:
             return rows
         begin = self.d0 - 20 - int(rnd() * 1500)
         status = "active" if rnd() < 0.96 else "suspended"
         if program == "LINSHI":
             end = _iso(self.d0 + 10 + int(rnd() * 80))
-            return [*rows, [f"E{number + 1:09d}", program, status, _iso(self.d0 - 30), end,
-                            money(50000 + int(rnd() * 150000))]]
+            return [
+                *rows,
+                [
+                    f"E{number + 1:09d}",
+                    program,
+                    status,
+                    _iso(self.d0 - 30),
+                    end,
+                    money(50000 + int(rnd() * 150000)),
+                ],
+            ]
         amount = max(s * size - income, s // 10) if program == "DIBAO" else s
         return [*rows, [f"E{number + 1:09d}", program, status, _iso(begin), "", money(amount)]]
 
@@ -608,8 +799,9 @@ class ChunkWriter:
                     kind, fen = "W", 500_000 + int(rnd() * 1_500_000 * scale)
                 serial = (index * 8 + member) * 8 + j
                 digits = f"{(_ACCOUNT_MULT * serial + add) % 100_000_000:08d}"
-                accounts.append([banks[int(rnd() * 8)], digits[:4] + "********" + digits[4:],
-                                 member, kind, fen])
+                accounts.append(
+                    [banks[int(rnd() * 8)], digits[:4] + "********" + digits[4:], member, kind, fen]
+                )
         return accounts
 
     def _properties(self, rnd: Any, index: int, region: Region, size: int) -> list[list]:
@@ -626,9 +818,17 @@ class ChunkWriter:
             cancelled = ""
             if rnd() < 0.07:
                 cancelled = _iso(registered + int((self.d0 - 1 - registered) * rnd()))
-            props.append([_cert_no(region.code, index * 8 + j, self.cert_add), owners,
-                          _PROPERTY_TYPES[kind], money(low + int(rnd() * span)), region.code,
-                          _iso(registered), cancelled])
+            props.append(
+                [
+                    _cert_no(region.code, index * 8 + j, self.cert_add),
+                    owners,
+                    _PROPERTY_TYPES[kind],
+                    money(low + int(rnd() * span)),
+                    region.code,
+                    _iso(registered),
+                    cancelled,
+                ]
+            )
         return props
 
     # -- one day ---------------------------------------------------------------
@@ -652,8 +852,14 @@ class ChunkWriter:
             data.append("".join(lists[index]).encode(spec.encoding))
         return ChunkOutput(data, rows, pool)
 
-    def _apply(self, house: _House, events: Iterable[tuple], day: int,
-               lists: list[list[str]], pool: list[list]) -> None:
+    def _apply(
+        self,
+        house: _House,
+        events: Iterable[tuple],
+        day: int,
+        lists: list[list[str]],
+        pool: list[list],
+    ) -> None:
         """Apply the household's events up to ``day``; write the deaths and claims of ``day``."""
         dead: set[int] = set()
         own = [m for m, p in enumerate(house.people) if not p[9]]
@@ -670,13 +876,30 @@ class ChunkWriter:
             elif kind == ENROL_NEW:
                 program = _PROGRAMS[event[2]]
                 amount = house.s if program != "LINSHI" else 80000
-                house.enrols.append([f"E{800_000_000 + when * 10_000 + event[3]:09d}", program,
-                                     "active", _iso(at + event[4]), "", money(amount)])
+                house.enrols.append(
+                    [
+                        f"E{800_000_000 + when * 10_000 + event[3]:09d}",
+                        program,
+                        "active",
+                        _iso(at + event[4]),
+                        "",
+                        money(amount),
+                    ]
+                )
             elif kind == PROP_ADD:
                 region = self.plan.regions[house.region]
                 cert = _cert_no(region.code, 6_000_000 + when * 500 + event[3], self.cert_add)
-                house.props.append([cert, [0], _PROPERTY_TYPES[event[2]], money(event[4]),
-                                    region.code, _iso(at), ""])
+                house.props.append(
+                    [
+                        cert,
+                        [0],
+                        _PROPERTY_TYPES[event[2]],
+                        money(event[4]),
+                        region.code,
+                        _iso(at),
+                        "",
+                    ]
+                )
             elif kind == PROP_CANCEL:
                 held = [p for p in house.props if not p[6]]
                 if held:
@@ -687,8 +910,9 @@ class ChunkWriter:
                     dead.add(member)
                     if when == day:
                         person = house.people[member]
-                        lists[DEATHS].append(f"{self._spell(person, DEATHS)},"
-                                             f"{_iso(at - event[3])},{_iso(at)}\n")
+                        lists[DEATHS].append(
+                            f"{self._spell(person, DEATHS)},{_iso(at - event[3])},{_iso(at)}\n"
+                        )
             elif kind == CLAIM and when == day:
                 member = own[event[2] % len(own)]
                 if member not in dead:
@@ -708,9 +932,17 @@ class ChunkWriter:
     def _new_claim(self, person: list, event: tuple, out: list[str], pool: list[list]) -> None:
         (when, _, _, number, lag, stay, diagnosis, hospital, total, fund) = event
         settled = self.d0 + when - lag
-        row = [f"C{9_000_000_000 + when * 1_000_000 + number:010d}", 1,
-               self._spell(person, CLAIMS), f"H{hospital:04d}", _iso(settled - stay),
-               _iso(settled), _DIAGNOSES[diagnosis], total, fund]
+        row = [
+            f"C{9_000_000_000 + when * 1_000_000 + number:010d}",
+            1,
+            self._spell(person, CLAIMS),
+            f"H{hospital:04d}",
+            _iso(settled - stay),
+            _iso(settled),
+            _DIAGNOSES[diagnosis],
+            total,
+            fund,
+        ]
         out.append(claim_line(row))
         pool.append(row)
 
@@ -725,7 +957,8 @@ class ChunkWriter:
         region = self.plan.regions[house.region].code
         lists[HOUSEHOLDS].append(
             f"{hid},{region},{URBAN if house.urban else RURAL},{csv_field(house.address)},"
-            f"{spell(people[0], HOUSEHOLDS)},{money(house.income)},{house.assessed}\r\n")
+            f"{spell(people[0], HOUSEHOLDS)},{money(house.income)},{house.assessed}\r\n"
+        )
         out = lists[PERSONS]
         for p in people:
             pid = spell(p, PERSONS) if p[7] else p[0]
@@ -736,10 +969,13 @@ class ChunkWriter:
         out = lists[PROPERTIES]
         for cert, owners, kind, area, code, registered, cancelled in house.props:
             for owner in owners:
-                out.append(f"{cert},{spell(people[owner], PROPERTIES)},{kind},{area},{code},"
-                           f"{registered},{cancelled}\n")
+                out.append(
+                    f"{cert},{spell(people[owner], PROPERTIES)},{kind},{area},{code},"
+                    f"{registered},{cancelled}\n"
+                )
         out = lists[BALANCES]
-        for bank, account, member, kind, fen in house.accounts:
+        for bank, account, member, kind, delivered_fen in house.accounts:
+            fen = delivered_fen
             if drift is not None and drift() < 0.05:
                 fen = int(fen * (0.6 + 0.8 * drift()))
             p = people[member]
@@ -758,9 +994,17 @@ class ChunkWriter:
                 total = int(20000 * math.exp(rnd() * 5.7))
                 fund = int(total * (0.3 + 0.55 * rnd()))
                 number = ((house.index * 8 + member) * 4 + j) + 1
-                row = [f"C{number:010d}", 1, self._spell(person, CLAIMS),
-                       f"H{1 + int(rnd() * 400):04d}", _iso(settled - int(rnd() ** 2 * 20)),
-                       _iso(settled), _DIAGNOSES[int(rnd() * len(_DIAGNOSES))], total, fund]
+                row = [
+                    f"C{number:010d}",
+                    1,
+                    self._spell(person, CLAIMS),
+                    f"H{1 + int(rnd() * 400):04d}",
+                    _iso(settled - int(rnd() ** 2 * 20)),
+                    _iso(settled),
+                    _DIAGNOSES[int(rnd() * len(_DIAGNOSES))],
+                    total,
+                    fund,
+                ]
                 out.append(claim_line(row))
                 if number % 53 == 0:
                     pool.append(row)
@@ -773,8 +1017,10 @@ _MASK_BITS = (0, 1, 6, 2, 3, 4, 5)
 def claim_line(row: Sequence[Any]) -> str:
     """[claim_id, version, id, hospital, admission, settlement, diagnosis, total, fund]."""
     total, fund = row[7], row[8]
-    return (f"{row[0]},{row[1]},{row[2]},{row[3]},{row[4]},{row[5]},{row[6]},"
-            f"{money(total)},{money(fund)},{money(total - fund)}\n")
+    return (
+        f"{row[0]},{row[1]},{row[2]},{row[3]},{row[4]},{row[5]},{row[6]},"
+        f"{money(total)},{money(fund)},{money(total - fund)}\n"
+    )
 
 
 def _run_chunk(job: tuple[Plan, int, int, dict[int, list[tuple]]]) -> ChunkOutput:
@@ -812,8 +1058,11 @@ class Case:
         if day >= EXPECTATION_HORIZON:
             return None
         for e in self.expectations:
-            if e.household_id == household_id and e.first_day <= day and (
-                    e.last_day is None or day <= e.last_day):
+            if (
+                e.household_id == household_id
+                and e.first_day <= day
+                and (e.last_day is None or day <= e.last_day)
+            ):
                 return e.category, e.alerts
         return None
 
@@ -859,8 +1108,10 @@ class Script:
         self._rng = random.Random(f"{seed}:script")
         self._people: dict[str, int] = {}
         self._counters = {"account": 0, "cert": 0, "claim": 0, "enrol": 0}
-        self._add = (hashlib.sha256(f"{seed}:accounts".encode()).digest(),
-                     hashlib.sha256(f"{seed}:certs".encode()).digest())
+        self._add = (
+            hashlib.sha256(f"{seed}:accounts".encode()).digest(),
+            hashlib.sha256(f"{seed}:certs".encode()).digest(),
+        )
 
     def day(self, k: int) -> str:
         return _iso(self.start.toordinal() + k)
@@ -890,23 +1141,34 @@ class Script:
         made = sum(self._people.values()) - 1
         if made < len(RARE_CHARACTERS):  # every rare character at least once
             name = name[:-1] + RARE_CHARACTERS[made]
-        return CasePerson(first17 + check_char(first17), name, "男" if male else "女",
-                          f"{year}{_MD_ISO[day_of_year]}")
+        return CasePerson(
+            first17 + check_char(first17),
+            name,
+            "男" if male else "女",
+            f"{year}{_MD_ISO[day_of_year]}",
+        )
 
-    def house(self, case: Case, combo: Combo, size: int = 0, income: int = 0,
-              members: Sequence[CasePerson] = (), spellings: dict[int, int] | None = None,
-              ) -> CaseHouse:
+    def house(
+        self,
+        case: Case,
+        combo: Combo,
+        size: int = 0,
+        income: int = 0,
+        members: Sequence[CasePerson] = (),
+        spellings: dict[int, int] | None = None,
+    ) -> CaseHouse:
         """A household of ``members`` plus ``size`` new adults; income in fen from day 0."""
         variant = len(case.household_ids)
         hid = f"{combo.region}99{int(case.code[1:]):03d}{variant:03d}"
-        people = list(members) + [self.person(combo.region, 1958 + 3 * i + variant, i % 2 == 0)
-                                  for i in range(size)]
+        people = list(members) + [
+            self.person(combo.region, 1958 + 3 * i + variant, i % 2 == 0) for i in range(size)
+        ]
         house = CaseHouse(hid, combo, people)
         case.household_ids.append(hid)
         relations = ("户主", "配偶", "子女", "父母", "其他")
         for m, p in enumerate(people):
             pid = self.spelled(p, (spellings or {}).get(m, CANONICAL))
-            line = (f"{hid},{pid},{p.name},{p.gender},{p.birth},{relations[min(m, 4)]},0\r\n")
+            line = f"{hid},{pid},{p.name},{p.gender},{p.birth},{relations[min(m, 4)]},0\r\n"
             self.rows[PERSONS].append((0, None, line))
         self.income(house, income)
         return house
@@ -918,45 +1180,93 @@ class Script:
                 rows[i] = (start, first - 1, line)
         head = house.members[0].id18
         address = csv_field(f"{house.combo.region}测试路{house.hid[-6:]}号")
-        rows.append((first, None, f"{house.hid},{house.combo.region},{house.combo.urban_rural},"
-                                  f"{address},{head},{money(fen)},{self.day(assessed)}\r\n"))
+        rows.append(
+            (
+                first,
+                None,
+                f"{house.hid},{house.combo.region},{house.combo.urban_rural},"
+                f"{address},{head},{money(fen)},{self.day(assessed)}\r\n",
+            )
+        )
 
-    def enrol(self, house: CaseHouse, program: str, status: str = "active",
-              begin: int = -400, end: int | None = None, first: int = 0) -> None:
+    def enrol(
+        self,
+        house: CaseHouse,
+        program: str,
+        status: str = "active",
+        begin: int = -400,
+        end: int | None = None,
+        first: int = 0,
+    ) -> None:
         eid = f"E{900_000_000 + self.next('enrol'):09d}"
         finish = self.day(end) if end is not None else ""
-        line = (f"{eid},{house.hid},{program},{status},{self.day(begin)},{finish},"
-                f"{money(house.s)}\r\n")
+        line = (
+            f"{eid},{house.hid},{program},{status},{self.day(begin)},{finish},{money(house.s)}\r\n"
+        )
         self.rows[ENROLLMENTS].append((first, None, line))
 
-    def prop(self, owners: Sequence[tuple[CasePerson, int]], kind: str = "住宅",
-             registered: int = -2000, cancelled: int | None = None, first: int = 0,
-             last: int | None = None, region: str = "210202", cert: str | None = None) -> str:
+    def prop(
+        self,
+        owners: Sequence[tuple[CasePerson, int]],
+        kind: str = "住宅",
+        registered: int = -2000,
+        cancelled: int | None = None,
+        first: int = 0,
+        last: int | None = None,
+        region: str = "210202",
+        cert: str | None = None,
+    ) -> str:
         """owners: (person, spelling style); one row per owner."""
         add = int.from_bytes(self._add[1][:8], "big") % 10_000_000
         cert = cert or _cert_no(region, 9_000_000 + self.next("cert"), add)
         gone = self.day(cancelled) if cancelled is not None else ""
         for person, style in owners:
-            line = (f"{cert},{self.spelled(person, style)},{kind},88.50,{region},"
-                    f"{self.day(registered)},{gone}\n")
+            line = (
+                f"{cert},{self.spelled(person, style)},{kind},88.50,{region},"
+                f"{self.day(registered)},{gone}\n"
+            )
             self.rows[PROPERTIES].append((first, last, line))
         return cert
 
-    def account(self, person: CasePerson, fen: int, kind: str = "D", first: int = 0,
-                last: int | None = None, style: int = CANONICAL,
-                account: str | None = None) -> str:
+    def account(
+        self,
+        person: CasePerson,
+        fen: int,
+        kind: str = "D",
+        first: int = 0,
+        last: int | None = None,
+        style: int = CANONICAL,
+        account: str | None = None,
+    ) -> str:
         add = int.from_bytes(self._add[0][:8], "big") % 100_000_000
         account = account or _masked_account(90_000_000 + self.next("account"), add)
         line = f"ICBC|{account}|{self.spelled(person, style)}|{kind}|{fen}|"
         self.rows[BALANCES].append((first, last, line))
         return account
 
-    def claim(self, person: CasePerson, settled: int, oop: int, day: int = 0, version: int = 1,
-              claim_id: str | None = None, style: int = CANONICAL) -> str:
+    def claim(
+        self,
+        person: CasePerson,
+        settled: int,
+        oop: int,
+        day: int = 0,
+        version: int = 1,
+        claim_id: str | None = None,
+        style: int = CANONICAL,
+    ) -> str:
         claim_id = claim_id or f"C{8_000_000_000 + self.next('claim'):010d}"
         fund = 50000
-        row = [claim_id, version, self.spelled(person, style), "H0999", self.day(settled - 3),
-               self.day(settled), "I63.9", oop + fund, fund]
+        row = [
+            claim_id,
+            version,
+            self.spelled(person, style),
+            "H0999",
+            self.day(settled - 3),
+            self.day(settled),
+            "I63.9",
+            oop + fund,
+            fund,
+        ]
         self.rows[CLAIMS].append((day, day, claim_line(row)))
         return claim_id
 
@@ -965,15 +1275,22 @@ class Script:
         self.rows[DEATHS].append((day, day, line))
 
     @staticmethod
-    def expect(case: Case, house: CaseHouse, category: str | None,
-               alerts: Iterable[tuple[str, str]] = (), first: int = 0,
-               last: int | None = None) -> None:
-        case.expectations.append(Expectation(house.hid, first, last, category,
-                                             frozenset(alerts)))
+    def expect(
+        case: Case,
+        house: CaseHouse,
+        category: str | None,
+        alerts: Iterable[tuple[str, str]] = (),
+        first: int = 0,
+        last: int | None = None,
+    ) -> None:
+        case.expectations.append(Expectation(house.hid, first, last, category, frozenset(alerts)))
 
     def lines(self, file_index: int, day: int) -> list[str]:
-        return [line for first, last, line in self.rows[file_index]
-                if first <= day and (last is None or day <= last)]
+        return [
+            line
+            for first, last, line in self.rows[file_index]
+            if first <= day and (last is None or day <= last)
+        ]
 
 
 def _alert(rule: str, person: CasePerson | None = None) -> tuple[str, str]:
@@ -1042,8 +1359,9 @@ def _asset_cases(sc: Script, combo: Any) -> None:
     c = sc.case("C13", "住宅 co-owned across two households; first also owns another: RP 2 / 1")
     first = sc.house(c, combo(), 2, 2 * combo().s)
     second = sc.house(c, combo(), 2, 2 * combo().s)
-    sc.prop([(first.members[0], CANONICAL), (second.members[0], CANONICAL)],
-            region=first.combo.region)
+    sc.prop(
+        [(first.members[0], CANONICAL), (second.members[0], CANONICAL)], region=first.combo.region
+    )
     sc.prop([(first.members[1], CANONICAL)], region=first.combo.region)
     sc.expect(c, first, None)
     sc.expect(c, second, "MARGINAL", [_alert("A03")])
@@ -1081,8 +1399,10 @@ def _enrolment_cases(sc: Script, combo: Any) -> None:
     sc.enrol(h, "DIBAO", begin=1)
     sc.expect(c, h, "MARGINAL", [_alert("A03")], last=0)
     sc.expect(c, h, "DIBAO", first=1)
-    for code, status, title in (("C20", "suspended", "suspended DIBAO is not enrolled: A03"),
-                                ("C21", "terminated", "terminated DIBAO, no end_date: A03")):
+    for code, status, title in (
+        ("C20", "suspended", "suspended DIBAO is not enrolled: A03"),
+        ("C21", "terminated", "terminated DIBAO, no end_date: A03"),
+    ):
         c = sc.case(code, title)
         h = sc.house(c, combo(), 2, 2 * combo().s)
         sc.enrol(h, "DIBAO", status, begin=-300)
@@ -1234,8 +1554,9 @@ def _change_cases(sc: Script, combo: Any) -> None:
     region = h.combo.region
     sc.prop([(h.members[0], CANONICAL)], region=region)
     cert = sc.prop([(h.members[1], CANONICAL)], registered=-500, last=0, region=region)
-    sc.prop([(h.members[1], CANONICAL)], registered=-500, cancelled=1, first=1, cert=cert,
-            region=region)
+    sc.prop(
+        [(h.members[1], CANONICAL)], registered=-500, cancelled=1, first=1, cert=cert, region=region
+    )
     sc.expect(c, h, None, last=0)
     sc.expect(c, h, "MARGINAL", [_alert("A03")], first=1)
     c = sc.case("C45", "DIBAO gains a second 住宅 registered D0+1: A02 from D0+1")
@@ -1250,8 +1571,11 @@ def _change_cases(sc: Script, combo: Any) -> None:
 def _standard_cases(sc: Script, changing: list[tuple[Combo, int, int, int, int | None]]) -> None:
     """A new standard effective on D_k (k >= 0): PCI == new S from that day."""
     for number, (combo, k, old, new, until) in enumerate(changing):
-        c = sc.case(f"C{46 + number}", f"standard of {combo.region[:4]}00 {combo.urban_rural} "
-                                       f"changes to {money(new)} on D0+{k}: PCI == new S")
+        c = sc.case(
+            f"C{46 + number}",
+            f"standard of {combo.region[:4]}00 {combo.urban_rural} "
+            f"changes to {money(new)} on D0+{k}: PCI == new S",
+        )
         h = sc.house(c, combo, 1, new)
         before: tuple[str | None, list] = (None, [])
         if old and new <= old:
@@ -1263,8 +1587,12 @@ def _standard_cases(sc: Script, changing: list[tuple[Combo, int, int, int, int |
         sc.expect(c, h, "MARGINAL", [_alert("A03")], first=k, last=until)
 
 
-def _combos(regions: Sequence[Region], standards: Standards, start: date, last: date,
-            ) -> tuple[list[Combo], list[tuple[Combo, int, int, int, int | None]]]:
+def _combos(
+    regions: Sequence[Region],
+    standards: Standards,
+    start: date,
+    last: date,
+) -> tuple[list[Combo], list[tuple[Combo, int, int, int, int | None]]]:
     """Stable (city, urban_rural) combos for the cases, and those whose standard changes."""
     stable, changing, seen = [], [], set()
     for region in regions:
@@ -1280,8 +1608,15 @@ def _combos(regions: Sequence[Region], standards: Standards, start: date, last: 
                 old = standards.dibao(region.city, ur, changes[0] - timedelta(days=1))
                 new = standards.dibao(region.city, ur, changes[0])
                 if new is not None:
-                    changing.append((Combo(region.code, ur, _fen(new)), k,
-                                     _fen(old) if old is not None else 0, _fen(new), until))
+                    changing.append(
+                        (
+                            Combo(region.code, ur, _fen(new)),
+                            k,
+                            _fen(old) if old is not None else 0,
+                            _fen(new),
+                            until,
+                        )
+                    )
             elif standard is not None and standard >= 200:
                 stable.append(Combo(region.code, ur, _fen(standard)))
     if not stable:
@@ -1289,9 +1624,14 @@ def _combos(regions: Sequence[Region], standards: Standards, start: date, last: 
     return stable, changing
 
 
-def scripted_cases(start: date, days: int, seed: int = 7, dirty_ratio: float = DEFAULT_DIRTY_RATIO,
-                   regions_csv: Path = DEFAULT_REGIONS_CSV,
-                   standards_csv: Path = DEFAULT_STANDARDS_CSV) -> Script:
+def scripted_cases(
+    start: date,
+    days: int,
+    seed: int = 7,
+    dirty_ratio: float = DEFAULT_DIRTY_RATIO,
+    regions_csv: Path = DEFAULT_REGIONS_CSV,
+    standards_csv: Path = DEFAULT_STANDARDS_CSV,
+) -> Script:
     """The scripted boundary households (also written by ``generate``)."""
     regions = load_regions(regions_csv)
     standards = Standards.load(standards_csv)
@@ -1301,8 +1641,14 @@ def scripted_cases(start: date, days: int, seed: int = 7, dirty_ratio: float = D
     def combo() -> Combo:  # the same for every call within one case
         return stable[(len(sc.cases) - 1) % len(stable)]
 
-    for build in (_income_cases, _asset_cases, _enrolment_cases, _people_cases, _claim_cases,
-                  _change_cases):
+    for build in (
+        _income_cases,
+        _asset_cases,
+        _enrolment_cases,
+        _people_cases,
+        _claim_cases,
+        _change_cases,
+    ):
         build(sc, combo)
     _standard_cases(sc, changing)
     return sc
@@ -1320,7 +1666,7 @@ class _Sink:
 
     def __init__(self, path: Path, spec: FileFormat) -> None:
         self.path = path
-        self.handle: BinaryIO = open(path, "wb")
+        self.handle: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed by close()
         self.sha = hashlib.sha256()
         self.rows = 0
         self.write(spec.header_bytes(), 0)
@@ -1336,8 +1682,9 @@ class _Sink:
         return {"name": self.path.name, "rows": self.rows, "sha256": self.sha.hexdigest()}
 
 
-def write_manifest(folder: Path, source: str, extract_date: str,
-                   files: list[dict[str, Any]]) -> Path:
+def write_manifest(
+    folder: Path, source: str, extract_date: str, files: list[dict[str, Any]]
+) -> Path:
     document = {"source": source, "extract_date": extract_date, "files": files}
     path = folder / MANIFEST
     tmp = folder / (MANIFEST + ".tmp")
@@ -1418,8 +1765,15 @@ def _chunk_outputs(plan: Plan, day: int, events: _Events, pool_map: Any) -> Iter
     yield from pool_map(_run_chunk, jobs)
 
 
-def _write_day(out_dir: Path, plan: Plan, script: Script, day: int, events: _Events,
-               claims_pool: list[list], pool_map: Any) -> dict[str, int]:
+def _write_day(
+    out_dir: Path,
+    plan: Plan,
+    script: Script,
+    day: int,
+    events: _Events,
+    claims_pool: list[list],
+    pool_map: Any,
+) -> dict[str, int]:
     extract = _Day(out_dir, plan.start + timedelta(days=day))
     new_claims: list[list] = []
     for output in _chunk_outputs(plan, day, events, pool_map):
@@ -1436,11 +1790,18 @@ def _write_day(out_dir: Path, plan: Plan, script: Script, day: int, events: _Eve
     return extract.finish()
 
 
-def generate(out_dir: Path, households: int, start: date, days: int, seed: int = 7, *,
-             dirty_ratio: float = DEFAULT_DIRTY_RATIO,
-             regions_csv: Path = DEFAULT_REGIONS_CSV,
-             standards_csv: Path = DEFAULT_STANDARDS_CSV,
-             workers: int | None = None) -> dict[str, Any]:
+def generate(
+    out_dir: Path,
+    households: int,
+    start: date,
+    days: int,
+    seed: int = 7,
+    *,
+    dirty_ratio: float = DEFAULT_DIRTY_RATIO,
+    regions_csv: Path = DEFAULT_REGIONS_CSV,
+    standards_csv: Path = DEFAULT_STANDARDS_CSV,
+    workers: int | None = None,
+) -> dict[str, Any]:
     """Write ``days`` extract dates from ``start`` for ``households`` households.
 
     ``households`` includes the scripted boundary households. Returns
@@ -1458,8 +1819,11 @@ def generate(out_dir: Path, households: int, start: date, days: int, seed: int =
     cities = {s.city for s in standards.rows}
     regions = [r for r in load_regions(regions_csv) if r.city in cities]
     plan = make_plan(households - scripted, start, seed, dirty_ratio, regions, standards)
-    summary: dict[str, Any] = {"households": households, "scripted_households": scripted,
-                               "days": {}}
+    summary: dict[str, Any] = {
+        "households": households,
+        "scripted_households": scripted,
+        "days": {},
+    }
     events, claims_pool = _Events(), []
     workers = min(workers or min(2, os.cpu_count() or 1), max(1, plan.chunks))
     context = get_context("fork") if workers > 1 else None
@@ -1481,30 +1845,46 @@ def generate(out_dir: Path, households: int, start: date, days: int, seed: int =
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m safetynet_dev.synth.generator",
-                                     description="Write seeded synthetic landing extracts.")
+    parser = argparse.ArgumentParser(
+        prog="python -m safetynet_dev.synth.generator",
+        description="Write seeded synthetic landing extracts.",
+    )
     parser.add_argument("--out", type=Path, required=True, help="landing directory")
     parser.add_argument("--households", type=int, default=2000)
     parser.add_argument("--start", type=date.fromisoformat, required=True)
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--dirty-ratio", type=float, default=DEFAULT_DIRTY_RATIO,
-                        help="share of people spelled in accepted non-canonical forms (0 = none)")
+    parser.add_argument(
+        "--dirty-ratio",
+        type=float,
+        default=DEFAULT_DIRTY_RATIO,
+        help="share of people spelled in accepted non-canonical forms (0 = none)",
+    )
     parser.add_argument("--regions", type=Path, default=DEFAULT_REGIONS_CSV)
     parser.add_argument("--standards", type=Path, default=DEFAULT_STANDARDS_CSV)
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--list-cases", action="store_true",
-                        help="print the scripted boundary households and exit")
+    parser.add_argument(
+        "--list-cases", action="store_true", help="print the scripted boundary households and exit"
+    )
     args = parser.parse_args(argv)
     if args.list_cases:
-        script = scripted_cases(args.start, args.days, args.seed, args.dirty_ratio,
-                                args.regions, args.standards)
+        script = scripted_cases(
+            args.start, args.days, args.seed, args.dirty_ratio, args.regions, args.standards
+        )
         for case in script.cases:
             print(f"{case.code}  {' '.join(case.household_ids)}  {case.title}")
         return 0
-    summary = generate(args.out, args.households, args.start, args.days, args.seed,
-                       dirty_ratio=args.dirty_ratio, regions_csv=args.regions,
-                       standards_csv=args.standards, workers=args.workers)
+    summary = generate(
+        args.out,
+        args.households,
+        args.start,
+        args.days,
+        args.seed,
+        dirty_ratio=args.dirty_ratio,
+        regions_csv=args.regions,
+        standards_csv=args.standards,
+        workers=args.workers,
+    )
     print(json.dumps(summary, ensure_ascii=False, indent=1))
     return 0
 
