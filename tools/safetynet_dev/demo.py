@@ -9,7 +9,7 @@ import sys
 from datetime import date, timedelta
 
 from safetynet.config import Settings
-from safetynet.publish import summary
+from safetynet_dev import summary
 from safetynet_dev.synth import generator
 
 
