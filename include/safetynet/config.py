@@ -15,11 +15,16 @@ from importlib import metadata
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-SOURCES = ("civil_affairs", "health", "housing", "bank")
+SOURCES = ("civil_affairs", "health", "housing", "bank", "casework")
 # Load order when slots are short: the largest deliveries first (a million-person day:
 # civil affairs 1.6M rows, bank 1.5M, housing 0.3M, health a few thousand after
-# day 1), so the small ones fill the gaps and the load stage ends sooner.
-LOAD_PRIORITY = {"civil_affairs": 4, "bank": 3, "housing": 2, "health": 1}
+# day 1, casework a few hundred decisions), so the small ones fill the gaps and the
+# load stage ends sooner.
+LOAD_PRIORITY = {"civil_affairs": 5, "bank": 4, "housing": 3, "health": 2, "casework": 1}
+# (v2) Sources whose rejected rows never block the day, whatever their share: they
+# are reported as a warning (contract section 9: a worker's typo in the case system
+# must not stop the day's new alerts). A corrupt or missing delivery still blocks.
+REJECTS_NEVER_BLOCK = frozenset({"casework"})
 # The local cluster trusts 127.0.0.1 (throwaway data); dbt profile mappings
 # insist on a password, so the local URL carries this placeholder. Not a secret.
 LOCAL_PASSWORD = "local-trust-auth"

@@ -194,6 +194,23 @@ SPECS: tuple[FileSpec, ...] = (
             Column("as_of_date", "date8"),
         ),
     ),
+    # (v2) casework, section 9: no key (several rows for one alert_id are normal); the
+    # key is every column, so a row repeated exactly is rejected as an exact duplicate
+    # of its first line. Whether alert_id names a real episode and decided_on fits it
+    # is judged in the warehouse (int_casework__checked), not here.
+    FileSpec(
+        source="casework",
+        table="casework_dispositions",
+        name_pattern="dispositions.csv",
+        key=("alert_id", "status", "decided_on", "handler", "note"),
+        columns=(
+            Column("alert_id"),
+            one_of("status", "VERIFYING", "CONFIRMED", "DISMISSED", "RESOLVED"),
+            Column("decided_on", "date"),
+            Column("handler", required=False),
+            Column("note", required=False),
+        ),
+    ),
 )
 
 

@@ -47,6 +47,13 @@ create table if not exists raw.bank_balances (
     person_key bytea not null, account_type text not null, balance_fen bigint not null,
     as_of_date date not null
 ) partition by list (extract_date);
+-- (v2) casework: the case system's decisions on alerts (contract section 9). No key:
+-- several rows for one alert_id are normal; an exact repeat within a file is rejected.
+create table if not exists raw.casework_dispositions (
+    extract_date date not null, batch_id bigint not null, line_no integer not null,
+    alert_id text not null, status text not null, decided_on date not null,
+    handler text, note text
+) partition by list (extract_date);
 
 -- person_key columns hold the 32 bytes of the HMAC (staging shows them as hex);
 -- a warehouse made before that stored the 64 hex digits as text: convert it.
