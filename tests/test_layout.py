@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -74,6 +75,13 @@ def test_the_image_ships_neither_tooling_nor_tests() -> None:
     assert "COPY tools" not in dockerfile and "COPY tests" not in dockerfile
 
 
+def _image_context(folder: Path) -> Path:
+    """What the Dockerfile copies to build the package: pyproject.toml and include/."""
+    shutil.copytree(RUNTIME.parent, folder / "include", ignore=shutil.ignore_patterns("*.egg-info"))
+    shutil.copy(ROOT / "pyproject.toml", folder)
+    return folder
+
+
 def test_the_installed_package_finds_its_files(tmp_path: Path) -> None:
     """Build the wheel the image installs; install it alone into a folder and import it
     there with SAFETYNET_HOME pointing at the project: SQL, C source, dbt project and
@@ -89,7 +97,7 @@ def test_the_installed_package_finds_its_files(tmp_path: Path) -> None:
             "--no-build-isolation",
             "-w",
             str(tmp_path / "dist"),
-            str(ROOT),
+            str(_image_context(tmp_path / "context")),
         ],
         check=True,
         capture_output=True,
