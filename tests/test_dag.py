@@ -27,7 +27,7 @@ def _downstream(dag, task_id: str) -> set[str]:
 
 def test_stage_order(dagbag) -> None:
     dag = dagbag.dags["safetynet_daily"]
-    sources = ["civil_affairs", "health", "housing", "bank"]
+    sources = ["civil_affairs", "health", "housing", "bank", "casework"]
     for source in sources:
         assert _downstream(dag, f"wait_{source}") == {"check_arrivals"}
         assert _downstream(dag, f"load_{source}") == {"check_raw"}
@@ -50,6 +50,7 @@ def test_largest_deliveries_load_first(dagbag) -> None:
     dag = dagbag.dags["safetynet_daily"]
     weights = {
         s: dag.get_task(f"load_{s}").priority_weight
-        for s in ["civil_affairs", "health", "housing", "bank"]
+        for s in ["civil_affairs", "health", "housing", "bank", "casework"]
     }
     assert sorted(weights, key=weights.get, reverse=True)[:2] == ["civil_affairs", "bank"]
+    assert min(weights, key=weights.get) == "casework"  # a few hundred decisions a day

@@ -21,6 +21,7 @@ from pathlib import Path
 import psycopg
 
 from safetynet import warehouse
+from safetynet.config import REJECTS_NEVER_BLOCK
 from safetynet.ingest import manifest, rowcheck
 from safetynet.ingest.manifest import DeliveryError
 from safetynet.ingest.sources import FileSpec, specs_for
@@ -80,11 +81,13 @@ def load_source(
             )
             for spec, facts in checked
         ]
-        blocked = [r for r in results if r.reject_ratio > MAX_REJECT_RATIO]
+        # (v2) casework: rejected rows are a warning whatever their share (section 9)
+        tolerant = source in REJECTS_NEVER_BLOCK
+        blocked = [r for r in results if r.reject_ratio > MAX_REJECT_RATIO and not tolerant]
         if blocked:
             conn.rollback()
             _record_rejection_failure(url, folder, source, extract_date, blocked)
-        _finish_batches(conn, results)
+        _finish_batches(conn, results, tolerant)
     for result in results:
         log.info(
             "%s/%s/%s: %d rows, %d loaded, %d rejected (%.2fs)",
@@ -190,8 +193,15 @@ def _open_batch(
     return int(row[0])
 
 
-def _finish_batches(conn: psycopg.Connection, results: list[FileResult]) -> None:
+def _finish_batches(
+    conn: psycopg.Connection, results: list[FileResult], tolerant: bool = False
+) -> None:
+    """Mark the batches loaded; rejected rows are noted in the message (the delivery
+    check reports a non-empty message as a warning)."""
     for result in results:
+        tolerance = (
+            "rejected rows never block this source" if tolerant else "within the 1% tolerance"
+        )
         conn.execute(
             """update audit.load_batches set status = 'loaded', loaded_rows = %s,
                    rejected_rows = %s, finished_at = clock_timestamp(),
@@ -201,7 +211,7 @@ def _finish_batches(conn: psycopg.Connection, results: list[FileResult]) -> None
                 result.loaded,
                 result.rejected,
                 result.rejected,
-                f"{result.rejected} rows rejected (within the 1% tolerance)",
+                f"{result.rejected} rows rejected ({tolerance})",
                 result.batch_id,
             ),
         )

@@ -70,8 +70,16 @@ def read_manifest(landing: Path, source: str, extract_date: date) -> dict[str, M
     return files
 
 
-def file_facts(path: Path, has_header: bool) -> FileFacts:
-    """Data rows (line ends, plus an unterminated last line, minus header) and sha256."""
+def file_facts(path: Path, has_header: bool, multiline: bool = False) -> FileFacts:
+    """Data rows (line ends, plus an unterminated last line, minus header) and sha256.
+
+    ``multiline``: quoted values may hold line breaks, so rows are CSV records
+    (``count_records``); such files are small (casework) and read whole."""
+    if multiline:
+        data = path.read_bytes()
+        records = count_records(data)
+        digest = hashlib.sha256(data).hexdigest()
+        return FileFacts(max(records - (1 if has_header else 0), 0), digest)
     digest = hashlib.sha256()
     newlines = 0
     last = b""
@@ -84,12 +92,47 @@ def file_facts(path: Path, has_header: bool) -> FileFacts:
     return FileFacts(max(lines - (1 if has_header else 0), 0), digest.hexdigest())
 
 
+# A quoted value may hold line breaks up to this many bytes (rowfilter.c, MAX_QUOTED).
+MAX_QUOTED = 64 << 10
+
+
+def count_records(data: bytes) -> int:
+    """CSV records of ``data`` exactly as the row filter splits them (rowfilter.c,
+    ``record_end``): a line break inside quotes belongs to its record; a quote still
+    open after MAX_QUOTED bytes or at the end makes the record its first line only."""
+    records, pos, size = 0, 0, len(data)
+    while pos < size:
+        pos += _record_length(data, pos) + 1
+        records += 1
+    return records
+
+
+def _record_length(data: bytes, start: int) -> int:
+    newline = data.find(b"\n", start)
+    until = (newline if newline >= 0 else len(data)) - start
+    if data.find(b'"', start, start + until) < 0:  # most records hold no quote
+        return until
+    size = len(data) - start
+    in_quote, first_newline = False, size
+    for i in range(size):
+        byte = data[start + i]
+        if byte == 0x22:
+            in_quote = not in_quote
+        elif byte == 0x0A:
+            if not in_quote:
+                return i
+            first_newline = min(first_newline, i)
+        if in_quote and i >= MAX_QUOTED and first_newline < size:
+            break
+    return size if not in_quote else first_newline
+
+
 def verify_file(folder: Path, spec: FileSpec, listed: ManifestFile) -> FileFacts:
     label = f"{spec.source}/{folder.name}/{listed.name}"
     path = folder / listed.name
     if not path.exists():
         raise DeliveryError("file_missing", f"{label} is listed in the manifest but absent")
-    facts = file_facts(path, spec.header)
+    facts = file_facts(path, spec.header, spec.multiline)
     if facts.rows != listed.rows:
         raise DeliveryError("row_count", f"{label}: {facts.rows} rows, manifest says {listed.rows}")
     if facts.sha256 != listed.sha256:

@@ -73,6 +73,9 @@ class FileSpec:
     name_pattern: str = ""  # e.g. 'balances_{yyyymmdd}.txt'
     line_end: str = "\n"
     bom: bool = False
+    # Quoted values may hold line breaks (a casework note): the manifest's ``rows``
+    # then counts CSV records, as the row filter splits them, not physical lines.
+    multiline: bool = False
 
     def file_name(self, extract_date: date) -> str:
         return self.name_pattern.format(yyyymmdd=extract_date.strftime("%Y%m%d"))
@@ -203,6 +206,7 @@ SPECS: tuple[FileSpec, ...] = (
         table="casework_dispositions",
         name_pattern="dispositions.csv",
         key=("alert_id", "status", "decided_on", "handler", "note"),
+        multiline=True,
         columns=(
             Column("alert_id"),
             one_of("status", "VERIFYING", "CONFIRMED", "DISMISSED", "RESOLVED"),

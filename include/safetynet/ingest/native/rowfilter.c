@@ -13,7 +13,8 @@
  * Usage (built and driven by safetynet/rowfilter.py):
  *   rowfilter FILE ENCODING HEADER DELIM REJECTS KEYCOLS TYPES COLUMN...
  *   ENCODING  GB18030 | UTF8          HEADER  0 | 1
- *   KEYCOLS   comma-separated column indexes of the file's key
+ *   KEYCOLS   comma-separated column indexes of the file's key (every column, in
+ *             order, for a source without a key: repeats are "exact duplicate")
  *   TYPES     a letter per raw column after line_no (each file column, then the
  *             person_key after an id): t text, d date, n numeric, s smallint,
  *             i integer, b bigint, x bytea (a person_key: its 32 bytes)
@@ -497,10 +498,23 @@ static void hash_key(record *r) {
     if (table) __builtin_prefetch(&table[r->hash & (table_size - 1)]);
 }
 
-/* "duplicate key (...) of line N" if an earlier valid row had this record's key. */
+/* Whether the key is every column in file order (a source without a key, casework). */
+static int whole_row_key(void) {
+    if (nkeys != ncols) return 0;
+    for (int i = 0; i < nkeys; i++)
+        if (keycols[i] != i) return 0;
+    return 1;
+}
+
+/* "duplicate key (...) of line N" if an earlier valid row had this record's key;
+ * "exact duplicate of line N" when the key is the whole row. */
 static void duplicate_reason(char *reasons, const record *r) {
     long first = first_line_of(r->key, r->key_n, r->hash, r->line_no);
     if (!first) return;
+    if (whole_row_key()) {
+        sprintf(reasons, "exact duplicate of line %ld", first);
+        return;
+    }
     int len = sprintf(reasons, "duplicate key (");
     for (int i = 0; i < nkeys; i++)
         len += sprintf(reasons + len, "%s%s", i ? ", " : "", cols[keycols[i]].name);
