@@ -40,6 +40,8 @@ up: $(STAMP) ## start the local PostgreSQL and prepare Airflow and the warehouse
 data: up ## generate synthetic extracts: HOUSEHOLDS=2000 START=2026-10-01 DAYS=3
 	@$(ENV); $(VENV)/bin/python -m safetynet_dev.synth.generator --out "$$SAFETYNET_LANDING_DIR" \
 	  --households $(HOUSEHOLDS) --start $(START) --days $(DAYS)
+	@$(ENV); $(VENV)/bin/python -m safetynet_dev.synth.casework --landing "$$SAFETYNET_LANDING_DIR" \
+	  --feed "$$SAFETYNET_FEED_DIR" --start $(START) --days $(DAYS)
 
 demo: up ## set up from nothing, generate data, run safetynet_daily for 3 days, summarise
 	@$(ENV); $(VENV)/bin/python -m safetynet_dev.demo --households $(HOUSEHOLDS) --start $(START) --days $(DAYS)
