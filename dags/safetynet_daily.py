@@ -1,7 +1,9 @@
 """safetynet_daily: one extract date D (the logical date) from landing to feed.
 
-wait for the four manifests → check arrivals → load each source → check raw
-(GX, critical blocks) → dbt build → check marts (GX) → publish feed.
+wait for the five manifests (four agencies and, v2, the case system's casework)
+→ check arrivals → load each source → check raw (GX, critical blocks) → dbt build
+→ check marts (casework rejections recorded, GX) → publish feed (alerts.csv,
+overdue.csv).
 Steps live in ``include/safetynet/pipeline.py``; this file only wires them.
 """
 

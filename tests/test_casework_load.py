@@ -18,6 +18,9 @@ from safetynet.ingest import loader, manifest
 from safetynet.ingest.manifest import DeliveryError
 from safetynet_dev.synth import damage
 
+pytestmark = pytest.mark.integration
+
+pytestmark = pytest.mark.integration
 D2, D3 = date(2026, 10, 2), date(2026, 10, 3)
 NOTE = '入户核查, 户主称"已就业",\n待复核'  # comma, quotes, a line break
 LONG_NOTE = "第一行\n第二行\n第三行"

@@ -15,7 +15,7 @@ from typing import Any
 
 from safetynet import warehouse
 from safetynet.config import Settings, pseudonym_key
-from safetynet.ingest import arrivals, loader
+from safetynet.ingest import arrivals, casework, loader
 from safetynet.publish import feed
 from safetynet.quality import gate
 
@@ -25,6 +25,9 @@ MART_DATE_COLUMNS = {
     "marts.monitoring_alerts": "alert_date",
     "marts.dim_households": "as_of_date",
     "marts.population_daily_summary": "as_of_date",
+    # (v2) alert follow-up, section 9 (marts.alert_episodes is a view)
+    "marts.alert_cases": "as_of_date",
+    "marts.alert_followup_daily": "as_of_date",
 }
 
 
@@ -103,13 +106,16 @@ def _population_band(url: str, extract_date: date) -> dict[str, int]:
 
 
 def check_marts(extract_date: date, run_id: str) -> dict[str, int]:
+    """First the casework rows dbt rejected go to audit.rejected_rows (a warning check
+    of the marts suites counts them), then the marts checks."""
     settings = Settings.from_env()
+    rejected = casework.record_warehouse_rejections(settings.warehouse_url, extract_date)
     params = _population_band(settings.warehouse_url, extract_date)
     checks = gate.run_checks(
         settings.warehouse_url, settings.reports_dir, "marts", extract_date, run_id, params
     )
     gate.enforce(checks, extract_date)
-    return _tally(checks)
+    return {**_tally(checks), "casework_rejected": rejected or 0}
 
 
 def _tally(checks: list[gate.CheckResult]) -> dict[str, int]:
@@ -138,15 +144,17 @@ def publish(extract_date: date, run_id: str | None = None) -> dict[str, Any]:
     settings = Settings.from_env()
     publication = feed.publish(settings.warehouse_url, settings.feed_dir, extract_date, run_id)
     log.info(
-        "feed %s: %d new alerts, sha256 %s",
+        "feed %s: %d new alerts, sha256 %s; %d newly overdue",
         publication.folder,
         publication.rows,
         publication.sha256,
+        publication.overdue_rows,
     )
     result = {
         "folder": str(publication.folder),
         "rows": publication.rows,
         "sha256": publication.sha256,
+        "overdue_rows": publication.overdue_rows,
     }
     record_summary(
         extract_date, run_id or "", "published", {**_day_counts(extract_date), "feed": result}

@@ -3,14 +3,21 @@
 TASK_DOCS = {
     "wait": """Waits (reschedule mode: no worker slot held) for the source's
 `_manifest.json` for the logical date, up to `SAFETYNET_SOURCE_TIMEOUT` seconds.
-Arrival times are recorded in `audit.source_arrivals`.
-**If it times out:** the source is late; ask the agency, then clear the task.""",
+Arrival times are recorded in `audit.source_arrivals`. `wait_casework` waits for
+the case system's dispositions (案件处置结果): it sends a folder every day, a
+header-only file on a day without decisions.
+**If it times out:** the source is late; ask the agency (for casework, the case
+system's team), then clear the task.""",
     "check_arrivals": """Fails the day as *incomplete* when a source's manifest
 did not arrive, naming the missing sources. **Fix:** re-deliver, clear the run.""",
     "load": """Checks every file against the manifest (rows, sha256) and the
 contract header, COPYs it into `raw` (one transaction per source and date)
 and writes invalid rows to `audit.rejected_rows`. More than 1% rejected rows
-fails the source. Retries only on database errors; a corrupt file fails at
+fails the source, except casework (`load_casework`): its rejected rows (status not
+one of VERIFYING/CONFIRMED/DISMISSED/RESOLVED, decided_on not a date, an exact
+repeat of an earlier line) never block the day and show as a warning of
+`check_raw`. A corrupt or missing delivery (manifest, sha256, rows, header) fails
+every source, casework too. Retries only on database errors; a corrupt file fails at
 once. **Fix:** read the error (file and check), get a corrected delivery,
 clear the task.""",
     "check_raw": """Great Expectations checks of the day's deliveries and raw
@@ -22,13 +29,22 @@ logical date (env `SAFETYNET_AS_OF_DATE`, read by the `as_of_date()` macro, so
 dbt's partial parse survives from day to day), through astronomer-cosmos with 2
 threads. The claims model is incremental: an in-order day merges only that day's
 claims; a re-run or an earlier date rebuilds it as of D.""",
-    "check_marts": """Great Expectations checks of the day's marts
+    "check_marts": """First copies the day's casework decisions that dbt rejected
+(`intermediate.int_casework__checked`: unknown or malformed alert_id, decided_on
+after the date or before the episode) into `audit.rejected_rows` (file, line,
+reason; a re-run replaces them). Then Great Expectations checks of the day's marts
 (`expectations/marts/*.yml`): alert keys unique, evidence present, no raw ids,
-population within the band of the previous day.""",
+population within the band of the previous day, and a *warning* counting the
+rejected casework rows (they never block the day).
+**If only the casework warning fails:** the feed is published; tell the case
+system's team which lines were rejected (`audit.rejected_rows`, source casework).""",
     "discard_day": """Runs only when something failed: removes the day's mart
-rows and its feed folder so nothing half-built is visible. Earlier days are
-untouched. A re-run of the date rebuilds them.""",
-    "publish_feed": """Writes `alerts.csv` (new alerts of D) and
-`_manifest.json` to a temporary folder and renames it into
-`$SAFETYNET_FEED_DIR/<D>`: the feed appears complete or not at all.""",
+rows (alerts, population, households, summary, alert_cases, alert_followup_daily)
+and its feed folder so nothing half-built is visible. Earlier days are untouched. A
+re-run of the date rebuilds them.""",
+    "publish_feed": """Writes `alerts.csv` (new alerts of D, with alert_id and
+episode_start), `overdue.csv` (alerts newly overdue on D, 新增逾期, from
+`marts.alert_cases`, with their due date) and `_manifest.json` (rows and sha256 of
+both) to a temporary folder and renames it into `$SAFETYNET_FEED_DIR/<D>`: the feed
+appears complete or not at all.""",
 }
