@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import csv
+import os
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+from psycopg import sql
 
 from safetynet import warehouse
 from safetynet.config import Settings
 from safetynet.quality import gate
 
+# Contract section 9 defaults; the environment of the runs may shorten them.
+DEADLINES = {
+    "SAFETYNET_VERIFY_WORKDAYS_HIGH": "5",
+    "SAFETYNET_VERIFY_WORKDAYS_MEDIUM": "10",
+    "SAFETYNET_RESOLVE_WORKDAYS": "20",
+}
 QUERIES = {
     "Rows loaded per source (latest batch of each file)": """
         select extract_date::text, source, sum(loaded_rows), sum(rejected_rows),
@@ -67,19 +79,138 @@ def _table(title: str, header: tuple[str, ...], rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
+STATE_ORDER = "array['OPEN', 'VERIFYING', 'CONFIRMED', 'DISMISSED', 'RESOLVED']"
+FOLLOWUP = {
+    "Follow-up: alerts by state (all / overdue / newly overdue)": (
+        ("date", "state", "alerts", "overdue", "newly overdue"),
+        f"""
+        select as_of_date::text, state, count(*), count(*) filter (where is_overdue),
+               count(*) filter (where is_newly_overdue)
+        from marts.alert_cases where as_of_date = any(%(dates)s)
+        group by 1, 2 order by 1, array_position({STATE_ORDER}, state)""",
+    ),
+    "Follow-up: overdue alerts by severity": (
+        ("date", "severity", "overdue", "newly overdue"),
+        """
+        select as_of_date::text, severity, count(*) filter (where is_overdue),
+               count(*) filter (where is_newly_overdue)
+        from marts.alert_cases where as_of_date = any(%(dates)s)
+        group by 1, 2 order by 1, 2""",
+    ),
+}
+PRECISION_TABLE = "marts.alert_followup_daily"
+
+
+def _exists(conn: Any, relation: str) -> bool:
+    found = conn.execute("select to_regclass(%s)", (relation,)).fetchone()
+    return bool(found and found[0])
+
+
 def report(dates: list[date]) -> str:
     settings = Settings.from_env()
     parts = []
     with warehouse.connect(settings.warehouse_url) as conn:
         for title, query in QUERIES.items():
-            exists = conn.execute("select to_regclass('marts.monitoring_alerts')").fetchone()
-            if "marts." in query and not (exists and exists[0]):
+            if "marts." in query and not _exists(conn, "marts.monitoring_alerts"):
                 rows: list[tuple] = []
             else:
                 rows = conn.execute(query, {"dates": dates}).fetchall()
             parts.append(_table(title, HEADERS[title], rows))
+        parts.append(_deadlines())
+        if _exists(conn, "marts.alert_cases"):
+            for title, (header, query) in FOLLOWUP.items():
+                rows = conn.execute(query, {"dates": dates}).fetchall()
+                parts.append(_table(title, header, rows))
+            parts.append(_overdue_feed(conn, settings, dates))
+        else:
+            parts.append("\nFollow-up\n  (no marts.alert_cases in this warehouse yet)")
+        parts.append(_precision(conn, dates))
     parts.append(_where(settings, dates))
     return "\n".join(parts)
+
+
+def _deadlines() -> str:
+    values = {name: os.environ.get(name) or default for name, default in DEADLINES.items()}
+    return (
+        "\nFollow-up deadlines (working days, from the environment of this process)\n"
+        f"  verify high {values['SAFETYNET_VERIFY_WORKDAYS_HIGH']}, "
+        f"verify medium {values['SAFETYNET_VERIFY_WORKDAYS_MEDIUM']}, "
+        f"resolve {values['SAFETYNET_RESOLVE_WORKDAYS']}"
+    )
+
+
+def _csv_rows(path: Path) -> int | None:
+    """Data rows of a feed CSV (records, header excluded), None when absent."""
+    if not path.exists():
+        return None
+    with open(path, encoding="utf-8", newline="") as handle:
+        return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+
+
+def _overdue_feed(conn: Any, settings: Settings, dates: list[date]) -> str:
+    counted = dict(
+        conn.execute(
+            """select as_of_date, count(*) filter (where is_newly_overdue)
+               from marts.alert_cases where as_of_date = any(%(dates)s) group by 1""",
+            {"dates": dates},
+        ).fetchall()
+    )
+    rows = []
+    for day in dates:
+        in_file = _csv_rows(settings.feed_dir / day.isoformat() / "overdue.csv")
+        rows.append(
+            (
+                day.isoformat(),
+                counted.get(day, 0),
+                "not published" if in_file is None else in_file,
+            )
+        )
+    return _table(
+        "Overdue feed: newly overdue alerts and rows of <feed>/<date>/overdue.csv",
+        ("date", "newly overdue", "overdue.csv rows"),
+        rows,
+    )
+
+
+def _precision(conn: Any, dates: list[date]) -> str:
+    """Field precision per rule: confirmed / (confirmed + dismissed), from the
+    daily follow-up mart (its precision columns, whatever their exact names)."""
+    title = f"Field precision by rule (verdicts CONFIRMED / decided, {PRECISION_TABLE})"
+    if not _exists(conn, PRECISION_TABLE):
+        return f"\n{title}\n  (no {PRECISION_TABLE} in this warehouse yet)"
+    schema, table = PRECISION_TABLE.split(".")
+    columns = [
+        r[0]
+        for r in conn.execute(
+            """select column_name from information_schema.columns
+               where table_schema = %s and table_name = %s order by ordinal_position""",
+            (schema, table),
+        ).fetchall()
+    ]
+    date_column = next(
+        (c for c in ("as_of_date", "report_date", "alert_date") if c in columns), None
+    )
+    wanted = [c for c in columns if any(w in c for w in ("confirmed", "dismissed", "precision"))]
+    if date_column is None or "rule_code" not in columns or not wanted:
+        return f"\n{title}\n  ({PRECISION_TABLE} columns not recognised: {', '.join(columns)})"
+    keys = ["rule_code"] + [c for c in ("region_code", "severity") if c in columns]
+    query = sql.SQL(
+        "select {date}::text, {keys}, {wanted} from {table} where {date} = any(%(dates)s) "
+        "order by 1, {keys}"
+    ).format(
+        date=sql.Identifier(date_column),
+        keys=sql.SQL(", ").join(map(sql.Identifier, keys)),
+        wanted=sql.SQL(", ").join(map(sql.Identifier, wanted)),
+        table=sql.Identifier(schema, table),
+    )
+    rows = [
+        tuple(
+            f"{v:.3f}" if isinstance(v, float | Decimal) and "precision" in c else v
+            for c, v in zip(["date", *keys, *wanted], row, strict=True)
+        )
+        for row in conn.execute(query, {"dates": dates}).fetchall()
+    ]
+    return _table(title, ("date", *keys, *wanted), rows)
 
 
 def _where(settings: Settings, dates: list[date]) -> str:

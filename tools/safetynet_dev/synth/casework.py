@@ -41,6 +41,7 @@ import argparse
 import csv
 import hashlib
 import io
+import json
 import random
 import sys
 from collections.abc import Iterator
@@ -119,9 +120,12 @@ class Event:
         return (self.alert_id, self.status, self.decided_on, self.handler, self.note)
 
 
-def published_alerts(feed_dir: Path | None, before: date) -> list[FeedAlert]:
-    """Alerts of every feed folder dated before ``before`` that was published
-    (``_manifest.json`` present), in date and file order."""
+def published_alerts(
+    feed_dir: Path | None, before: date, since: date | None = None
+) -> list[FeedAlert]:
+    """Alerts of every feed folder dated before ``before`` (and on or after
+    ``since``) that was published (``_manifest.json`` present), in date and file
+    order."""
     found: list[FeedAlert] = []
     if feed_dir is None or not Path(feed_dir).is_dir():
         return found
@@ -130,7 +134,9 @@ def published_alerts(feed_dir: Path | None, before: date) -> list[FeedAlert]:
             published = date.fromisoformat(folder.name)
         except ValueError:
             continue
-        if published >= before or not (folder / MANIFEST).is_file():
+        if published >= before or (since is not None and published < since):
+            continue
+        if not (folder / MANIFEST).is_file():
             continue
         with open(folder / "alerts.csv", encoding="utf-8", newline="") as handle:
             reader = csv.DictReader(handle)
@@ -250,9 +256,11 @@ def day_rows(
     *,
     seed: int = 0,
     bad_share: float = 0.03,
+    feeds_since: date | None = None,
 ) -> list[tuple[str, str, str, str, str]]:
     """The records of ``day``'s dispositions.csv (header excluded)."""
-    alerts = [a for a in published_alerts(feed_dir, day) if a.episode_start < day]
+    published = published_alerts(feed_dir, day, feeds_since)
+    alerts = [a for a in published if a.episode_start < day]
     good = [e.row() for a in alerts for e in life(a, seed) if e.delivered == day]
     good.sort(key=lambda r: (r[2], r[0]))
     rng = random.Random(f"{seed}:casework-day:{day.isoformat()}")
@@ -284,20 +292,28 @@ def deliver(
     *,
     seed: int = 0,
     bad_share: float = 0.03,
+    feeds_since: date | None = None,
 ) -> Path:
     """Write ``<landing>/casework/<day>/dispositions.csv`` and, last, its manifest
-    (``rows`` = CSV records, a note may span lines); return the folder."""
+    (``rows`` = CSV records, a note may span lines); return the folder.
+    ``feeds_since``: ignore feeds dated before it (left over from another run)."""
     if not 0 <= bad_share <= 1:
         raise ValueError("bad_share must be within [0, 1]")
     folder = Path(landing_dir) / SOURCE / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST).unlink(missing_ok=True)
-    rows = day_rows(feed_dir, day, seed=seed, bad_share=bad_share)
+    rows = day_rows(feed_dir, day, seed=seed, bad_share=bad_share, feeds_since=feeds_since)
     data = serialise(rows)
     (folder / FILE_NAME).write_bytes(data)
     listed = {"name": FILE_NAME, "rows": len(rows), "sha256": hashlib.sha256(data).hexdigest()}
     write_manifest(folder, SOURCE, day.isoformat(), [listed])
     return folder
+
+
+def delivered_rows(folder: Path) -> int:
+    """Rows of a delivered folder, as its manifest lists them."""
+    document = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+    return sum(int(entry["rows"]) for entry in document["files"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,8 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     for offset in range(args.days):
         day = args.start + timedelta(days=offset)
         folder = deliver(args.landing, args.feed, day, seed=args.seed, bad_share=args.bad_share)
-        rows = sum(1 for _ in csv.reader(io.StringIO((folder / FILE_NAME).read_text("utf-8"))))
-        print(f"casework {day}: {rows - 1} rows -> {folder}")
+        print(f"casework {day}: {delivered_rows(folder)} rows -> {folder}")
     return 0
 
 
