@@ -78,8 +78,8 @@ def file_facts(path: Path, has_header: bool, multiline: bool = False) -> FileFac
     if multiline:
         data = path.read_bytes()
         records = count_records(data)
-        digest = hashlib.sha256(data).hexdigest()
-        return FileFacts(max(records - (1 if has_header else 0), 0), digest)
+        sha256 = hashlib.sha256(data).hexdigest()
+        return FileFacts(max(records - (1 if has_header else 0), 0), sha256)
     digest = hashlib.sha256()
     newlines = 0
     last = b""

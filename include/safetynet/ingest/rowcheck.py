@@ -68,7 +68,7 @@ TYPE_LETTERS = {
 
 def raw_types(conn: psycopg.Connection, spec: FileSpec) -> str:
     """A type letter per raw column after line_no, read from the raw table itself."""
-    found = dict(
+    found: dict[str, str] = dict(
         conn.execute(
             """select attname, format_type(atttypid, null) from pg_attribute
            where attrelid = %s::regclass and attnum > 0 and not attisdropped""",

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 CHECKS = (
     "text",
@@ -89,7 +90,7 @@ def _id(name: str, key_column: str) -> Column:
     return Column(name, "id", identity=key_column)
 
 
-CIVIL = {"source": "civil_affairs", "encoding": "GB18030", "line_end": "\r\n"}
+CIVIL: dict[str, Any] = {"source": "civil_affairs", "encoding": "GB18030", "line_end": "\r\n"}
 SPECS: tuple[FileSpec, ...] = (
     FileSpec(
         **CIVIL,

@@ -58,7 +58,7 @@ def failed_checks(error: BaseException | None) -> list[str]:
 def _date(context: dict[str, Any]) -> str | None:
     if context.get("ds"):
         return str(context["ds"])
-    logical = context.get("logical_date")
+    logical: Any = context.get("logical_date")
     return logical.date().isoformat() if hasattr(logical, "date") else None
 
 

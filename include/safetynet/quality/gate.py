@@ -146,10 +146,11 @@ def key_results(specs: list[dict[str, Any]], views: list[str], token: str) -> di
 
 def _context(reports_dir: Path, url: str) -> Any:
     import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     os.environ["SAFETYNET_GX_CONNECTION"] = _sqlalchemy_url(url)
     context = gx.get_context(mode="file", project_root_dir=str(reports_dir))
-    context.variables.progress_bars = {"globally": False}
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     _forget_previous_run(context)
     context.data_sources.add_postgres(
         name="warehouse", connection_string="${SAFETYNET_GX_CONNECTION}"
