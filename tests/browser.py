@@ -3,8 +3,9 @@ driven by Selenium, for the tests that look at pages the way a person does.
 The browser has no internet (a dead proxy for everything but loopback and files).
 
 ``chromium()`` is a context manager yielding a WebDriver; tests skip with the
-reason when the browser, its driver or selenium is missing. No browser or
-driver is ever downloaded (Selenium Manager is not asked: both paths are given).
+reason when the browser, its driver or selenium is missing, and fail under CI
+(``CI=true``: .ci/run installs them). No browser or driver is ever downloaded
+(Selenium Manager is not asked: both paths are given).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
+from conftest import missing
 
 CHROMIUM = os.environ.get("SAFETYNET_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("SAFETYNET_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -54,9 +55,9 @@ def skip_reason() -> str | None:
 
 
 def require_chromium() -> None:
-    """Skip the calling test (or module, at import) when the browser cannot run here."""
+    """Skip the calling test (or module) when the browser cannot run here; fail under CI."""
     if reason := skip_reason():
-        pytest.skip(reason, allow_module_level=True)
+        missing(reason)
 
 
 @contextlib.contextmanager

@@ -1,5 +1,11 @@
 """Shared fixtures: the real local stack (embedded PostgreSQL, Airflow, dbt, GX).
 
+Every test carries one tier marker (pyproject.toml): ``unit`` (no server: no
+PostgreSQL, no Airflow run, no dbt; `make check`), ``integration`` (a real
+PostgreSQL, dbt or GX) or ``e2e`` (real Airflow runs). The local cluster is started
+only for a test that asks for it (``local_stack``, through ``stack`` or
+``isolated_stack``), and a unit test that asks for it is refused at collection.
+
 Each end-to-end test gets its own warehouse database and its own landing,
 feed and report folders, so tests never see each other's days.
 """
@@ -13,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import psycopg
 import pytest
@@ -24,13 +31,50 @@ from safetynet_dev.stack import env, localpg
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT / "contract"
 SAMPLES = CONTRACT / "samples"
+TIERS = ("unit", "integration", "e2e")
+# The fixture that starts the local PostgreSQL: no unit test may depend on it.
+SERVER_FIXTURE = "local_stack"
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects: an unmarked test must not vanish
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test has exactly one tier; a unit test starts no server."""
+    wrong = []
+    for item in items:
+        tiers = sorted({mark.name for mark in item.iter_markers() if mark.name in TIERS})
+        if len(tiers) != 1:
+            wrong.append(f"{item.nodeid}: tiers {tiers or 'none'}, needs one of {TIERS}")
+        elif tiers == ["unit"] and SERVER_FIXTURE in getattr(item, "fixturenames", ()):
+            wrong.append(f"{item.nodeid}: marked unit but uses {SERVER_FIXTURE} (PostgreSQL)")
+    if wrong:
+        raise pytest.UsageError(
+            "test tiers (pytestmark = pytest.mark.unit / integration / e2e):\n  "
+            + "\n  ".join(wrong)
+        )
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def missing(reason: str) -> NoReturn:
+    """A test's requirement (an OS package such as Chromium or redis-server) is absent:
+    skip with the reason, or under CI (``CI=true``) fail, since .ci/run installs them."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: a missing requirement is an error)", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def local_stack() -> localpg.Cluster:
-    """Environment of `make env` and a running local cluster (reused if up)."""
+def local_environment() -> None:
+    """Environment of `make env` (what is already set wins). Starts nothing."""
     for name, value in env.local_environment().items():
         os.environ.setdefault(name, value)
+
+
+@pytest.fixture(scope="session")
+def local_stack(local_environment: None) -> localpg.Cluster:
+    """A running local cluster (reused if up): integration and e2e tests only."""
     cluster = localpg.Cluster.local()
     cluster.start()
     use_test_airflow_metadata(cluster)

@@ -27,6 +27,8 @@ from safetynet.config import SOURCES
 from safetynet_dev.stack import localpg, services
 from safetynet_dev.stack.ports import free_port
 
+pytestmark = pytest.mark.e2e
+
 DAG = "safetynet_daily"
 DAY = "2026-10-01"
 NEXT_DAY = "2026-10-02"

@@ -34,6 +34,7 @@ child.wait()
 """
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("use_psutil", [True, False], ids=["psutil", "procfs"])
 def test_sampler_sees_the_process_tree_and_postgres(local_stack, use_psutil: bool) -> None:
     if use_psutil and bench.psutil is None:
@@ -66,6 +67,7 @@ def test_sampler_sees_the_process_tree_and_postgres(local_stack, use_psutil: boo
     assert 1 <= len(timeline) <= report.samples
 
 
+@pytest.mark.unit
 def test_stage_figures_count_the_cores_other_work_took() -> None:
     """A process outside the sampled tree spinning on one core shows as others' cores
     during the stage; the sampled tree (asleep) takes almost none."""
@@ -84,6 +86,7 @@ def test_stage_figures_count_the_cores_other_work_took() -> None:
     assert 0 <= others["load"]["steal"] <= 2
 
 
+@pytest.mark.unit
 def test_postgres_backends_of_other_databases_are_left_out() -> None:
     procs = {
         1: bench.Proc(1, 0, 100, "postgres -D /x", 0.0),
@@ -101,6 +104,7 @@ def _t(seconds: float) -> datetime:
     return datetime(2026, 11, 1, tzinfo=UTC) + timedelta(seconds=seconds)
 
 
+@pytest.mark.unit
 def test_stage_times_group_tasks_into_stages() -> None:
     tasks = [
         bench.TaskTime(f"wait_{s}", "success", _t(i), _t(i + 1)) for i, s in enumerate(SOURCES)
@@ -133,6 +137,7 @@ def test_stage_times_group_tasks_into_stages() -> None:
     assert bench.task_at(_t(50).timestamp(), times["tasks"]) == "dbt_build"
 
 
+@pytest.mark.integration
 def test_day_run_reads_the_metadata_schema(local_stack) -> None:
     import os
 
@@ -141,6 +146,7 @@ def test_day_run_reads_the_metadata_schema(local_stack) -> None:
     assert run == {} and tasks == []
 
 
+@pytest.mark.integration
 def test_overnight_vacuums_analyses_and_checkpoints(stack) -> None:
     table = f"bench_overnight_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(bench.metadata_url(stack.url), autocommit=True) as conn:
@@ -162,6 +168,7 @@ def test_overnight_vacuums_analyses_and_checkpoints(stack) -> None:
     assert after[0] > before[0], "a checkpoint was requested"
 
 
+@pytest.mark.integration
 def test_copy_baseline_counts_every_row_with_the_loader_options(stack, tmp_path: Path) -> None:
     generator.generate(stack.landing, 300, DAY, 1)
     inventory = bench.day_inventory(stack.landing, DAY)
@@ -185,6 +192,7 @@ def test_copy_baseline_counts_every_row_with_the_loader_options(stack, tmp_path:
     assert bank["ratio"] == pytest.approx(bank["copy_seconds"] / 1.0)
 
 
+@pytest.mark.integration
 def test_slow_statements_are_read_from_the_server_log(local_stack, tmp_path: Path) -> None:
     name = "t_bench_" + uuid.uuid4().hex[:8]
     deployment = bench.Deployment(local_stack, tmp_path / "bench", name, name + "_meta")
@@ -212,6 +220,7 @@ def test_slow_statements_are_read_from_the_server_log(local_stack, tmp_path: Pat
                 conn.execute(f'drop database if exists "{db}" with (force)')
 
 
+@pytest.mark.unit
 def test_log_and_output_parsers() -> None:
     server_log = (
         "2026-11-23 12:00:00.000 UTC [42] LOG:  temporary file: "
@@ -276,6 +285,7 @@ def test_log_and_output_parsers() -> None:
     ]
 
 
+@pytest.mark.unit
 def test_render_and_write_results(tmp_path: Path) -> None:
     day = {
         "date": "2026-10-01",
@@ -322,6 +332,7 @@ def test_render_and_write_results(tmp_path: Path) -> None:
     assert path.exists() and (tmp_path / "latest.json").read_text() == path.read_text()
 
 
+@pytest.mark.integration
 def test_loader_against_copy_loads_every_source_and_times_both(stack, tmp_path: Path) -> None:
     generator.generate(stack.landing, 200, DAY, 1)
     rows = bench.source_rows(bench.day_inventory(stack.landing, DAY))

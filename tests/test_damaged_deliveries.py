@@ -13,6 +13,8 @@ from safetynet.ingest import loader
 from safetynet.ingest.manifest import DeliveryError
 from safetynet_dev.synth import damage, generator
 
+pytestmark = pytest.mark.integration
+
 DAY = date(2026, 10, 1)
 PERSONS = "persons.csv"
 

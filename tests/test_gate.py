@@ -18,6 +18,8 @@ from conftest import Stack, isolated_stack
 
 from safetynet_dev.synth import damage, generator
 
+pytestmark = pytest.mark.e2e
+
 D1, D2 = "2026-10-01", "2026-10-02"
 FINGERPRINT = """select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), ''))
                  from {table} t where {column} = %s"""

@@ -28,6 +28,8 @@ try:
 except ImportError:  # tests/ itself is on sys.path (pytest prepend mode)
     from reference import rules  # type: ignore[no-redef]
 
+pytestmark = pytest.mark.unit
+
 START = date(2026, 10, 1)
 DAYS = 3
 HOUSEHOLDS = 200

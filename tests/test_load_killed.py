@@ -11,7 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, SAMPLES, Stack
+
+pytestmark = pytest.mark.integration
 
 DAY = "2026-10-01"
 ROWS = 1_500_000

@@ -18,6 +18,8 @@ from safetynet.config import SOURCES
 from safetynet.ingest import loader
 from safetynet.ingest.manifest import DeliveryError
 
+pytestmark = pytest.mark.integration
+
 D1 = date(2026, 10, 1)
 SAMPLE_ROWS = {
     "households.csv": 80,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import shutil
 
 import psycopg
+import pytest
 
 from safetynet import config
 from safetynet_dev.stack import localpg
+
+pytestmark = pytest.mark.integration
 
 
 def test_start_reuse_stop() -> None:

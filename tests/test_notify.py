@@ -71,6 +71,7 @@ def context(error: BaseException | None, task_id: str = "load_bank") -> dict:
     return {"ti": ti, "ds": DAY, "run_id": "manual__x", "exception": error}
 
 
+@pytest.mark.unit
 def test_payload_of_a_failed_delivery_check() -> None:
     cause = DeliveryError("checksum", f"bank/{DAY}/{BANK_FILE}: sha256 aa, manifest says bb")
     try:
@@ -88,6 +89,7 @@ def test_payload_of_a_failed_delivery_check() -> None:
     json.dumps(payload)  # serialisable as it is posted
 
 
+@pytest.mark.unit
 def test_failed_checks_of_a_quality_gate_and_of_plain_errors() -> None:
     gate = RuntimeError(
         "data-quality gate failed for 2026-10-01: 2 critical check(s)\n"
@@ -107,6 +109,7 @@ def test_failed_checks_of_a_quality_gate_and_of_plain_errors() -> None:
     assert payload["error"] == "run failed" and payload["failed_task"] is None
 
 
+@pytest.mark.unit
 def test_notifier_posts_and_never_raises(receiver: Receiver, monkeypatch, caplog) -> None:
     monkeypatch.setenv("SAFETYNET_NOTIFY_WEBHOOK", receiver.url)
     SafetynetNotifier().notify(context(RuntimeError("[checksum] x: y")))
@@ -124,6 +127,7 @@ def test_notifier_posts_and_never_raises(receiver: Receiver, monkeypatch, caplog
 # ---------------------------------------------------------------- a real blocked day
 
 
+@pytest.mark.e2e
 def test_blocked_day_posts_to_the_webhook(stack: Stack, receiver: Receiver) -> None:
     stack.key = "sample-key"
     shutil.copytree(SAMPLES / "landing", stack.landing, dirs_exist_ok=True)

@@ -18,6 +18,8 @@ from reference import rules as reference
 
 from safetynet_dev.synth import generator
 
+pytestmark = pytest.mark.e2e
+
 START = date(2026, 10, 1)
 DAYS = [START + timedelta(days=i) for i in range(3)]
 

@@ -20,6 +20,8 @@ from conftest import ROOT, SAMPLES, Stack, isolated_stack
 
 from safetynet_dev.docs import dbt_environment
 
+pytestmark = pytest.mark.e2e
+
 DAYS = ["2026-10-01", "2026-10-02", "2026-10-03"]
 
 

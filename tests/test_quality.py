@@ -23,6 +23,8 @@ from safetynet import pipeline, warehouse
 from safetynet.ingest import loader
 from safetynet.quality import gate
 
+pytestmark = pytest.mark.integration
+
 DAY = date(2026, 10, 1)
 RUN_ID = "test_quality_run"
 USER_SCHEMAS = ("raw.", "marts.", "audit.", gate.CHECKS_SCHEMA)

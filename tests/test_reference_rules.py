@@ -13,6 +13,8 @@ try:
 except ImportError:  # tests/ itself is on sys.path (pytest prepend mode)
     from reference import rules  # type: ignore[no-redef]
 
+pytestmark = pytest.mark.unit
+
 SAMPLES = rules.CONTRACT_DIR / "samples"
 SAMPLE_DATES = [date(2026, 10, 1), date(2026, 10, 2), date(2026, 10, 3)]
 SAMPLE_KEY = "sample-key"

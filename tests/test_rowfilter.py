@@ -23,6 +23,8 @@ from safetynet.identity import check_char, is_valid_id, normalise_id, person_key
 from safetynet.ingest import rowfilter
 from safetynet.ingest.sources import SPECS, FileSpec
 
+pytestmark = pytest.mark.unit
+
 KEY = "test-key"
 PERSONS = next(s for s in SPECS if s.table == "civil_affairs_persons")
 CLAIMS = next(s for s in SPECS if s.table == "health_medical_claims")
