@@ -8,12 +8,14 @@ corrected delivery re-run publishes day 2.
 
 from __future__ import annotations
 
+import csv
 import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from casework_landing import add_header_only_casework, write_casework
 from conftest import Stack, isolated_stack
 
 from safetynet_dev.synth import damage, generator
@@ -30,6 +32,7 @@ def gate(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stac
     root = tmp_path_factory.mktemp("gate")
     with isolated_stack(local_stack, root, "t_gate") as stack:
         generator.generate(root / "pristine", 300, date(2026, 10, 1), 2, seed=5)
+        add_header_only_casework(root / "pristine")  # days without decisions
         shutil.copytree(root / "pristine", stack.landing)
         run = stack.run_dag(D1)
         assert run.returncode == 0, run.stdout[-3000:]
@@ -38,7 +41,7 @@ def gate(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stac
 
 def restore_day2(stack: Stack) -> None:
     pristine = stack.landing.parent / "pristine"
-    for source in ("civil_affairs", "health", "housing", "bank"):
+    for source in ("civil_affairs", "health", "housing", "bank", "casework"):
         target = stack.landing / source / D2
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(pristine / source / D2, target)
@@ -76,6 +79,10 @@ def _missing(landing: Path) -> None:
     damage.remove_source(landing, "health", D2)
 
 
+def _casework_flip(landing: Path) -> None:
+    damage.flip_byte(damage.folder(landing, "casework", D2) / "dispositions.csv")
+
+
 @pytest.mark.parametrize(
     ("damage_day2", "named_check"),
     [
@@ -84,8 +91,16 @@ def _missing(landing: Path) -> None:
         (_drop, "header drift, missing ['urban_rural']"),
         (_invalid_ids, "more than the 1% tolerance"),
         (_missing, "no manifest from health"),
+        (_casework_flip, "casework/2026-10-02/dispositions.csv: sha256"),
     ],
-    ids=["truncated", "checksum", "dropped-column", "invalid-ids-3pct", "missing-source"],
+    ids=[
+        "truncated",
+        "checksum",
+        "dropped-column",
+        "invalid-ids-3pct",
+        "missing-source",
+        "casework-checksum",
+    ],
 )
 def test_damaged_day_is_blocked(gate: Stack, damage_day2, named_check: str) -> None:
     before = day1_state(gate)
@@ -149,3 +164,44 @@ def test_corrected_redelivery_publishes(gate: Stack) -> None:
     rerun = gate.run_dag(D2)
     assert rerun.returncode == 0
     assert (gate.feed / D2 / "alerts.csv").read_bytes() == first
+
+
+def test_casework_with_a_fifth_of_bad_rows_publishes_with_a_warning(gate: Stack) -> None:
+    """Contract v2 section 9: rejected casework rows never block the day; each is in
+    audit.rejected_rows with its line and reason (loader and warehouse alike)."""
+    restore_day2(gate)
+    with open(gate.feed / D1 / "alerts.csv", encoding="utf-8", newline="") as handle:
+        alerts = [row["alert_id"] for row in csv.DictReader(handle)]
+    assert alerts, "day 1 published alerts"
+    good = [
+        (alerts[i % len(alerts)], "VERIFYING", D1, f"S{i:04d}", f'核查中, 第{i}次\n"复核"')
+        for i in range(8)
+    ]
+    bad = [
+        (alerts[0], "LOST", D2, "S9001", "status outside the four"),  # line 2: the loader
+        ("0" * 32, "CONFIRMED", D2, "S9002", "no such alert"),  # the warehouse
+    ]
+    write_casework(gate.landing, D2, [bad[0], *good[:4], bad[1], *good[4:]])
+    run = gate.run_dag(D2)
+    (gate.reports / "run-casework-bad-rows.log").write_text(run.stdout + run.stderr)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert (gate.feed / D2 / "overdue.csv").exists()
+    rejected = gate.query(
+        """select line_no, reason from audit.rejected_rows r
+           where source = 'casework' and extract_date = %s
+             and batch_id = (select max(batch_id) from audit.load_batches
+                             where source = 'casework' and extract_date = %s)
+           order by line_no""",
+        (D2, D2),
+    )
+    # good rows span two lines each (their note holds a line break): the unknown
+    # alert_id starts on line 2 + 1 + 4 * 2 = 11
+    assert [line for line, _ in rejected] == [2, 11]
+    assert rejected[0][1] == "invalid status" and "alert_id" in rejected[1][1]
+    warnings = gate.query(
+        """select suite from audit.dq_results where extract_date = %s and not success
+           and severity = 'warning' and run_id = (select max(run_id) from audit.dq_results
+                                                  where extract_date = %s)""",
+        (D2, D2),
+    )
+    assert {("delivery",), ("audit.casework_rejections",)} <= set(warnings)

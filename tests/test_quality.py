@@ -20,6 +20,7 @@ import pytest
 from conftest import SAMPLES, Stack, isolated_stack
 
 from safetynet import pipeline, warehouse
+from safetynet.config import SOURCES
 from safetynet.ingest import loader
 from safetynet.quality import gate
 
@@ -36,7 +37,7 @@ def loaded(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     name = f"t_quality_{uuid.uuid4().hex[:8]}"
     with isolated_stack(local_stack, root, name, key="sample-key") as stack:
         shutil.copytree(SAMPLES / "landing", stack.landing)
-        for source in ("civil_affairs", "health", "housing", "bank"):
+        for source in SOURCES:  # the four agencies and (v2) casework
             loader.load_source(stack.url, stack.landing, source, DAY, stack.key, RUN_ID)
         yield stack
 
@@ -122,7 +123,7 @@ def test_redelivery_rerun_under_the_same_run_id_passes(loaded: Stack, statements
     run_id = "test_quality_redelivery"
     balances = damage.folder(loaded.landing, "bank", DAY.isoformat()) / "balances_20261001.txt"
     pristine = balances.read_bytes()
-    for source in ("civil_affairs", "health", "housing"):
+    for source in ("civil_affairs", "health", "housing", "casework"):
         loader.load_source(loaded.url, loaded.landing, source, DAY, loaded.key, run_id)
     damage.flip_byte(balances)
     with pytest.raises(DeliveryError, match="sha256"):
@@ -157,3 +158,36 @@ def test_leftovers_of_a_killed_check_run_are_cleared(loaded: Stack, statements: 
         (gate.CHECKS_SCHEMA,),
     )
     assert left == []
+
+
+def test_rejected_casework_rows_only_warn_whatever_their_share(
+    loaded: Stack, statements: list
+) -> None:
+    """Contract v2 section 9: a casework file with 2 of 3 rows rejected loads, and the
+    delivery check reports it as a warning; the raw casework suite passes."""
+    from casework_landing import write_casework
+
+    run_id = "test_quality_casework"
+    folder = loaded.landing / "casework" / DAY.isoformat()
+    pristine = {p.name: p.read_bytes() for p in folder.iterdir()}
+    good = ("b2bdc627ab8e11a3bff1ed6fa35c61ec", "VERIFYING", "2026-10-01", "S1", "a, b")
+    write_casework(loaded.landing, DAY, [good, good, (good[0], "LOST", *good[2:])])
+    try:
+        for source in SOURCES:
+            loader.load_source(loaded.url, loaded.landing, source, DAY, loaded.key, run_id)
+        tally = pipeline.check_raw(DAY, run_id)
+    finally:
+        for name, data in pristine.items():
+            (folder / name).write_bytes(data)
+    assert tally["failed_critical"] == 0 and tally["failed_warning"] >= 1
+    warned = loaded.query(
+        "select suite, column_name from audit.dq_results where run_id = %s and not success",
+        (run_id,),
+    )
+    assert warned == [("delivery", "warning")]
+    assert loaded.query(
+        "select line_no, reason from audit.rejected_rows where source = 'casework' "
+        "and batch_id = (select max(batch_id) from audit.load_batches where run_id = %s "
+        "and source = 'casework') order by line_no",
+        (run_id,),
+    ) == [(3, "exact duplicate of line 2"), (4, "invalid status")]
