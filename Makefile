@@ -12,8 +12,19 @@ DAYS ?= 3
 HOUSEHOLDS ?= 2000
 START ?= 2026-10-01
 DATE ?= $(START)
+# `make test TIER=unit` (or integration, e2e): one tier of the tests (pytest -m).
+TIER ?=
+PYTEST := $(VENV)/bin/python -m pytest tests -q -p no:cacheprovider
+# What `make lint` runs, each from the venv. Config: pyproject.toml (ruff, mypy),
+# .sqlfluff, .yamllint. All run; the target fails if any failed.
+LINTERS := \
+  "ruff check include tools tests dags plugins" \
+  "ruff format --check include tools tests dags plugins" \
+  "sqlfluff lint dbt_project" \
+  "yamllint --strict ." \
+  "mypy include/safetynet"
 
-.PHONY: help venv up demo run test env psql stop data docs bench airflow backfill lint cluster-demo
+.PHONY: help venv up demo run test check env psql stop data docs bench airflow backfill lint cluster-demo
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,11 +60,20 @@ demo: up ## set up from nothing, generate data, run safetynet_daily for 3 days, 
 run: up ## run safetynet_daily for one date through Airflow: DATE=YYYY-MM-DD
 	@$(ENV); airflow dags test safetynet_daily $(DATE)
 
-test: up ## the whole test suite against the real local stack
-	@$(ENV); $(VENV)/bin/python -m pytest tests -q -p no:cacheprovider
+# TIER=unit needs no server: then PostgreSQL is not started either.
+test: $(if $(filter unit,$(TIER)),$(STAMP),up) ## the test suite against the real local stack (TIER=unit|integration|e2e: one tier)
+	@$(ENV); $(PYTEST) $(if $(TIER),-m "$(TIER)")
 
-lint: $(STAMP) ## ruff
-	$(VENV)/bin/ruff check plugins dags tests
+# Lint + unit tests, a few minutes at most: no PostgreSQL, no Airflow run, no dbt.
+check: $(STAMP) ## before every commit: lint + the unit tests (starts no server)
+	@status=0; $(MAKE) --no-print-directory lint || status=1; \
+	  echo "== pytest -m unit" >&2; $(ENV); $(PYTEST) -m unit || status=1; \
+	  exit $$status
+
+lint: $(STAMP) ## ruff (check + format), sqlfluff, yamllint, mypy
+	@failed=(); for linter in $(LINTERS); do echo "== $$linter" >&2; \
+	  $(VENV)/bin/$$linter || failed+=("$$linter"); done; \
+	  if (( $${#failed[@]} )); then printf 'lint failed: %s\n' "$${failed[@]}" >&2; exit 1; fi
 
 env: $(STAMP) ## shell exports: eval "$$(make -s env)"
 	@$(VENV)/bin/python -m safetynet_dev.stack.env
