@@ -2,10 +2,15 @@
     config(
         unique_key='alert_date',
         pre_hook="{{ delete_rows_of_date('alert_date') }}",
+        post_hook=[
+            "create index if not exists monitoring_alerts_alert_id_idx on {{ this }} (alert_id)",
+        ],
     )
 }}
 
--- 监测预警 One row per alert of rules A01-A06 on D, with is_new against D-1.
+-- 监测预警 One row per alert of rules A01-A06 on D, with is_new, its episode
+-- and alert_id (contract sections 5 and 9) against the latest processed
+-- date before D (not D - 1: a blocked or skipped day is not processed).
 
 with
 
@@ -73,37 +78,58 @@ keyed_alerts as (
 
 ),
 
--- the alerts that held on D-1, if D-1 was processed (none on the first run)
-previous_day_alerts as (
+-- the latest processed date before D (macro latest_processed_date_before:
+-- marts.low_income_population has rows for it); null on the first one
+latest_processed_date as (
+
+    select {{ latest_processed_date_before(as_of_date()) }} as processed_date
+
+),
+
+-- the alerts that held on the latest processed date before D, with the
+-- start of their episode (none on the first processed date)
+alerts_of_the_latest_processed_date as (
 
     {% if is_incremental() %}
-    select distinct alert_key
-    from {{ this }}
-    where alert_date = {{ as_of_date() }} - 1
+    select
+        previous_alerts.alert_key,
+        previous_alerts.episode_start
+
+    from {{ this }} as previous_alerts
+    inner join latest_processed_date
+        on previous_alerts.alert_date = latest_processed_date.processed_date
     {% else %}
-    select cast(null as text) as alert_key
+    select
+        cast(null as text) as alert_key,
+        cast(null as date) as episode_start
     where false
     {% endif %}
 
 ),
 
--- new on D unless the same (rule, household, person) held on D-1
-flagged_new_alerts as (
+-- new on D unless the same (rule, household, person) held on the latest
+-- processed date before D; an episode starts where the alert is new and
+-- goes on while it holds on every following processed date
+episodes as (
 
     select
         keyed_alerts.*,
-        previous_day_alerts.alert_key is null as is_new
+        alerts_of_the_latest_processed_date.alert_key is null as is_new,
+        coalesce(
+            alerts_of_the_latest_processed_date.episode_start, keyed_alerts.alert_date
+        ) as episode_start
 
     from keyed_alerts
-    left join previous_day_alerts
-        on keyed_alerts.alert_key = previous_day_alerts.alert_key
+    left join alerts_of_the_latest_processed_date
+        on keyed_alerts.alert_key = alerts_of_the_latest_processed_date.alert_key
 
 ),
 
 final as (
 
     select
-        md5(cast(alert_date as text) || '|' || alert_key) as alert_id,
+        {{ episode_alert_id('rule_code', 'household_id', 'person_key', 'episode_start') }}
+            as alert_id,
         alert_key,
         alert_date,
         rule_code,
@@ -112,10 +138,11 @@ final as (
         household_id,
         person_key,
         region_code,
+        episode_start,
         is_new,
         evidence
 
-    from flagged_new_alerts
+    from episodes
 
 )
 

@@ -1,0 +1,52 @@
+{#
+    Processed dates (contract section 5, v2): a date is processed when its
+    run passed the gate, i.e. its marts exist. Here: the dates for which
+    marts.low_income_population has rows (a blocked day's rows are removed
+    by the DAG's discard_day, a skipped day never had any). A processed
+    date without a single categorised household would not count; no real
+    roster has one.
+
+    latest_processed_date_before(day): a scalar SQL expression, the latest
+    processed date < day (null when there is none: `day` is the first
+    processed date). One backward index scan (low_income_population is
+    indexed on as_of_date). is_new and the episodes of monitoring_alerts and
+    is_newly_overdue of alert_cases compare with it, not with D - 1.
+    latest_processed_date(): the latest processed date of all.
+#}
+{% macro latest_processed_date_before(day) -%}
+    (
+        select max(processed.as_of_date)
+        from {{ ref('low_income_population') }} as processed
+        where processed.as_of_date < {{ day }}
+    )
+{%- endmacro %}
+
+{% macro latest_processed_date() -%}
+    (
+        select max(processed.as_of_date)
+        from {{ ref('low_income_population') }} as processed
+    )
+{%- endmacro %}
+
+{#
+    alert_id of an episode (contract section 9): the first 32 characters of
+    the lower-case hex SHA-256 of the UTF-8 text
+    `rule_code|household_id|person_key|episode_start` (person_key empty for
+    household rules, episode_start as YYYY-MM-DD).
+#}
+{% macro episode_alert_id(rule_code, household_id, person_key, episode_start) -%}
+    left(
+        encode(
+            sha256(
+                convert_to(
+                    {{ rule_code }} || '|' || {{ household_id }} || '|'
+                    || coalesce({{ person_key }}, '') || '|'
+                    || to_char({{ episode_start }}, 'YYYY-MM-DD'),
+                    'UTF8'
+                )
+            ),
+            'hex'
+        ),
+        32
+    )
+{%- endmacro %}
