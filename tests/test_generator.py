@@ -1,8 +1,9 @@
 """The synthetic landing generator and the damage helpers (no database needed).
 
-Formats are checked against the contract's own words (section 2), ids with a
-small GB 11643 check written here, and the scripted boundary households with
-the independent reference rules of tests/reference/rules.py.
+Formats, ids (GB 11643) and the scripted boundary households are checked
+against the independent reference of tests/reference/rules.py (its own
+reading of contract sections 2, 3 and 5), not against the generator's
+sources (the loader's specs, ``safetynet.identity``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import io
 import json
 import re
 import shutil
+import subprocess
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -20,8 +23,17 @@ from pathlib import Path
 
 import pytest
 
-from safetynet_dev.synth import damage
-from safetynet_dev.synth import generator as gen
+from safetynet.ingest.manifest import file_facts
+from safetynet_dev.synth import cli, damage, formats
+from safetynet_dev.synth.cases import scripted_cases
+from safetynet_dev.synth.generator import generate
+from safetynet_dev.synth.reference import (
+    DEFAULT_REGIONS_CSV,
+    DEFAULT_STANDARDS_CSV,
+    Standards,
+    load_regions,
+)
+from safetynet_dev.synth.vocabulary import RARE_CHARACTERS
 
 try:
     from tests.reference import rules
@@ -35,18 +47,17 @@ DAYS = 3
 HOUSEHOLDS = 200
 DATES = [START + timedelta(days=i) for i in range(DAYS)]
 
-# contract section 2, written out independently of the generator
+# contract section 2 as the independent reference reads it (not the loader's specs)
 COLUMNS = {
-    "households.csv": "household_id,region_code,urban_rural,address,head_id_number,"
-    "assessed_monthly_income,income_assessed_date",
-    "persons.csv": "household_id,id_number,name,gender,birth_date,relation,disability_grade",
-    "enrollments.csv": "enrollment_id,household_id,program,status,start_date,end_date,"
-    "monthly_amount",
-    "medical_claims.csv": "claim_id,version,id_number,hospital_code,admission_date,"
-    "settlement_date,diagnosis_code,total_cost,fund_paid,out_of_pocket",
-    "deaths.csv": "id_number,death_date,registered_date",
-    "properties.csv": "cert_no,owner_id_number,property_type,floor_area,region_code,"
-    "registered_date,cancelled_date",
+    f"{spec.kind}.csv": ",".join(spec.names)
+    for spec in (
+        rules.HOUSEHOLDS,
+        rules.PERSONS,
+        rules.ENROLLMENTS,
+        rules.CLAIMS,
+        rules.DEATHS,
+        rules.PROPERTIES,
+    )
 }
 SOURCE_FILES = {
     "civil_affairs": ["households.csv", "persons.csv", "enrollments.csv"],
@@ -66,34 +77,8 @@ BOM = b"\xef\xbb\xbf"
 
 # ---------------------------------------------------------------- independent id check
 
-WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def _check(first17: str) -> str:
-    return "10X98765432"[sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=True)) % 11]
-
-
-def normalise(raw: str) -> str:
-    text = raw.strip()  # str.strip() also removes U+3000
-    text = "".join(
-        chr(ord(c) - 0xFEE0) if "\uff10" <= c <= "\uff19" or c in "ｘＸ" else c for c in text
-    ).upper()
-    if re.fullmatch(r"[0-9]{15}", text):
-        text = text[:6] + "19" + text[6:]
-        text += _check(text)
-    return text
-
-
-def is_valid(normalised: str) -> bool:
-    if not re.fullmatch(r"[0-9]{17}[0-9X]", normalised) or normalised[17] != _check(
-        normalised[:17]
-    ):
-        return False
-    try:
-        date(int(normalised[6:10]), int(normalised[10:12]), int(normalised[12:14]))
-    except ValueError:
-        return False
-    return True
+normalise = rules.normalize_id  # section 3, the reference's own reading
+is_valid = rules.is_valid_id
 
 
 # ---------------------------------------------------------------- reading the landing zone
@@ -137,7 +122,7 @@ def all_bytes(landing: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     landing = tmp_path_factory.mktemp("landing")
-    summary = gen.generate(landing, HOUSEHOLDS, START, DAYS, seed=7)
+    summary = generate(landing, HOUSEHOLDS, START, DAYS, seed=7)
     return landing, summary
 
 
@@ -208,7 +193,7 @@ def test_civil_affairs_gb18030_crlf_with_rare_names(generated: tuple[Path, dict]
         assert all(len(r) == 7 for r in records(folder / name))
     names = [r[2] for r in records(folder / "persons.csv")]
     outside_gbk = "".join(n for n in names if not _encodes(n, "gbk"))
-    assert set(gen.RARE_CHARACTERS) <= set(outside_gbk)  # 𠮷 (U+20BB7), 䶮, 㛃, ...
+    assert set(RARE_CHARACTERS) <= set(outside_gbk)  # 𠮷 (U+20BB7), 䶮, 㛃, ...
     addresses = [r[3] for r in records(folder / "households.csv")]
     assert any("," in a for a in addresses), "no address needed quoting"
 
@@ -251,8 +236,8 @@ def test_bank_pipe_no_header_fen(generated: tuple[Path, dict]) -> None:
 
 def test_regions_household_ids_and_values(generated: tuple[Path, dict]) -> None:
     folder = generated[0] / "civil_affairs" / START.isoformat()
-    regions = {r.code for r in gen.load_regions(gen.DEFAULT_REGIONS_CSV)}
-    cities = {s.city for s in gen.Standards.load(gen.DEFAULT_STANDARDS_CSV).rows}
+    regions = {r.code for r in load_regions(DEFAULT_REGIONS_CSV)}
+    cities = {s.city for s in Standards.load(DEFAULT_STANDARDS_CSV).rows}
     for hid, region, ur, _, _, income, assessed in records(folder / "households.csv"):
         assert region in regions and region[:4] + "00" in cities
         assert re.fullmatch(region + r"[0-9]{8}", hid) and ur in ("城镇", "农村")
@@ -302,7 +287,7 @@ def test_keys_are_unique(generated: tuple[Path, dict]) -> None:
 @pytest.fixture(scope="module")
 def dirty(tmp_path_factory: pytest.TempPathFactory) -> Path:
     landing = tmp_path_factory.mktemp("dirty")
-    gen.generate(landing, 400, START, 1, seed=3, dirty_ratio=0.2)
+    generate(landing, 400, START, 1, seed=3, dirty_ratio=0.2)
     return landing
 
 
@@ -324,7 +309,7 @@ def test_dirty_spellings_normalise_and_stay_with_the_person(dirty: Path) -> None
     }, styles
     # one spelling per person and file (identity resolution, not noise), except the
     # scripted A05 person, spelled 15-digit in one of its two households on purpose
-    (c24,) = [c for c in gen.scripted_cases(START, 1, seed=3).cases if c.code == "C24"]
+    (c24,) = [c for c in scripted_cases(START, 1, seed=3).cases if c.code == "C24"]
     twice = [key for key, raws in spellings.items() if len(raws) > 1]
     assert [name for name, _ in twice] == ["persons.csv"]
     persons = records(dirty / "civil_affairs" / START.isoformat() / "persons.csv")
@@ -349,13 +334,13 @@ def _style(raw: str) -> str:
 
 
 def test_zero_dirty_ratio_gives_canonical_ids(tmp_path: Path) -> None:
-    gen.generate(tmp_path, 120, START, 1, dirty_ratio=0)
+    generate(tmp_path, 120, START, 1, dirty_ratio=0)
     for _, raw in id_values(tmp_path, START):
         assert raw == normalise(raw) and is_valid(raw)
 
 
 def test_default_dirty_share_is_at_most_about_0_3_percent(tmp_path: Path) -> None:
-    summary = gen.generate(tmp_path, 3000, START, 1)
+    summary = generate(tmp_path, 3000, START, 1)
     dirty_rows: Counter[str] = Counter()
     for name, raw in id_values(tmp_path, START):
         dirty_rows[name] += raw != normalise(raw)
@@ -369,25 +354,23 @@ def test_default_dirty_share_is_at_most_about_0_3_percent(tmp_path: Path) -> Non
 
 
 def test_same_seed_gives_identical_bytes(generated: tuple[Path, dict], tmp_path: Path) -> None:
-    gen.generate(tmp_path, HOUSEHOLDS, START, DAYS, seed=7)
+    generate(tmp_path, HOUSEHOLDS, START, DAYS, seed=7)
     assert all_bytes(tmp_path) == all_bytes(generated[0])
 
 
-def test_bytes_do_not_depend_on_workers_but_on_seed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(gen, "CHUNK_HOUSEHOLDS", 40)  # several chunks
+def test_bytes_do_not_depend_on_workers_but_on_seed(tmp_path: Path) -> None:
     outputs = {}
     for label, seed, workers in (("one", 5, 1), ("two", 5, 2), ("other", 6, 2)):
-        gen.generate(tmp_path / label, 260, START, 2, seed=seed, workers=workers)
-        outputs[label] = all_bytes(tmp_path / label)
+        landing = tmp_path / label
+        generate(landing, 260, START, 2, seed=seed, workers=workers, chunk_households=40)
+        outputs[label] = all_bytes(landing)  # 40 households a chunk: several chunks
     assert outputs["one"] == outputs["two"]
     assert outputs["one"] != outputs["other"]
 
 
 def test_first_days_are_the_same_whatever_the_number_of_days(tmp_path: Path) -> None:
-    gen.generate(tmp_path / "short", 150, START, 1)
-    gen.generate(tmp_path / "long", 150, START, 2)
+    generate(tmp_path / "short", 150, START, 1)
+    generate(tmp_path / "long", 150, START, 2)
     short, long = all_bytes(tmp_path / "short"), all_bytes(tmp_path / "long")
     assert short == {k: v for k, v in long.items() if START.isoformat() in k}
 
@@ -463,7 +446,7 @@ def _check_cases(landing: Path, days: int, standards: Path) -> int:
     held: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
     for alert_date, rule, hid, person, _ in result.alerts:
         held[(alert_date, hid)].add((rule, person))
-    script = gen.scripted_cases(START, days, standards_csv=standards)
+    script = scripted_cases(START, days, standards_csv=standards)
     checked = 0
     for case in script.cases:
         for hid in case.household_ids:
@@ -481,22 +464,22 @@ def _check_cases(landing: Path, days: int, standards: Path) -> int:
 
 
 def test_scripted_boundaries_give_the_expected_rules(generated: tuple[Path, dict]) -> None:
-    script = gen.scripted_cases(START, DAYS)
+    script = scripted_cases(START, DAYS)
     codes = {c.code for c in script.cases}
     assert {f"C{i:02d}" for i in range(1, 46)} <= codes
-    assert _check_cases(generated[0], DAYS, gen.DEFAULT_STANDARDS_CSV) >= 49 * DAYS
+    assert _check_cases(generated[0], DAYS, DEFAULT_STANDARDS_CSV) >= 49 * DAYS
 
 
 def test_standard_effective_on_d_is_placed(tmp_path: Path) -> None:
     standards = tmp_path / "dibao_standards.csv"
-    text = gen.DEFAULT_STANDARDS_CSV.read_text(encoding="utf-8")
+    text = DEFAULT_STANDARDS_CSV.read_text(encoding="utf-8")
     extra = f"210200,大连市,城镇,{DATES[1].isoformat()},800,1600,test\n"
     standards.write_text(text + ("" if text.endswith("\n") else "\n") + extra, encoding="utf-8")
-    script = gen.scripted_cases(START, 2, standards_csv=standards)
+    script = scripted_cases(START, 2, standards_csv=standards)
     (case,) = [c for c in script.cases if "changes to 800.00" in c.title]
     assert case.expected(case.household_ids[0], 0) == ("MARGINAL", frozenset())
     landing = tmp_path / "landing"
-    gen.generate(landing, HOUSEHOLDS, START, 2, standards_csv=standards)
+    generate(landing, HOUSEHOLDS, START, 2, standards_csv=standards)
     assert _check_cases(landing, 2, standards) > 0
 
 
@@ -513,7 +496,7 @@ def test_truncate_file_leaves_manifest_stale(landing: Path) -> None:
     assert manifest(folder) == before
     entry = before["files"][0]
     assert hashlib.sha256(data).hexdigest() != entry["sha256"]
-    assert gen.count_rows(data, gen.file_format("housing", "properties.csv")) < entry["rows"]
+    assert file_facts(folder / "properties.csv", has_header=True).rows < entry["rows"]
 
 
 def test_flip_byte_changes_only_the_checksum(landing: Path) -> None:
@@ -549,7 +532,7 @@ def test_drop_column_keeps_conventions_and_manifest(
     data = (folder / name).read_bytes()
     _assert_conventions(source, data)
     assert_manifest_matches(folder)
-    spec = gen.file_format(source, name)
+    spec = formats.file_format(source, name)
     width = len(spec.columns) - 1
     assert all(len(r) == width for r in records(folder / name))
     assert len(records(folder / name)) == rows_before
@@ -642,15 +625,25 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         "--dirty-ratio",
         "0",
     ]
-    assert gen.main(args) == 0
+    assert cli.main(args) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["days"]["2026-10-01"]["households.csv"] == 100
     assert (tmp_path / "bank" / "2026-10-01" / "balances_20261001.txt").exists()
-    assert gen.main([*args, "--list-cases"]) == 0
+    assert cli.main([*args, "--list-cases"]) == 0
     listing = capsys.readouterr().out
     assert "C01" in listing and "C45" in listing
 
 
+@pytest.mark.parametrize("module", ["safetynet_dev.synth", "safetynet_dev.synth.generator"])
+def test_module_entry_points(module: str) -> None:
+    """``python -m safetynet_dev.synth`` and the older name ``make data`` uses."""
+    args = ["--out", "/nonexistent", "--start", "2026-10-01", "--list-cases"]
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.startswith("C01  ") and "C45  " in done.stdout
+
+
 def test_too_few_households_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least"):
-        gen.generate(tmp_path, 10, START, 1)
+        generate(tmp_path, 10, START, 1)

@@ -16,7 +16,8 @@ import pytest
 from conftest import Stack, isolated_stack
 from reference import rules as reference
 
-from safetynet_dev.synth import generator
+from safetynet_dev.synth.cases import scripted_cases
+from safetynet_dev.synth.generator import generate
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +29,7 @@ DAYS = [START + timedelta(days=i) for i in range(3)]
 def generated(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("generated")
     with isolated_stack(local_stack, root, "t_generated", key="generated-key") as stack:
-        generator.generate(stack.landing, 3000, START, len(DAYS), seed=23)
+        generate(stack.landing, 3000, START, len(DAYS), seed=23)
         for day in DAYS:
             run = stack.run_dag(day.isoformat())
             assert run.returncode == 0, f"{day} failed:\n{run.stdout[-4000:]}"
@@ -77,7 +78,7 @@ def test_population_agrees_with_the_reference(generated: Stack, expected: refere
 
 
 def test_boundary_cases_are_present(generated: Stack) -> None:
-    script = generator.scripted_cases(START, len(DAYS), seed=23)
+    script = scripted_cases(START, len(DAYS), seed=23)
     placed = {h for case in script.cases for h in case.household_ids}
     in_warehouse = {
         r[0]

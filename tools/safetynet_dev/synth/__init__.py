@@ -1,0 +1,1 @@
+"""Synthetic landing extracts (``generator.generate``) and damaged deliveries (``damage``)."""

@@ -1,7 +1,7 @@
 """Damaged deliveries for tests, made from a landing zone written by the generator.
 
 Every helper keeps the damaged file's conventions (encoding, line ends, BOM,
-header, delimiter: ``generator.FORMATS``). ``truncate_file`` and
+header, delimiter: the loader's source specs, via ``formats``). ``truncate_file`` and
 ``flip_byte`` leave ``_manifest.json`` alone, so the row count / sha256
 check catches them; ``drop_column`` and ``invalidate_ids`` rewrite the
 manifest, so only the header check or the row validation can.
@@ -10,7 +10,6 @@ manifest, so only the header check or the row validation can.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import random
@@ -18,19 +17,11 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from safetynet_dev.synth.generator import (
-    CHECK_CHARS,
-    FORMATS,
-    MANIFEST,
-    FileFormat,
-    check_char,
-    count_rows,
-    file_format,
-    write_manifest,
-)
-
-_HALF = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789xX")
-_BOM = b"\xef\xbb\xbf"
+from safetynet.identity import CHECK_CHARS, normalise_id
+from safetynet.ingest.manifest import file_facts
+from safetynet.ingest.sources import FileSpec
+from safetynet_dev.synth.formats import BOM, FORMATS, MANIFEST, file_format, id_column
+from safetynet_dev.synth.writer import write_manifest
 
 
 def folder(landing: Path, source: str, extract_date: date | str) -> Path:
@@ -38,7 +29,7 @@ def folder(landing: Path, source: str, extract_date: date | str) -> Path:
     return Path(landing) / source / day
 
 
-def _spec_of(path: Path) -> FileFormat:
+def _spec_of(path: Path) -> FileSpec:
     return file_format(path.parent.parent.name, path.name)
 
 
@@ -81,8 +72,8 @@ def read_records(path: Path) -> tuple[list[str] | None, list[list[str]]]:
     """(header or None, data records) of a delivered file, decoded per its format."""
     spec = _spec_of(Path(path))
     data = Path(path).read_bytes()
-    if spec.bom and data.startswith(_BOM):
-        data = data[len(_BOM) :]
+    if spec.bom and data.startswith(BOM):
+        data = data[len(BOM) :]
     reader = csv.reader(
         io.StringIO(data.decode(spec.encoding), newline=""), delimiter=spec.delimiter
     )
@@ -95,11 +86,11 @@ def write_records(path: Path, header: list[str] | None, records: list[list[str]]
     """Write records in the file's own encoding, line ends, BOM and delimiter."""
     spec = _spec_of(Path(path))
     text = io.StringIO(newline="")
-    writer = csv.writer(text, delimiter=spec.delimiter, lineterminator=spec.newline)
+    writer = csv.writer(text, delimiter=spec.delimiter, lineterminator=spec.line_end)
     if header is not None:
         writer.writerow(header)
     writer.writerows(records)
-    Path(path).write_bytes((_BOM if spec.bom else b"") + text.getvalue().encode(spec.encoding))
+    Path(path).write_bytes((BOM if spec.bom else b"") + text.getvalue().encode(spec.encoding))
 
 
 def drop_column(
@@ -109,7 +100,7 @@ def drop_column(
     path = folder(landing, source, extract_date) / file_name
     spec = _spec_of(path)
     header, records = read_records(path)
-    names = header if header is not None else list(spec.columns)
+    names = header if header is not None else spec.column_names
     index = names.index(column)
     write_records(
         path,
@@ -118,15 +109,6 @@ def drop_column(
     )
     rewrite_manifest(path.parent)
     return path
-
-
-def normalise_id(value: str) -> str:
-    """Contract section 3: trim (U+3000 too), half-width, upper-case x, 15 -> 18."""
-    text = value.strip().strip("\u3000").translate(_HALF).upper()
-    if len(text) == 15 and text.isdigit():
-        first17 = text[:6] + "19" + text[6:]
-        return first17 + check_char(first17)
-    return text
 
 
 def invalidate_ids(
@@ -146,10 +128,11 @@ def invalidate_ids(
     """
     path = folder(landing, source, extract_date) / file_name
     spec = _spec_of(path)
-    if spec.id_column is None:
+    id_name = id_column(spec)
+    if id_name is None:
         raise ValueError(f"{file_name} has no id_number column")
     header, records = read_records(path)
-    column = spec.columns.index(spec.id_column)
+    column = spec.column_names.index(id_name)
     count = min(len(records), max(1 if ratio > 0 else 0, round(len(records) * ratio)))
     for row in random.Random(seed).sample(range(len(records)), count):
         valid = normalise_id(records[row][column])
@@ -177,7 +160,7 @@ def rewrite_manifest(extract_folder: Path) -> dict:
     if manifest.exists():
         names = [f["name"] for f in json.loads(manifest.read_text(encoding="utf-8"))["files"]]
     else:
-        order = {spec.pattern: i for i, spec in enumerate(FORMATS)}
+        order = {spec.name_pattern: i for i, spec in enumerate(FORMATS)}
         names = sorted(
             (
                 p.name
@@ -190,20 +173,14 @@ def rewrite_manifest(extract_folder: Path) -> dict:
     for name in names:
         path = extract_folder / name
         if path.exists():
-            data = path.read_bytes()
-            files.append(
-                {
-                    "name": name,
-                    "rows": count_rows(data, file_format(source, name)),
-                    "sha256": hashlib.sha256(data).hexdigest(),
-                }
-            )
+            facts = file_facts(path, file_format(source, name).header)
+            files.append({"name": name, "rows": facts.rows, "sha256": facts.sha256})
     write_manifest(extract_folder, source, day, files)
     return {"source": source, "extract_date": day, "files": files}
 
 
 def _spec_pattern(source: str, name: str) -> str:
     try:
-        return file_format(source, name).pattern
+        return file_format(source, name).name_pattern
     except KeyError:
         return name
