@@ -1,4 +1,4 @@
-"""Smoke test of the benchmark's measuring functions (``safetynet.bench``).
+"""Smoke test of the benchmark's measuring functions (``safetynet_dev.bench``).
 
 Small and fast: a few hundred generated households, the real local cluster,
 no Airflow run (``make bench`` is the real thing, see docs/benchmark.md).
@@ -16,10 +16,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from safetynet.config import SOURCES
+from safetynet.config import LOCAL_PASSWORD, SOURCES
 from safetynet.ingest.sources import SPECS
-from safetynet_dev.bench import run as bench
-from safetynet_dev.synth import generator
+from safetynet_dev.bench import baseline, logs, report, runner, stages
+from safetynet_dev.bench import sampler as sampling
+from safetynet_dev.bench.deployment import Deployment
+from safetynet_dev.bench.report import MIB
+from safetynet_dev.synth.generator import generate
 
 DAY = date(2026, 10, 1)
 
@@ -37,23 +40,23 @@ child.wait()
 @pytest.mark.integration
 @pytest.mark.parametrize("use_psutil", [True, False], ids=["psutil", "procfs"])
 def test_sampler_sees_the_process_tree_and_postgres(local_stack, use_psutil: bool) -> None:
-    if use_psutil and bench.psutil is None:
+    if use_psutil and sampling.psutil is None:
         pytest.skip("psutil not installed")
     process = subprocess.Popen([sys.executable, "-c", CHILD_TREE])
-    postmaster = bench.postmaster_pid(local_stack.data_dir)
+    postmaster = sampling.postmaster_pid(local_stack.data_dir)
     assert postmaster, "the local cluster writes postmaster.pid"
-    sampler = bench.ProcessSampler(
+    sampler = sampling.ProcessSampler(
         process.pid, postmaster, ["postgres"], interval=0.1, use_psutil=use_psutil
     )
     sampler.start()
     time.sleep(1.2)
-    snapshot = bench.proc_snapshot(use_psutil)
-    tree = bench.descendants(process.pid, snapshot)
+    snapshot = sampling.proc_snapshot(use_psutil)
+    tree = sampling.descendants(process.pid, snapshot)
     process.wait()
     report = sampler.stop()
     assert len(tree) == 2, "the parent and its child"
     assert report.samples >= 5
-    assert report.peak_process_rss >= 64 * bench.MIB
+    assert report.peak_process_rss >= 64 * MIB
     assert report.peak_tree_rss >= report.peak_process_rss
     assert report.peak_pg_rss > 0 and report.peak_pg_pss > 0
     assert report.peak_pg_all_rss >= report.peak_pg_rss
@@ -74,13 +77,13 @@ def test_stage_figures_count_the_cores_other_work_took() -> None:
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2.5)"])
     spin = "import time\nend = time.time() + 2\nwhile time.time() < end: pass"
     spinner = subprocess.Popen([sys.executable, "-c", spin])
-    sampler = bench.ProcessSampler(sleeper.pid, interval=0.1, with_pss=False)
+    sampler = sampling.ProcessSampler(sleeper.pid, interval=0.1, with_pss=False)
     sampler.start()
     spinner.wait()
     sleeper.wait()
     report = sampler.stop()
     start, end = report.timeline[0].t + 0.3, report.timeline[0].t + 1.8
-    cpu, others = bench.stage_cpu_figures(report, {"load_bank": {"start": start, "end": end}})
+    cpu, others = stages.stage_cpu_figures(report, {"load_bank": {"start": start, "end": end}})
     assert cpu["load"] is not None and cpu["load"] < 0.3
     assert others["load"]["others"] >= 0.5, others
     assert 0 <= others["load"]["steal"] <= 2
@@ -89,15 +92,15 @@ def test_stage_figures_count_the_cores_other_work_took() -> None:
 @pytest.mark.unit
 def test_postgres_backends_of_other_databases_are_left_out() -> None:
     procs = {
-        1: bench.Proc(1, 0, 100, "postgres -D /x", 0.0),
-        2: bench.Proc(2, 1, 10, "postgres: checkpointer ", 0.0),
-        3: bench.Proc(3, 1, 20, "postgres: safetynet bench 127.0.0.1(5) idle", 0.0),
-        4: bench.Proc(4, 1, 40, "postgres: safetynet other 127.0.0.1(6) SELECT", 0.0),
-        5: bench.Proc(5, 9, 80, "python", 0.0),
+        1: sampling.Proc(1, 0, 100, "postgres -D /x", 0.0),
+        2: sampling.Proc(2, 1, 10, "postgres: checkpointer ", 0.0),
+        3: sampling.Proc(3, 1, 20, "postgres: safetynet bench 127.0.0.1(5) idle", 0.0),
+        4: sampling.Proc(4, 1, 40, "postgres: safetynet other 127.0.0.1(6) SELECT", 0.0),
+        5: sampling.Proc(5, 9, 80, "python", 0.0),
     }
-    assert sorted(bench.postgres_pids(procs, 1, ["bench"])) == [1, 2, 3]
-    assert sorted(bench.postgres_pids(procs, 1)) == [1, 2, 3, 4]
-    assert bench.postgres_pids(procs, None) == []
+    assert sorted(sampling.postgres_pids(procs, 1, ["bench"])) == [1, 2, 3]
+    assert sorted(sampling.postgres_pids(procs, 1)) == [1, 2, 3, 4]
+    assert sampling.postgres_pids(procs, None) == []
 
 
 def _t(seconds: float) -> datetime:
@@ -107,21 +110,21 @@ def _t(seconds: float) -> datetime:
 @pytest.mark.unit
 def test_stage_times_group_tasks_into_stages() -> None:
     tasks = [
-        bench.TaskTime(f"wait_{s}", "success", _t(i), _t(i + 1)) for i, s in enumerate(SOURCES)
+        stages.TaskTime(f"wait_{s}", "success", _t(i), _t(i + 1)) for i, s in enumerate(SOURCES)
     ]
     tasks += [
-        bench.TaskTime("check_arrivals", "success", _t(4), _t(5)),
-        bench.TaskTime("load_civil_affairs", "success", _t(5), _t(15)),
-        bench.TaskTime("load_health", "success", _t(15), _t(20)),
-        bench.TaskTime("load_housing", "success", _t(20), _t(22)),
-        bench.TaskTime("load_bank", "success", _t(22), _t(30)),
-        bench.TaskTime("check_raw", "success", _t(31), _t(40)),
-        bench.TaskTime("dbt_build", "success", _t(40), _t(100)),
-        bench.TaskTime("check_marts", "success", _t(100), _t(110)),
-        bench.TaskTime("publish_feed", "success", _t(110), _t(111)),
-        bench.TaskTime("discard_day", "skipped", None, None),
+        stages.TaskTime("check_arrivals", "success", _t(4), _t(5)),
+        stages.TaskTime("load_civil_affairs", "success", _t(5), _t(15)),
+        stages.TaskTime("load_health", "success", _t(15), _t(20)),
+        stages.TaskTime("load_housing", "success", _t(20), _t(22)),
+        stages.TaskTime("load_bank", "success", _t(22), _t(30)),
+        stages.TaskTime("check_raw", "success", _t(31), _t(40)),
+        stages.TaskTime("dbt_build", "success", _t(40), _t(100)),
+        stages.TaskTime("check_marts", "success", _t(100), _t(110)),
+        stages.TaskTime("publish_feed", "success", _t(110), _t(111)),
+        stages.TaskTime("discard_day", "skipped", None, None),
     ]
-    times = bench.stage_times(tasks)
+    times = stages.stage_times(tasks)
     assert times["stages"] == {
         "wait": 5.0,
         "load": 25.0,
@@ -134,7 +137,7 @@ def test_stage_times_group_tasks_into_stages() -> None:
     assert times["other"] == pytest.approx(1.0)  # the gap between load and check_raw
     assert times["tasks"]["load_bank"]["seconds"] == 8.0
     assert times["tasks"]["discard_day"]["seconds"] is None
-    assert bench.task_at(_t(50).timestamp(), times["tasks"]) == "dbt_build"
+    assert logs.task_at(_t(50).timestamp(), times["tasks"]) == "dbt_build"
 
 
 @pytest.mark.integration
@@ -142,18 +145,18 @@ def test_day_run_reads_the_metadata_schema(local_stack) -> None:
     import os
 
     # the real Airflow schema, a date no run has: the query runs and finds nothing
-    run, tasks = bench.day_run(os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], date(1999, 1, 1))
+    run, tasks = stages.day_run(os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], date(1999, 1, 1))
     assert run == {} and tasks == []
 
 
 @pytest.mark.integration
 def test_overnight_vacuums_analyses_and_checkpoints(stack) -> None:
     table = f"bench_overnight_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(bench.metadata_url(stack.url), autocommit=True) as conn:
+    with psycopg.connect(stages.metadata_url(stack.url), autocommit=True) as conn:
         conn.execute(f"create table public.{table} as select generate_series(1, 5000) as x")
         try:
             before = conn.execute("select checkpoints_req from pg_stat_bgwriter").fetchone()
-            seconds = bench.overnight(stack.url)
+            seconds = runner.overnight(stack.url)
             reltuples, vacuumed = conn.execute(
                 "select reltuples, last_vacuum from pg_class c"
                 " join pg_stat_user_tables s on s.relid = c.oid where c.oid = %s::regclass",
@@ -170,19 +173,21 @@ def test_overnight_vacuums_analyses_and_checkpoints(stack) -> None:
 
 @pytest.mark.integration
 def test_copy_baseline_counts_every_row_with_the_loader_options(stack, tmp_path: Path) -> None:
-    generator.generate(stack.landing, 300, DAY, 1)
-    inventory = bench.day_inventory(stack.landing, DAY)
-    rows = bench.source_rows(inventory)
-    copies = bench.copy_baseline(stack.url, stack.landing, DAY, schema="bench_copy_test", repeats=2)
+    generate(stack.landing, 300, DAY, 1)
+    inventory = baseline.day_inventory(stack.landing, DAY)
+    rows = baseline.source_rows(inventory)
+    copies = baseline.copy_baseline(
+        stack.url, stack.landing, DAY, schema="bench_copy_test", repeats=2
+    )
     assert {c.file_name for c in copies} == {n for files in inventory.values() for n in files}
     for copy in copies:
         assert copy.rows == inventory[copy.source][copy.file_name]["rows"], copy.file_name
         assert copy.seconds > 0 and copy.rows_per_second > 0
     # GB18030 decoded by the server: the names come back as the same text
-    with psycopg.connect(bench.metadata_url(stack.url)) as conn:
+    with psycopg.connect(stages.metadata_url(stack.url)) as conn:
         left = conn.execute("select to_regnamespace('bench_copy_test')").fetchone()
     assert left == (None,), "the baseline tables are dropped afterwards"
-    ratios = bench.load_ratios(copies, rows, dict.fromkeys(SOURCES, 1.0), load_wall=2.0)
+    ratios = baseline.load_ratios(copies, rows, dict.fromkeys(SOURCES, 1.0), load_wall=2.0)
     assert ratios["pipeline_rows_per_s_task_sum"] == pytest.approx(sum(rows.values()) / 4.0)
     assert ratios["pipeline_rows_per_s_stage_wall"] == pytest.approx(sum(rows.values()) / 2.0)
     assert ratios["ratio_stage_wall"] == pytest.approx(
@@ -195,20 +200,20 @@ def test_copy_baseline_counts_every_row_with_the_loader_options(stack, tmp_path:
 @pytest.mark.integration
 def test_slow_statements_are_read_from_the_server_log(local_stack, tmp_path: Path) -> None:
     name = "t_bench_" + uuid.uuid4().hex[:8]
-    deployment = bench.Deployment(local_stack, tmp_path / "bench", name, name + "_meta")
+    deployment = Deployment(local_stack, tmp_path / "bench", name, name + "_meta")
     log = local_stack.data_dir / "server.log"
     offset = log.stat().st_size
     deployment.create(slow_ms=100)
     try:
-        with psycopg.connect(bench.metadata_url(deployment.warehouse_url)) as conn:
+        with psycopg.connect(stages.metadata_url(deployment.warehouse_url)) as conn:
             conn.execute("select pg_sleep(0.15), 'bench smoke test'")
         environ = deployment.environ()
         assert environ["SAFETYNET_LANDING_DIR"] == str(tmp_path / "bench" / "landing")
         assert environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("/" + name + "_meta")
-        assert f":{bench.LOCAL_PASSWORD}@" in environ["AIRFLOW_CONN_WAREHOUSE"]
+        assert f":{LOCAL_PASSWORD}@" in environ["AIRFLOW_CONN_WAREHOUSE"]
         found = []
         for _ in range(20):  # the logging collector may lag a moment
-            statements, _ = bench.slow_statements(log, offset)
+            statements, _ = logs.slow_statements(log, offset)
             found = [s for s in statements if "bench smoke test" in s.sql]
             if found:
                 break
@@ -238,7 +243,7 @@ def test_log_and_output_parsers() -> None:
     path = Path("/tmp") / f"bench_log_{uuid.uuid4().hex}.log"
     path.write_text(server_log)
     try:
-        statements, offset = bench.slow_statements(path)
+        statements, offset = logs.slow_statements(path)
     finally:
         path.unlink()
     assert offset == len(server_log.encode())
@@ -263,16 +268,16 @@ def test_log_and_output_parsers() -> None:
         "2026-11-23T12:49:01.1Z [info] civil_affairs/2026-10-01/persons.csv: 1028303 rows, "
         "1028300 loaded, 3 rejected (12.50s) [safetynet.loader]\n"
     )
-    nodes = bench.dbt_node_times(dbt_output)
+    nodes = logs.dbt_node_times(dbt_output)
     assert [(n["node"], n["seconds"]) for n in nodes] == [
         ("intermediate.int_household_members", 7.25),
         ("source_has_rows_on_as_of_date_bank", 0.07),
     ]
-    summary = bench.dbt_summary(dbt_output)
+    summary = logs.dbt_summary(dbt_output)
     assert summary["parse_seconds"] == 12 and summary["threads"] == 1
     assert summary["execution_seconds"] == 10.56 and summary["partial_parse"] is False
     assert summary["node_seconds"] == {"model": 7.25, "test": 0.07}
-    files = bench.loader_file_times(dbt_output)
+    files = logs.loader_file_times(dbt_output)
     assert files == [
         {
             "source": "civil_affairs",
@@ -304,7 +309,7 @@ def test_render_and_write_results(tmp_path: Path) -> None:
         "other": 1.0,
         "total": 93.0,
         "tasks": {"load_bank": {"seconds": 5.0}},
-        "memory": bench.MemoryReport(peak_process_rss=600 * bench.MIB).as_dict(),
+        "memory": sampling.MemoryReport(peak_process_rss=600 * MIB).as_dict(),
         "task_peak_rss": {},
         "cpu": {"other_cores_busy": 0.1},
         "rows": dict.fromkeys(SOURCES, 1000),
@@ -325,18 +330,18 @@ def test_render_and_write_results(tmp_path: Path) -> None:
         "days": [day],
         "copy": None,
     }
-    text = bench.render(result)
+    text = report.render(result)
     assert "dbt_build" in text and "select 1" in text and "[PASS] peak RSS" in text
     assert "[PASS] one day end to end" in text
-    path = bench.write_results(result, tmp_path)
+    path = report.write_results(result, tmp_path)
     assert path.exists() and (tmp_path / "latest.json").read_text() == path.read_text()
 
 
 @pytest.mark.integration
 def test_loader_against_copy_loads_every_source_and_times_both(stack, tmp_path: Path) -> None:
-    generator.generate(stack.landing, 200, DAY, 1)
-    rows = bench.source_rows(bench.day_inventory(stack.landing, DAY))
-    alone = bench.loader_against_copy(
+    generate(stack.landing, 200, DAY, 1)
+    rows = baseline.source_rows(baseline.day_inventory(stack.landing, DAY))
+    alone = baseline.loader_against_copy(
         stack.url, stack.landing, (DAY, stack.key), repeats=2, schema="bench_copy_test"
     )
     assert {s: v["rows"] for s, v in alone["per_source"].items()} == rows
@@ -353,5 +358,5 @@ def test_loader_against_copy_loads_every_source_and_times_both(stack, tmp_path: 
         persons = conn.execute("select count(*) from raw.civil_affairs_persons").fetchone()
     assert batches == (2 * len(SPECS),)
     assert persons == (
-        bench.day_inventory(stack.landing, DAY)["civil_affairs"]["persons.csv"]["rows"],
+        baseline.day_inventory(stack.landing, DAY)["civil_affairs"]["persons.csv"]["rows"],
     )
