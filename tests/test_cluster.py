@@ -24,7 +24,7 @@ import pytest
 from conftest import SAMPLES, missing
 
 from safetynet.config import SOURCES
-from safetynet_dev.stack import cluster
+from safetynet_dev.stack import cluster, processes
 
 pytestmark = pytest.mark.e2e
 
@@ -130,7 +130,7 @@ def test_stop_leaves_nothing_running(deployment: Deployment) -> None:
         *WORKERS,
     }
     assert len(deployment.cluster.stop()) == len(running)
-    assert [name for name, pid in running.items() if cluster.group_alive(pid)] == []
+    assert [name for name, pid in running.items() if processes.group_alive(pid)] == []
     assert deployment.cluster.running() == {}
     for port in deployment.ports:
         with socket.socket() as probe:

@@ -31,12 +31,10 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -51,7 +49,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from safetynet_dev.stack import services
 from safetynet_dev.stack.ports import free_port
+from safetynet_dev.stack.processes import PidFiles, stop_groups
 from safetynet_dev.stack.services import warm_execution_api
 
 DAG_ID = "safetynet_daily"
@@ -89,62 +89,6 @@ def missing_requirements() -> list[str]:
     return missing
 
 
-# ---------------------------------------------------------------- processes
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-    except OSError:
-        return b""
-
-
-def _stat(pid: int) -> list[str]:
-    """Fields of /proc/<pid>/stat after the command name ([0] state, [19] start time)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
-    except OSError:
-        return []
-
-
-def _alive(pid: int) -> bool:
-    fields = _stat(pid)
-    return bool(fields) and fields[0] != "Z"
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether a process of the group led by ``pgid`` still runs (zombies do not count)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getpgid(int(entry.name)) == pgid and _alive(int(entry.name)):
-                    return True
-            except OSError:
-                continue
-    return False
-
-
-def _stop_groups(pids: Sequence[int], timeout: float) -> None:
-    """SIGTERM to each leader (Celery: warm shutdown, running tasks finish; Redis:
-    clean exit), then SIGKILL to whatever is left of their process groups."""
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while any(group_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.3)
-    for pid in pids:
-        if group_alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-
-
 # ---------------------------------------------------------------- the cluster
 
 
@@ -178,6 +122,10 @@ class Cluster:
     def run_dir(self) -> Path:
         """Pid and log files of every process (services.Airflow uses the same folder)."""
         return self.airflow_home / "run"
+
+    @property
+    def processes(self) -> PidFiles:
+        return PidFiles(self.run_dir)
 
     @property
     def redis_dir(self) -> Path:
@@ -273,57 +221,22 @@ class Cluster:
             "SAFETYNET_SOURCE_TIMEOUT": str(self.source_timeout),
         }
 
-    def airflow(self, state: Mapping[str, Any] | None = None):
-        """The api-server, scheduler, dag-processor and triggerer (safetynet.services)."""
-        from safetynet_dev.stack import services
-
+    def airflow(self, state: Mapping[str, Any] | None = None) -> services.Airflow:
+        """The api-server, scheduler, dag-processor and triggerer (``services``)."""
         return services.Airflow(self.environ(state))
 
     # ------------------------------------------------------------ processes
 
-    def _pid(self, name: str, marker: bytes) -> int | None:
-        """Pid of one of our processes; a stale pid file (process gone, or its pid
-        reused by another program) gives None, so we never signal a stranger."""
-        path = self.run_dir / f"{name}.pid"
-        try:
-            pid_text, _, started = path.read_text().strip().partition(" ")
-            pid = int(pid_text)
-        except (OSError, ValueError):
-            return None
-        fields = _stat(pid)
-        if not fields or fields[0] == "Z" or (started and fields[19] != started):
-            return None
-        return pid if marker in _cmdline(pid) else None
-
-    def _spawn(self, name: str, command: list[str], environ: Mapping[str, str]) -> int:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.run_dir / f"{name}.log", "ab") as log:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=dict(environ),
-                start_new_session=True,
-            )
-        started = _stat(process.pid)
-        (self.run_dir / f"{name}.pid").write_text(
-            f"{process.pid} {started[19] if len(started) > 19 else ''}".strip()
-        )
-        return process.pid
-
     def log_tail(self, name: str, lines: int = 30) -> str:
-        path = self.run_dir / f"{name}.log"
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return self.processes.log_tail(name, lines)
 
     def redis_pid(self) -> int | None:
-        return self._pid("redis", b"redis-server")
+        """Pid of our redis-server; a stale pid file gives None (never a stranger's)."""
+        return self.processes.pid("redis", b"redis-server")
 
     def worker_pids(self) -> dict[str, int]:
         names = self.state().get("workers", [])
-        return {name: pid for name in names if (pid := self._pid(name, b"celery"))}
+        return {name: pid for name in names if (pid := self.processes.pid(name, b"celery"))}
 
     def running(self) -> dict[str, int]:
         """Every process of the cluster that runs, by name."""
@@ -446,7 +359,7 @@ class Cluster:
         descriptor = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.writelines(f"{key} {value}\n" for key, value in settings.items())
-        self._spawn(
+        self.processes.spawn(
             "redis", [shutil.which("redis-server") or "redis-server", str(conf)], self.base_environ
         )
         deadline = time.monotonic() + timeout
@@ -514,8 +427,8 @@ class Cluster:
             "--without-mingle",
             "--without-gossip",
         ]
-        (self.run_dir / f"{name}.log").unlink(missing_ok=True)
-        self._spawn(name, command, environ)
+        self.processes.log_file(name).unlink(missing_ok=True)
+        self.processes.spawn(name, command, environ)
         state["workers"] = sorted({*state["workers"], name})
         self._write_state(state)
         if wait:
@@ -528,7 +441,7 @@ class Cluster:
         waiting = list(names)
         while waiting and time.monotonic() < deadline:
             for name in list(waiting):
-                if not self._pid(name, b"celery"):
+                if not self.processes.pid(name, b"celery"):
                     raise ClusterError(f"{name} exited:\n{self.log_tail(name)}")
                 if WORKER_READY in (self.run_dir / f"{name}.log").read_bytes():
                     waiting.remove(name)
@@ -570,17 +483,17 @@ class Cluster:
         if not self._tasks_in_flight(state):
             alongside = threading.Thread(target=lambda: services.extend(airflow.stop(timeout)))
             alongside.start()
-        _stop_groups(list(workers.values()), timeout)
+        # Celery's warm shutdown: SIGTERM to the worker alone, its pool finishes its tasks.
+        stop_groups(list(workers.values()), timeout, leaders_only=True)
         if alongside:
             alongside.join()
         else:
             services = airflow.stop(timeout)
         stopped += services
         if pid := self.redis_pid():
-            _stop_groups([pid], timeout)
+            stop_groups([pid], timeout, leaders_only=True)  # clean exit
             stopped.append(f"redis ({pid})")
-        for name in ("redis", *state.get("workers", [])):
-            (self.run_dir / f"{name}.pid").unlink(missing_ok=True)
+        self.processes.forget("redis", *state.get("workers", []))
         (self.root / STATE_FILE).unlink(missing_ok=True)
         return stopped
 
@@ -655,8 +568,6 @@ def _hold_scheduled_run(api: Any) -> None:
     logical = dag.get("next_dagrun_logical_date")
     if not logical:
         return
-    from safetynet_dev.stack.services import ServiceError
-
     run_id = "held_" + logical[:10]
     try:
         api(
@@ -668,7 +579,7 @@ def _hold_scheduled_run(api: Any) -> None:
                 "note": "not run: the cluster demo runs only the date it triggers",
             },
         )
-    except ServiceError as error:
+    except services.ServiceError as error:
         if "HTTP 409" not in str(error):
             raise
     api("PATCH", f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}", {"state": "failed"})

@@ -19,11 +19,9 @@ developer's running services.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -36,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from safetynet_dev.stack.ports import free_port, port_open
+from safetynet_dev.stack.processes import PidFiles, stop_groups
 
 # Started in this order, stopped in reverse (the api-server last: running
 # tasks report their end through its execution API).
@@ -141,23 +140,15 @@ class Airflow:
 
     # ------------------------------------------------------------ processes
 
-    def _pid_file(self, name: str) -> Path:
-        return self.run_dir / f"{name}.pid"
+    @property
+    def processes(self) -> PidFiles:
+        """Pid and log files of the services (``processes`` tells stale ones apart)."""
+        return PidFiles(self.run_dir)
 
     def pid(self, name: str) -> int | None:
         """Pid of a running service of this home; a stale pid file (the process gone,
         or its pid reused by another process) is ignored."""
-        path = self._pid_file(name)
-        if not path.exists():
-            return None
-        try:
-            pid_text, _, started = path.read_text().strip().partition(" ")
-            pid = int(pid_text)
-        except ValueError:
-            return None
-        if _start_time(pid) is None or (started and _start_time(pid) != started):
-            return None
-        return None if _is_zombie(pid) else pid
+        return self.processes.pid(name)
 
     def running(self) -> dict[str, int]:
         return {name: pid for name in SERVICES if (pid := self.pid(name))}
@@ -166,17 +157,7 @@ class Airflow:
         """Start what is not running yet, then wait until every service is healthy."""
         self.login()
         if not (self.home / "airflow.cfg").exists():
-            # A fresh home: write the config (one JWT secret for all services) and
-            # migrate before four processes race to create it.
-            migrate = subprocess.run(
-                ["airflow", "db", "migrate"],
-                check=False,
-                text=True,
-                env=self.service_environment(),
-                capture_output=True,
-            )
-            if migrate.returncode:
-                raise ServiceError("airflow db migrate failed:\n" + migrate.stderr[-2000:])
+            self._migrate()
         if not self.pid("api-server") and port_open(self.port):
             raise ServiceError(
                 f"port {self.port} is already in use by another program; "
@@ -186,16 +167,9 @@ class Airflow:
         for name, command in SERVICES.items():
             if self.pid(name):
                 continue
-            with open(self.run_dir / f"{name}.log", "ab") as log:
-                process = subprocess.Popen(
-                    [part.format(port=self.port) for part in command],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=environment,
-                    start_new_session=True,
-                )
-            self._pid_file(name).write_text(f"{process.pid} {_start_time(process.pid)}")
+            self.processes.spawn(
+                name, [part.format(port=self.port) for part in command], environment
+            )
             if name == "api-server":
                 # Tasks report to the api-server's execution API: a scheduler started
                 # before it answers launches tasks that die at once ("Connection
@@ -205,28 +179,30 @@ class Airflow:
         if wait_for_dag:
             self.wait_for_dag(wait_for_dag, timeout)
 
+    def _migrate(self) -> None:
+        """A fresh home: write the config (one JWT secret for all services) and migrate
+        before four processes race to create it."""
+        migrate = subprocess.run(
+            ["airflow", "db", "migrate"],
+            check=False,
+            text=True,
+            env=self.service_environment(),
+            capture_output=True,
+        )
+        if migrate.returncode:
+            raise ServiceError("airflow db migrate failed:\n" + migrate.stderr[-2000:])
+
     def stop(self, timeout: float = 30) -> list[str]:
         """Stop every service: SIGTERM to each process group (the scheduler first, so it
         launches nothing more), then SIGKILL to whatever still runs after ``timeout``."""
         running = {name: pid for name in reversed(list(SERVICES)) if (pid := self.pid(name))}
-        for pid in running.values():
-            _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while any(_group_alive(pid) for pid in running.values()) and time.monotonic() < deadline:
-            time.sleep(0.3)
-        for pid in running.values():
-            if _group_alive(pid):
-                _signal_group(pid, signal.SIGKILL)
-        for name in SERVICES:
-            self._pid_file(name).unlink(missing_ok=True)
+        stop_groups(list(running.values()), timeout)
+        self.processes.forget(*SERVICES)
         (self.run_dir / "log_server_ports.json").unlink(missing_ok=True)
         return [f"{name} ({pid})" for name, pid in running.items()]
 
     def log_tail(self, name: str, lines: int = 30) -> str:
-        path = self.run_dir / f"{name}.log"
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        return self.processes.log_tail(name, lines)
 
     # ------------------------------------------------------------ health and API
 
@@ -563,50 +539,6 @@ def warm_execution_api(url: str, timeout: float) -> None:
 
 def _all_healthy(health: dict[str, Any]) -> bool:
     return all((health.get(c) or {}).get("status") == "healthy" for c in HEALTH_COMPONENTS)
-
-
-def _start_time(pid: int) -> str | None:
-    """When the process started (clock ticks since boot): tells a pid's reuse apart."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[-1].split()[19]
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # Only zombies left (reaped by their parent later) count as stopped.
-    return any(
-        not _is_zombie(int(p.name))
-        for p in Path("/proc").iterdir()
-        if p.name.isdigit() and _pgid(int(p.name)) == pgid
-    )
-
-
-def _pgid(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
-
-
-def _signal_group(pgid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signum)
 
 
 def main(argv: list[str]) -> int:
