@@ -182,13 +182,15 @@ def test_copy_baseline_counts_every_row_with_the_loader_options(stack, tmp_path:
     assert {c.file_name for c in copies} == {n for files in inventory.values() for n in files}
     for copy in copies:
         assert copy.rows == inventory[copy.source][copy.file_name]["rows"], copy.file_name
-        assert copy.seconds > 0 and copy.rows_per_second > 0
+        assert copy.seconds > 0 and (copy.rows_per_second > 0 or copy.rows == 0)
     # GB18030 decoded by the server: the names come back as the same text
     with psycopg.connect(stages.metadata_url(stack.url)) as conn:
         left = conn.execute("select to_regnamespace('bench_copy_test')").fetchone()
     assert left == (None,), "the baseline tables are dropped afterwards"
     ratios = baseline.load_ratios(copies, rows, dict.fromkeys(SOURCES, 1.0), load_wall=2.0)
-    assert ratios["pipeline_rows_per_s_task_sum"] == pytest.approx(sum(rows.values()) / 4.0)
+    assert ratios["pipeline_rows_per_s_task_sum"] == pytest.approx(
+        sum(rows.values()) / len(SOURCES)
+    )
     assert ratios["pipeline_rows_per_s_stage_wall"] == pytest.approx(sum(rows.values()) / 2.0)
     assert ratios["ratio_stage_wall"] == pytest.approx(
         ratios["pipeline_rows_per_s_stage_wall"] / ratios["copy_rows_per_s"]

@@ -60,6 +60,10 @@ class Deployment:
         return self.root / "landing"
 
     @property
+    def feed(self) -> Path:
+        return self.root / "feed"
+
+    @property
     def warehouse_url(self) -> str:
         return _url_with_password(self.cluster.url(self.database))
 
@@ -74,7 +78,7 @@ class Deployment:
         environ.update(
             {
                 "SAFETYNET_LANDING_DIR": str(self.landing),
-                "SAFETYNET_FEED_DIR": str(self.root / "feed"),
+                "SAFETYNET_FEED_DIR": str(self.feed),
                 "SAFETYNET_REPORTS_DIR": str(self.root / "reports"),
                 "SAFETYNET_SOURCE_TIMEOUT": str(self.source_timeout),
                 "AIRFLOW_CONN_WAREHOUSE": self.warehouse_url,

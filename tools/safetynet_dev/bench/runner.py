@@ -49,6 +49,7 @@ from safetynet_dev.bench.report import render, write_results
 from safetynet_dev.bench.sampler import ProcessSampler, machine_cpu, postmaster_pid, psutil
 from safetynet_dev.bench.stages import DAG_ID, day_run, metadata_url, stage_cpu_figures, stage_times
 from safetynet_dev.stack import localpg
+from safetynet_dev.synth import casework
 from safetynet_dev.synth.generator import generate
 
 
@@ -234,6 +235,8 @@ def _run_days(
     results = []
     for day in days:
         print(f"airflow dags test {DAG_ID} {day} ...", flush=True)
+        # the case system answers the feeds published so far (contract section 9)
+        casework.deliver(deployment.landing, deployment.feed, day, seed=args.seed)
         inventory = day_inventory(deployment.landing, day)
         copies = None if args.skip_copy else _copy_before(deployment, day, args.copy_repeats)
         measured = run_day(deployment, day, args.interval)

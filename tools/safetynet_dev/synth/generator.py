@@ -1,8 +1,11 @@
 """Seeded synthetic landing extracts, written exactly as the data contract says.
 
 ``generate(out_dir, households, start, days, seed)`` writes, for every day,
-``<out>/<source>/<YYYY-MM-DD>/<files>`` for the four sources and, last in
-each folder, ``_manifest.json`` (data rows and sha256 of the file bytes).
+``<out>/<source>/<YYYY-MM-DD>/<files>`` for the four agencies' sources and, last in
+each folder, ``_manifest.json`` (data rows and sha256 of the file bytes), and the
+case system's casework of the day: header-only, as no feed exists yet when data is
+generated (``casework.deliver`` writes decisions once feeds are published: the demo
+and the benchmark call it before each day's run).
 ``python -m safetynet_dev.synth`` (or ``.synth.generator``) is its command line.
 
 The parts (``safetynet_dev.synth``):
@@ -13,7 +16,8 @@ The parts (``safetynet_dev.synth``):
 * ``population``: the random households (``plan``, ``households``), their
   day-to-day changes (``events``) and one day of one chunk as rows (``day``);
 * ``cases``: the scripted boundary households and what the rules must give;
-* ``writer``: the files and manifests of one extract date.
+* ``writer``: the files and manifests of one extract date;
+* ``casework``: the case-system simulator (contract section 9).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from safetynet_dev.synth import casework
 from safetynet_dev.synth.cases import (
     DEFAULT_DIRTY_RATIO,
     Script,
@@ -132,7 +137,9 @@ def _write_day(
         if index == BALANCES:
             lines = [line + as_of + "\n" for line in lines]
         extract.write_lines(index, lines)
-    return extract.finish()
+    written = extract.finish()
+    folder = casework.deliver(out_dir, None, extract.day)
+    return {**written, casework.FILE_NAME: casework.delivered_rows(folder)}
 
 
 if __name__ == "__main__":  # python -m safetynet_dev.synth.generator (make data)
