@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from casework_landing import add_header_only_casework, write_casework
+from casework_landing import write_casework
 from conftest import Stack, isolated_stack
 
 from safetynet_dev.synth import damage, generator
@@ -32,7 +32,6 @@ def gate(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stac
     root = tmp_path_factory.mktemp("gate")
     with isolated_stack(local_stack, root, "t_gate") as stack:
         generator.generate(root / "pristine", 300, date(2026, 10, 1), 2, seed=5)
-        add_header_only_casework(root / "pristine")  # days without decisions
         shutil.copytree(root / "pristine", stack.landing)
         run = stack.run_dag(D1)
         assert run.returncode == 0, run.stdout[-3000:]
