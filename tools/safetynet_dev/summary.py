@@ -5,11 +5,8 @@ from __future__ import annotations
 import csv
 import os
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-from psycopg import sql
 
 from safetynet import warehouse
 from safetynet.config import Settings
@@ -172,45 +169,25 @@ def _overdue_feed(conn: Any, settings: Settings, dates: list[date]) -> str:
     )
 
 
+PRECISION_QUERY = f"""
+    select as_of_date::text, rule_code, sum(episodes_started_90d),
+           sum(confirmed_or_resolved_90d), sum(dismissed_90d),
+           coalesce(to_char(sum(confirmed_or_resolved_90d)::numeric
+                            / nullif(sum(confirmed_or_resolved_90d) + sum(dismissed_90d), 0),
+                            'FM0.000'), '-')
+    from {PRECISION_TABLE} where as_of_date = any(%(dates)s)
+    group by 1, 2 order by 1, 2"""
+
+
 def _precision(conn: Any, dates: list[date]) -> str:
-    """Field precision per rule: confirmed / (confirmed + dismissed), from the
-    daily follow-up mart (its precision columns, whatever their exact names)."""
-    title = f"Field precision by rule (verdicts CONFIRMED / decided, {PRECISION_TABLE})"
+    """Field precision per rule over all counties: (CONFIRMED + RESOLVED) / decided,
+    of the episodes started in the last 90 days, by their state on the date."""
+    title = "Field precision by rule (episodes of the last 90 days, by state on the date)"
     if not _exists(conn, PRECISION_TABLE):
         return f"\n{title}\n  (no {PRECISION_TABLE} in this warehouse yet)"
-    schema, table = PRECISION_TABLE.split(".")
-    columns = [
-        r[0]
-        for r in conn.execute(
-            """select column_name from information_schema.columns
-               where table_schema = %s and table_name = %s order by ordinal_position""",
-            (schema, table),
-        ).fetchall()
-    ]
-    date_column = next(
-        (c for c in ("as_of_date", "report_date", "alert_date") if c in columns), None
-    )
-    wanted = [c for c in columns if any(w in c for w in ("confirmed", "dismissed", "precision"))]
-    if date_column is None or "rule_code" not in columns or not wanted:
-        return f"\n{title}\n  ({PRECISION_TABLE} columns not recognised: {', '.join(columns)})"
-    keys = ["rule_code"] + [c for c in ("region_code", "severity") if c in columns]
-    query = sql.SQL(
-        "select {date}::text, {keys}, {wanted} from {table} where {date} = any(%(dates)s) "
-        "order by 1, {keys}"
-    ).format(
-        date=sql.Identifier(date_column),
-        keys=sql.SQL(", ").join(map(sql.Identifier, keys)),
-        wanted=sql.SQL(", ").join(map(sql.Identifier, wanted)),
-        table=sql.Identifier(schema, table),
-    )
-    rows = [
-        tuple(
-            f"{v:.3f}" if isinstance(v, float | Decimal) and "precision" in c else v
-            for c, v in zip(["date", *keys, *wanted], row, strict=True)
-        )
-        for row in conn.execute(query, {"dates": dates}).fetchall()
-    ]
-    return _table(title, ("date", *keys, *wanted), rows)
+    rows = conn.execute(PRECISION_QUERY, {"dates": dates}).fetchall()
+    header = ("date", "rule", "episodes", "confirmed/resolved", "dismissed", "precision")
+    return _table(title, header, rows)
 
 
 def _where(settings: Settings, dates: list[date]) -> str:
