@@ -30,10 +30,12 @@ def full_width(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
-def _expected(name: str) -> set[tuple[str, ...]]:
+def _expected(name: str, columns: int | None = None) -> set[tuple[str, ...]]:
+    """The expected rows, cut to their first ``columns`` columns (alerts.csv of v2 adds
+    alert_id after the section 5 columns: section 9's reference checks it)."""
     with open(SAMPLES / "expected" / name, encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
-    return {tuple(row) for row in rows[1:]}
+    return {tuple(row[:columns]) for row in rows[1:]}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +55,7 @@ def test_sample_population_matches_expected(sample_result: rules.Result) -> None
 
 @requires_samples
 def test_sample_alerts_match_expected(sample_result: rules.Result) -> None:
-    expected = _expected("alerts.csv")
+    expected = _expected("alerts.csv", columns=5)
     assert sample_result.alerts - expected == set(), "unexpected alerts"
     assert expected - sample_result.alerts == set(), "missing alerts"
 
