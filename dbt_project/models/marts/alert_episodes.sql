@@ -51,7 +51,7 @@ latest_case as (
 
     select distinct on (alert_id) *
     from cases_of_processed_dates
-    order by alert_id, as_of_date desc
+    order by alert_id asc, as_of_date desc
 
 ),
 

@@ -133,11 +133,20 @@ field_precision as (
 
 regions_and_rules as (
 
-    select region_code, rule_code from cases_per_region_and_rule
+    select
+        region_code,
+        rule_code
+    from cases_per_region_and_rule
     union
-    select region_code, rule_code from time_to_first_decision
+    select
+        region_code,
+        rule_code
+    from time_to_first_decision
     union
-    select region_code, rule_code from field_precision
+    select
+        region_code,
+        rule_code
+    from field_precision
 
 ),
 
@@ -161,8 +170,8 @@ summary as (
         coalesce(field_precision.confirmed_or_resolved_90d, 0) as confirmed_or_resolved_90d,
         coalesce(field_precision.dismissed_90d, 0) as dismissed_90d,
         cast(
-            field_precision.confirmed_or_resolved_90d
-            / nullif(field_precision.confirmed_or_resolved_90d + field_precision.dismissed_90d, 0)::numeric
+            cast(field_precision.confirmed_or_resolved_90d as numeric)
+            / nullif(field_precision.confirmed_or_resolved_90d + field_precision.dismissed_90d, 0)
             as numeric(5, 4)
         ) as field_precision_90d
 

@@ -102,6 +102,7 @@ alerts_of_the_latest_processed_date as (
     select
         cast(null as text) as alert_key,
         cast(null as date) as episode_start
+    from latest_processed_date
     where false
     {% endif %}
 

@@ -44,7 +44,7 @@ episode_starts as (
     from {{ ref('monitoring_alerts') }}
     where alert_date <= {{ as_of_date() }}
         and alert_date = episode_start
-        and alert_id in (select judged_alert_id from trimmed_dispositions)
+        and alert_id in (select trimmed_dispositions.judged_alert_id from trimmed_dispositions)
     group by alert_id
 
 ),

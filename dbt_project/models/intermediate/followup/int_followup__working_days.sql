@@ -42,12 +42,10 @@ calendar_dates as (
 
     select
         cast(calendar_day as date) as calendar_date,
-        calendar_range.last_calendar_year
+        last_calendar_year
 
     from calendar_range
-    cross join generate_series(
-        calendar_range.first_date, calendar_range.last_date, interval '1 day'
-    ) as calendar_day
+    cross join generate_series(first_date, last_date, interval '1 day') as calendar_day
 
 ),
 
