@@ -94,13 +94,14 @@
 {%- endmacro %}
 
 {% macro claims_rebuild_pre_hook() -%}
-    {%- if is_incremental() and claims_batches_to_merge() is none -%}
+    {%- set rebuild = is_incremental() and claims_batches_to_merge() is none -%}
+    {%- if rebuild and claims_table_is_indexed() -%}
         truncate table {{ this }};
-        {%- if not claims_table_is_indexed() %}
+    {%- elif rebuild -%}
+        truncate table {{ this }};
         create unique index on {{ this }} (claim_id);
         create index on {{ this }} (settlement_date);
         create index on {{ this }} (received_date)
-        {%- endif %}
     {%- else -%}
         select 1
     {%- endif -%}

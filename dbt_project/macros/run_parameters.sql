@@ -24,13 +24,18 @@
     {%- endif -%}
     {%- if value is none -%}
         {%- if execute -%}
-            {{ exceptions.raise_compiler_error("var 'as_of_date' (the extract date D, YYYY-MM-DD) is required, e.g. --vars '{as_of_date: \"2026-10-01\"}' or env SAFETYNET_AS_OF_DATE") }}
+            {{ exceptions.raise_compiler_error(
+                "var 'as_of_date' (the extract date D, YYYY-MM-DD) is required,"
+                ~ " e.g. --vars '{as_of_date: \"2026-10-01\"}' or env SAFETYNET_AS_OF_DATE"
+            ) }}
         {%- endif -%}
         {%- set value = '1970-01-01' -%}
     {%- endif -%}
     {%- set text = value | string | trim -%}
     {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', text) -%}
-        {{ exceptions.raise_compiler_error("var 'as_of_date' must be YYYY-MM-DD, got '" ~ text ~ "'") }}
+        {{ exceptions.raise_compiler_error(
+            "var 'as_of_date' must be YYYY-MM-DD, got '" ~ text ~ "'"
+        ) }}
     {%- endif -%}
     {%- set parsed = modules.datetime.datetime.strptime(text, '%Y-%m-%d') -%}
     {{ return(text) }}
@@ -43,7 +48,9 @@
 {% macro rule_parameter(name) -%}
     {%- set value = var(name) | string | trim -%}
     {%- if not modules.re.fullmatch('[0-9]+(\.[0-9]+)?', value) -%}
-        {{ exceptions.raise_compiler_error("var '" ~ name ~ "' must be a non-negative decimal number, got '" ~ value ~ "'") }}
+        {{ exceptions.raise_compiler_error(
+            "var '" ~ name ~ "' must be a non-negative decimal number, got '" ~ value ~ "'"
+        ) }}
     {%- endif -%}
     cast('{{ value }}' as numeric)
 {%- endmacro %}

@@ -7,8 +7,7 @@ with
 
 restricted_columns as (
 
-    select
-        table_name || '.' || column_name as finding
+    select table_name || '.' || column_name as finding
     from information_schema.columns
     where table_schema = '{{ ref("low_income_population").schema }}'
         and column_name in (
@@ -19,8 +18,7 @@ restricted_columns as (
 
 unmasked_ids as (
 
-    select
-        'low_income_population.masked_id of ' || household_id as finding
+    select 'low_income_population.masked_id of ' || household_id as finding
     from {{ ref('low_income_population') }}
     where as_of_date = {{ as_of_date() }}
         and (char_length(masked_id) <> 18 or substr(masked_id, 7, 8) <> '********')
@@ -29,13 +27,12 @@ unmasked_ids as (
 
 ids_in_evidence as (
 
-    select
-        'monitoring_alerts.evidence of ' || alert_key as finding
+    select 'monitoring_alerts.evidence of ' || alert_key as finding
     from {{ ref('monitoring_alerts') }}
     where alert_date = {{ as_of_date() }}
         -- anything shaped like an id number (same pattern as the marts gate
         -- in expectations/marts/monitoring_alerts.yml)
-        and evidence::text ~ '[0-9]{17}[0-9Xx]'
+        and cast(evidence as text) ~ '[0-9]{17}[0-9Xx]'
 
 )
 

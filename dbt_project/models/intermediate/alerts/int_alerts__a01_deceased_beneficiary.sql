@@ -43,7 +43,7 @@ a01_deceased_members_of_enrolled_households as (
     inner join enrollment_status
         on members.household_id = enrollment_status.household_id
     where members.is_deceased
-        and (households.is_dibao or households.is_tekun)
+        and households.is_enrolled
 
 ),
 

@@ -1,5 +1,6 @@
 -- A02 ASSET_TEST_FAILED (high; household): a DIBAO or TEKUN household
 -- whose asset test fails: FA / size > K_ASSETS x S, or RP > 1.
+-- is_enrolled and the asset test: int_households__categorised.
 
 with
 
@@ -26,7 +27,7 @@ a02_enrolled_households_failing_asset_test as (
 
     select *
     from households
-    where (is_dibao or is_tekun)
+    where is_enrolled
         and not asset_test_passed
 
 ),
@@ -48,14 +49,12 @@ alerts as (
             'financial_assets_per_capita', trim_scale(failing.financial_assets_per_capita),
             'dibao_standard', failing.dibao_standard,
             'k_assets', {{ rule_parameter('k_assets') }},
-            'financial_assets_limit_per_capita', {{ rule_parameter('k_assets') }} * failing.dibao_standard,
-            'financial_assets_failed',
-                failing.financial_assets
-                    > {{ rule_parameter('k_assets') }} * failing.dibao_standard * failing.household_size,
+            'financial_assets_limit_per_capita', failing.financial_assets_limit_per_capita,
+            'financial_assets_failed', not failing.is_financial_assets_within_limit,
             'residential_properties', failing.residential_properties,
             'residential_properties_limit', 1,
-            'residential_properties_failed', failing.residential_properties > 1,
-            'cert_nos', coalesce(residential_properties.residential_cert_nos, '[]'::jsonb),
+            'residential_properties_failed', not failing.is_residential_properties_within_limit,
+            'cert_nos', coalesce(residential_properties.residential_cert_nos, cast('[]' as jsonb)),
             'is_dibao', failing.is_dibao,
             'is_tekun', failing.is_tekun,
             'active_enrollment_ids', enrollment_status.dibao_tekun_enrollment_ids

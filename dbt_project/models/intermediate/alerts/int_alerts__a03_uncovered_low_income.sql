@@ -1,6 +1,6 @@
 -- A03 UNCOVERED_LOW_INCOME (medium; household): not enrolled (neither
 -- DIBAO nor TEKUN), asset test passes, PCI <= S.
--- PCI <= S is decided exactly as income <= S x size.
+-- is_enrolled, the asset test and PCI <= S: int_households__categorised.
 
 with
 
@@ -23,7 +23,7 @@ a03_unenrolled_households_below_standard as (
     from households
     where not is_enrolled
         and asset_test_passed
-        and assessed_monthly_income <= dibao_standard * household_size
+        and is_pci_within_standard
 
 ),
 
@@ -44,10 +44,9 @@ alerts as (
             'per_capita_income', trim_scale(uncovered.per_capita_income),
             'dibao_standard', uncovered.dibao_standard,
             'financial_assets', uncovered.financial_assets,
-            'financial_assets_limit_per_capita',
-                {{ rule_parameter('k_assets') }} * uncovered.dibao_standard,
+            'financial_assets_limit_per_capita', uncovered.financial_assets_limit_per_capita,
             'residential_properties', uncovered.residential_properties,
-            'cert_nos', coalesce(residential_properties.residential_cert_nos, '[]'::jsonb),
+            'cert_nos', coalesce(residential_properties.residential_cert_nos, cast('[]' as jsonb)),
             'category', uncovered.category
         ) as evidence
 

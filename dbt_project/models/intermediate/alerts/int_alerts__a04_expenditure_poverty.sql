@@ -1,7 +1,7 @@
 -- A04 EXPENDITURE_POVERTY (medium; household): not enrolled, asset test
 -- passes, PCI > S and APCI <= S (medical spending of the last 365 days
 -- pushes the household below the standard).
--- Exact: PCI > S <=> income > S x size; APCI <= S <=> 12 x income - OOP_365 <= 12 x S x size.
+-- is_enrolled, the asset test, PCI <= S and APCI <= S: int_households__categorised.
 
 with
 
@@ -31,34 +31,15 @@ a04_unenrolled_households_below_standard_after_medical_costs as (
     from households
     where not is_enrolled
         and asset_test_passed
-        and assessed_monthly_income > dibao_standard * household_size
-        and 12 * assessed_monthly_income - out_of_pocket_365
-            <= 12 * dibao_standard * household_size
+        and not is_pci_within_standard
+        and is_apci_within_standard
 
 ),
 
 -- evidence: the claims of OOP_365 (members living or not, (D-365, D])
 claims_in_out_of_pocket_365 as (
 
-    select
-        members.household_id,
-        jsonb_agg(
-            jsonb_build_object(
-                'claim_id', latest_claim_versions.claim_id,
-                'version', latest_claim_versions.claim_version,
-                'patient_masked_id', members.masked_id,
-                'settlement_date', latest_claim_versions.settlement_date,
-                'out_of_pocket', latest_claim_versions.out_of_pocket
-            )
-            order by latest_claim_versions.settlement_date, latest_claim_versions.claim_id
-        ) as claims
-
-    from a04_unenrolled_households_below_standard_after_medical_costs as poor
-    inner join members
-        on poor.household_id = members.household_id
-    inner join latest_claim_versions
-        on members.person_key = latest_claim_versions.person_key
-    group by members.household_id
+    {{ claims_evidence('a04_unenrolled_households_below_standard_after_medical_costs') }}
 
 ),
 
@@ -82,7 +63,7 @@ alerts as (
             'financial_assets', poor.financial_assets,
             'residential_properties', poor.residential_properties,
             'category', poor.category,
-            'claims', coalesce(claims_in_out_of_pocket_365.claims, '[]'::jsonb)
+            'claims', coalesce(claims_in_out_of_pocket_365.claims, cast('[]' as jsonb))
         ) as evidence
 
     from a04_unenrolled_households_below_standard_after_medical_costs as poor

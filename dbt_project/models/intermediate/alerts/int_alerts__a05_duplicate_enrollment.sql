@@ -1,13 +1,13 @@
 -- A05 DUPLICATE_ENROLLMENT (high; person + household): a living person who
 -- is a member of 2+ distinct DIBAO/TEKUN households, one row per such
--- household.
+-- household. is_enrolled: int_households__categorised.
 
 with
 
 households as (
 
     select * from {{ ref('int_households__categorised') }}
-    where is_dibao or is_tekun
+    where is_enrolled
 
 ),
 

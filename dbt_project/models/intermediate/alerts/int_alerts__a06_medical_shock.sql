@@ -1,5 +1,6 @@
 -- A06 MEDICAL_SHOCK (medium; household): category TEKUN, DIBAO or
 -- MARGINAL, and OOP_30 >= K_SHOCK x S.
+-- The category and OOP_30 >= K_SHOCK x S: int_households__categorised.
 
 with
 
@@ -27,33 +28,19 @@ a06_low_income_households_with_medical_shock as (
 
     select *
     from households
-    where category in ('TEKUN', 'DIBAO', 'MARGINAL')
-        and out_of_pocket_30 >= {{ rule_parameter('k_shock') }} * dibao_standard
+    where category in (
+            {{ low_income_category('TEKUN') }},
+            {{ low_income_category('DIBAO') }},
+            {{ low_income_category('MARGINAL') }}
+        )
+        and has_medical_shock
 
 ),
 
 -- evidence: the claims of OOP_30 (members living or not, (D-30, D])
 claims_in_out_of_pocket_30 as (
 
-    select
-        members.household_id,
-        jsonb_agg(
-            jsonb_build_object(
-                'claim_id', latest_claim_versions.claim_id,
-                'version', latest_claim_versions.claim_version,
-                'patient_masked_id', members.masked_id,
-                'settlement_date', latest_claim_versions.settlement_date,
-                'out_of_pocket', latest_claim_versions.out_of_pocket
-            )
-            order by latest_claim_versions.settlement_date, latest_claim_versions.claim_id
-        ) as claims
-
-    from a06_low_income_households_with_medical_shock as shocked
-    inner join members
-        on shocked.household_id = members.household_id
-    inner join latest_claim_versions
-        on members.person_key = latest_claim_versions.person_key
-    group by members.household_id
+    {{ claims_evidence('a06_low_income_households_with_medical_shock') }}
 
 ),
 
@@ -72,8 +59,8 @@ alerts as (
             'out_of_pocket_30', shocked.out_of_pocket_30,
             'dibao_standard', shocked.dibao_standard,
             'k_shock', {{ rule_parameter('k_shock') }},
-            'shock_threshold', {{ rule_parameter('k_shock') }} * shocked.dibao_standard,
-            'claims', coalesce(claims_in_out_of_pocket_30.claims, '[]'::jsonb)
+            'shock_threshold', shocked.medical_shock_threshold,
+            'claims', coalesce(claims_in_out_of_pocket_30.claims, cast('[]' as jsonb))
         ) as evidence
 
     from a06_low_income_households_with_medical_shock as shocked

@@ -1,5 +1,9 @@
 -- 低收入人口类别 Every household of D's civil affairs snapshot with the
 -- figures of contract section 5 and its low-income population category.
+-- The one home of the rules' comparisons: is_enrolled, the PCI and APCI
+-- tests against S and K_MARGINAL x S, the OOP_30 shock test and the asset
+-- test are named columns here (CTE threshold_tests, asset_test); the
+-- category below and the alert models A01-A06 use them by name.
 --
 -- Decisions compare exact numerics without dividing: for size > 0,
 --   FA / size <= K_ASSETS x S          <=>  FA <= K_ASSETS x S x size
@@ -143,70 +147,106 @@ household_facts as (
 
 ),
 
--- PCI(h) = assessed_monthly_income / size(h); "not enrolled" = neither TEKUN nor DIBAO
-per_capita_income as (
+-- PCI(h) = assessed_monthly_income / size(h),
+-- APCI(h) = (assessed_monthly_income - OOP_365(h) / 12) / size(h), FA per
+-- head: display values (the decisions below compare without dividing);
+-- the limits K_ASSETS x S and K_SHOCK x S (evidence of A02, A03, A06)
+derived_figures as (
 
     select
         *,
-        is_tekun or is_dibao as is_enrolled,
         round(assessed_monthly_income / nullif(household_size, 0), 6) as per_capita_income,
-        round(financial_assets / nullif(household_size, 0), 6) as financial_assets_per_capita
+        round(financial_assets / nullif(household_size, 0), 6) as financial_assets_per_capita,
+        -- = (12 x income - OOP_365) / (12 x size): one division, one rounding
+        round(
+            (12 * assessed_monthly_income - out_of_pocket_365) / nullif(12 * household_size, 0),
+            6
+        ) as adjusted_per_capita_income,
+        {{ rule_parameter('k_assets') }} * dibao_standard as financial_assets_limit_per_capita,
+        {{ rule_parameter('k_shock') }} * dibao_standard as medical_shock_threshold
 
     from household_facts
 
 ),
 
--- APCI(h) = (assessed_monthly_income - OOP_365(h) / 12) / size(h)
-adjusted_income as (
+-- The comparisons of contract section 5, each written once (exact forms of
+-- the header). Null when size is 0 (no PCI, APCI or asset test: such a
+-- household is left out of every rule but A01) or when S is unknown.
+threshold_tests as (
 
     select
         *,
-        -- = (12 x income - OOP_365) / (12 x size): one division, one rounding
-        round(
-            (12 * assessed_monthly_income - out_of_pocket_365) / nullif(12 * household_size, 0),
-            6
-        ) as adjusted_per_capita_income
+        -- "not enrolled" = neither TEKUN nor DIBAO
+        is_tekun or is_dibao as is_enrolled,
+        -- PCI <= S
+        case
+            when household_size > 0 then
+                assessed_monthly_income <= dibao_standard * household_size
+        end as is_pci_within_standard,
+        -- PCI <= K_MARGINAL x S
+        case
+            when household_size > 0 then
+                assessed_monthly_income
+                <= {{ rule_parameter('k_marginal') }} * dibao_standard * household_size
+        end as is_pci_within_marginal_limit,
+        -- APCI <= S
+        case
+            when household_size > 0 then
+                12 * assessed_monthly_income - out_of_pocket_365
+                <= 12 * dibao_standard * household_size
+        end as is_apci_within_standard,
+        -- APCI <= K_MARGINAL x S
+        case
+            when household_size > 0 then
+                12 * assessed_monthly_income - out_of_pocket_365
+                <= 12 * {{ rule_parameter('k_marginal') }} * dibao_standard * household_size
+        end as is_apci_within_marginal_limit,
+        -- OOP_30 >= K_SHOCK x S (A06)
+        case
+            when household_size > 0 then out_of_pocket_30 >= medical_shock_threshold
+        end as has_medical_shock,
+        -- FA / size <= K_ASSETS x S (asset test, first part)
+        case
+            when household_size > 0 then
+                financial_assets <= financial_assets_limit_per_capita * household_size
+        end as is_financial_assets_within_limit,
+        -- RP <= 1 (asset test, second part)
+        case
+            when household_size > 0 then residential_properties <= 1
+        end as is_residential_properties_within_limit
 
-    from per_capita_income
+    from derived_figures
 
 ),
 
--- asset test: FA / size <= K_ASSETS x S and RP <= 1 (null when S is unknown
--- and RP <= 1; always false when RP > 1)
+-- asset test: FA / size <= K_ASSETS x S and RP <= 1 (null when size is 0,
+-- or when S is unknown and RP <= 1; always false when RP > 1)
 asset_test as (
 
     select
         *,
-        case
-            when household_size > 0 then
-                financial_assets <= {{ rule_parameter('k_assets') }} * dibao_standard * household_size
-                and residential_properties <= 1
-        end as asset_test_passed
+        is_financial_assets_within_limit
+        and is_residential_properties_within_limit as asset_test_passed
 
-    from adjusted_income
+    from threshold_tests
 
 ),
 
--- category, first that applies: TEKUN; DIBAO; MARGINAL; RIGID_EXPENSE.
--- Size 0 households have no category.
+-- category, first that applies: TEKUN; DIBAO; MARGINAL; RIGID_EXPENSE
+-- (the list: var low_income_categories). Size 0 households have no category.
 category as (
 
     select
         *,
         case
             when household_size = 0 then null
-            when is_tekun then 'TEKUN'
-            when is_dibao then 'DIBAO'
-            when asset_test_passed
-                and assessed_monthly_income
-                    <= {{ rule_parameter('k_marginal') }} * dibao_standard * household_size
-                then 'MARGINAL'
-            when asset_test_passed
-                and assessed_monthly_income
-                    > {{ rule_parameter('k_marginal') }} * dibao_standard * household_size
-                and 12 * assessed_monthly_income - out_of_pocket_365
-                    <= 12 * {{ rule_parameter('k_marginal') }} * dibao_standard * household_size
-                then 'RIGID_EXPENSE'
+            when is_tekun then {{ low_income_category('TEKUN') }}
+            when is_dibao then {{ low_income_category('DIBAO') }}
+            when asset_test_passed and is_pci_within_marginal_limit
+                then {{ low_income_category('MARGINAL') }}
+            when asset_test_passed and not is_pci_within_marginal_limit
+                and is_apci_within_marginal_limit
+                then {{ low_income_category('RIGID_EXPENSE') }}
         end as category
 
     from asset_test

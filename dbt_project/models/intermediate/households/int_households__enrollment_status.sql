@@ -32,8 +32,8 @@ programs_per_household as (
         bool_or(program = 'LINSHI') as is_linshi,
         coalesce(
             jsonb_agg(enrollment_id order by enrollment_id)
-                filter (where program in ('DIBAO', 'TEKUN')),
-            '[]'::jsonb
+            filter (where program in ('DIBAO', 'TEKUN')),
+            cast('[]' as jsonb)
         ) as dibao_tekun_enrollment_ids
 
     from active_enrollments
