@@ -35,6 +35,7 @@ DAYS = [START + timedelta(days=i) for i in range(6)]
 HOUSEHOLDS = 300
 SEED = 31
 CASEWORK_SEED = 4
+BAD_SHARE = 0.2  # enough bad casework rows of every kind for ~100 decisions
 DEADLINES = {
     "SAFETYNET_VERIFY_WORKDAYS_HIGH": "1",
     "SAFETYNET_VERIFY_WORKDAYS_MEDIUM": "2",
@@ -65,7 +66,9 @@ def generated(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with isolated_stack(local_stack, root, "t_followup_gen", key="followup-key") as stack:
         generate(stack.landing, HOUSEHOLDS, START, len(DAYS), seed=SEED)
         for day in DAYS:
-            casework.deliver(stack.landing, stack.feed, day, seed=CASEWORK_SEED)
+            casework.deliver(
+                stack.landing, stack.feed, day, seed=CASEWORK_SEED, bad_share=BAD_SHARE
+            )
             run = stack.run_dag(day.isoformat(), **DEADLINES)
             assert run.returncode == 0, f"{day} failed:\n{run.stdout[-4000:]}"
         yield stack
