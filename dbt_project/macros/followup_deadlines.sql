@@ -29,7 +29,8 @@
         {%- set value = (env_var(name, '') | string | trim) or value -%}
     {%- endif -%}
     {%- if not modules.re.fullmatch('[0-9]+', value) -%}
-        {{ exceptions.raise_compiler_error("env " ~ name ~ " must be a whole number of working days >= 0, got '" ~ value ~ "'") }}
+        {%- set problem = "env " ~ name ~ " must be a whole number of working days >= 0" -%}
+        {{ exceptions.raise_compiler_error(problem ~ ", got '" ~ value ~ "'") }}
     {%- endif -%}
     {{ return(value | int) }}
 {%- endmacro %}

@@ -114,17 +114,17 @@ overdue as (
 cases_of_the_latest_processed_date as (
 
     {% if is_incremental() %}
-    select
-        alert_id,
-        is_overdue
+        select
+            alert_id,
+            is_overdue
 
-    from {{ this }}
-    where as_of_date = {{ latest_processed_date_before(as_of_date()) }}
+        from {{ this }}
+        where as_of_date = {{ latest_processed_date_before(as_of_date()) }}
     {% else %}
-    select
-        cast(null as text) as alert_id,
-        cast(null as boolean) as is_overdue
-    where false
+        select
+            cast(null as text) as alert_id,
+            cast(null as boolean) as is_overdue
+        where false
     {% endif %}
 
 ),
@@ -137,7 +137,7 @@ newly_overdue as (
     select
         overdue.*,
         overdue.is_overdue
-            and not coalesce(cases_of_the_latest_processed_date.is_overdue, false)
+        and not coalesce(cases_of_the_latest_processed_date.is_overdue, false)
             as is_newly_overdue
 
     from overdue

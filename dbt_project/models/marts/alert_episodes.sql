@@ -76,7 +76,7 @@ episode_outcome as (
         latest_case.first_decision_date,
         latest_case.is_overdue,
         held_dates.last_held_date < latest_processed_date.processed_date
-            and latest_case.state in ('OPEN', 'VERIFYING', 'CONFIRMED')
+        and latest_case.state in ('OPEN', 'VERIFYING', 'CONFIRMED')
             as ended_unresolved
 
     from latest_case

@@ -91,19 +91,19 @@ latest_processed_date as (
 alerts_of_the_latest_processed_date as (
 
     {% if is_incremental() %}
-    select
-        previous_alerts.alert_key,
-        previous_alerts.episode_start
+        select
+            previous_alerts.alert_key,
+            previous_alerts.episode_start
 
-    from {{ this }} as previous_alerts
-    inner join latest_processed_date
-        on previous_alerts.alert_date = latest_processed_date.processed_date
+        from {{ this }} as previous_alerts
+        inner join latest_processed_date
+            on previous_alerts.alert_date = latest_processed_date.processed_date
     {% else %}
-    select
-        cast(null as text) as alert_key,
-        cast(null as date) as episode_start
-    from latest_processed_date
-    where false
+        select
+            cast(null as text) as alert_key,
+            cast(null as date) as episode_start
+        from latest_processed_date
+        where false
     {% endif %}
 
 ),

@@ -89,8 +89,10 @@ counts_per_region_and_category as (
 
     from households_per_region_and_category
     inner join persons_per_region_and_category
-        on households_per_region_and_category.region_code = persons_per_region_and_category.region_code
-        and households_per_region_and_category.category = persons_per_region_and_category.category
+        on households_per_region_and_category.region_code
+        = persons_per_region_and_category.region_code
+        and households_per_region_and_category.category
+        = persons_per_region_and_category.category
 
 ),
 

@@ -31,7 +31,7 @@ calendar_range as (
     select
         least(date '2000-01-01', min(date), {{ as_of_date() }}) as first_date,
         greatest(max(date), {{ as_of_date() }})
-            + {{ 2 * followup_max_workdays() + 366 }} as last_date,
+        + {{ 2 * followup_max_workdays() + 366 }} as last_date,
         cast(max(extract(year from date)) as integer) as last_calendar_year
 
     from workdays

@@ -32,7 +32,7 @@
 {% if batches_to_merge is none -%}
 -- rebuild as of D from every batch received up to D
 {%- else -%}
--- merge of the batches not merged yet: {{ batches_to_merge | map('join', '/') | join(', ') or 'none' }}
+-- merge of batches not merged yet: {{ batches_to_merge | map('join', '/') | join(', ') or 'none' }}
 {%- endif %}
 
 with
@@ -40,20 +40,23 @@ with
 claim_rows_received as (
 
     select * from {{ ref('stg_health__medical_claims') }}
-    where extract_date <= {{ as_of_date() }}
-    {%- if batches_to_merge is not none and batches_to_merge | length == 0 %}
-        and false
-    {%- elif batches_to_merge is not none %}
-        -- the dates prune the raw partitions, the batch ids pick their content
-        and extract_date in (
-            {%- for batch in batches_to_merge %}cast('{{ batch[0] }}' as date){{ ', ' if not loop.last }}{% endfor -%}
-        )
-        and load_batch_id in (
-            {%- for batch in batches_to_merge %}{{ batch[1] | int }}{{ ', ' if not loop.last }}{% endfor -%}
-        )
-    {%- endif %}
+    where
+        extract_date <= {{ as_of_date() }}
+        -- noqa: disable=LT02
+        {% if batches_to_merge is not none and batches_to_merge | length == 0 -%}
+            and false
+        {% elif batches_to_merge is not none -%}
+            -- the dates prune the raw partitions, the batch ids pick their content
+            and extract_date in (
+                {%- for batch in batches_to_merge %}cast('{{ batch[0] }}' as date){{ ', ' if not loop.last }}{% endfor -%}
+            )
+            and load_batch_id in (
+                {%- for batch in batches_to_merge %}{{ batch[1] | int }}{{ ', ' if not loop.last }}{% endfor -%}
+            )
+        {% endif %}
 
 ),
+-- noqa: enable=LT02
 
 ranked_claim_versions as (
 
@@ -92,43 +95,43 @@ highest_versions_received as (
 
 {% if batches_to_merge is none -%}
 
-latest_claim_versions as (
+    latest_claim_versions as (
 
-    select * from highest_versions_received
+        select * from highest_versions_received
 
-)
+    )
 
 {%- else -%}
 
-claims_held_before_the_batches as (
+    claims_held_before_the_batches as (
 
-    select * from {{ this }}
+        select * from {{ this }}
 
-),
+    ),
 
--- the highest version received so far wins: a claim of the merged batches
--- replaces the held row when it comes later in the ranking's order above
--- (version, then extract date, then batch), so merging is a max and a
--- batch merged twice changes nothing
-latest_claim_versions as (
+    -- the highest version received so far wins: a claim of the merged batches
+    -- replaces the held row when it comes later in the ranking's order above
+    -- (version, then extract date, then batch), so merging is a max and a
+    -- batch merged twice changes nothing
+    latest_claim_versions as (
 
-    select highest_versions_received.*
+        select highest_versions_received.*
 
-    from highest_versions_received
-    left join claims_held_before_the_batches
-        on highest_versions_received.claim_id = claims_held_before_the_batches.claim_id
-    where claims_held_before_the_batches.claim_id is null
-        or (
-            highest_versions_received.claim_version,
-            highest_versions_received.received_date,
-            highest_versions_received.received_batch_id
-        ) > (
-            claims_held_before_the_batches.claim_version,
-            claims_held_before_the_batches.received_date,
-            claims_held_before_the_batches.received_batch_id
-        )
+        from highest_versions_received
+        left join claims_held_before_the_batches
+            on highest_versions_received.claim_id = claims_held_before_the_batches.claim_id
+        where claims_held_before_the_batches.claim_id is null
+            or (
+                highest_versions_received.claim_version,
+                highest_versions_received.received_date,
+                highest_versions_received.received_batch_id
+            ) > (
+                claims_held_before_the_batches.claim_version,
+                claims_held_before_the_batches.received_date,
+                claims_held_before_the_batches.received_batch_id
+            )
 
-)
+    )
 
 {%- endif %}
 
