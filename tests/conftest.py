@@ -25,7 +25,6 @@ import psycopg
 import pytest
 
 from safetynet import warehouse
-from safetynet.config import LOCAL_PASSWORD
 from safetynet_dev.stack import env, localpg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,9 +66,13 @@ def missing(reason: str) -> NoReturn:
 
 @pytest.fixture(scope="session", autouse=True)
 def local_environment() -> None:
-    """Environment of `make env` (what is already set wins). Starts nothing."""
+    """Environment of `make env` (what is already set wins, but a local cluster URL
+    always carries the current password of var/pgpass). Starts nothing."""
     for name, value in env.local_environment().items():
-        os.environ.setdefault(name, value)
+        if name in env.LOCAL_URLS:
+            os.environ[name] = value
+        else:
+            os.environ.setdefault(name, value)
 
 
 @pytest.fixture(scope="session")
@@ -91,8 +94,8 @@ def use_test_airflow_metadata(cluster: localpg.Cluster) -> None:
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
         if not conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone():
             conn.execute(f'create database "{name}"')
-    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = (
-        f"postgresql+psycopg://safetynet@127.0.0.1:{cluster.port}/{name}"
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = cluster.url(name).replace(
+        "postgresql://", "postgresql+psycopg://"
     )
     subprocess.run(["airflow", "db", "migrate"], check=True, capture_output=True)
 
@@ -138,7 +141,7 @@ def create_database(cluster: localpg.Cluster, name: str) -> str:
     with psycopg.connect(cluster.url("postgres"), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
         conn.execute(f'create database "{name}"')
-    return cluster.url(name).replace("safetynet@", f"safetynet:{LOCAL_PASSWORD}@")
+    return cluster.url(name)  # with the local password (var/pgpass)
 
 
 def drop_database(cluster: localpg.Cluster, name: str) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from safetynet.config import LOCAL_PASSWORD, SOURCES
+from safetynet.config import SOURCES
 from safetynet.ingest.sources import SPECS
 from safetynet_dev.bench import baseline, logs, report, runner, stages
 from safetynet_dev.bench import sampler as sampling
@@ -212,7 +212,7 @@ def test_slow_statements_are_read_from_the_server_log(local_stack, tmp_path: Pat
         environ = deployment.environ()
         assert environ["SAFETYNET_LANDING_DIR"] == str(tmp_path / "bench" / "landing")
         assert environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("/" + name + "_meta")
-        assert f":{LOCAL_PASSWORD}@" in environ["AIRFLOW_CONN_WAREHOUSE"]
+        assert f":{local_stack.password()}@" in environ["AIRFLOW_CONN_WAREHOUSE"]
         found = []
         for _ in range(20):  # the logging collector may lag a moment
             statements, _ = logs.slow_statements(log, offset)

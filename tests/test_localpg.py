@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import stat
 
 import psycopg
 import pytest
@@ -92,3 +93,66 @@ def _wal_bytes_of_a_truncated_copy(conn: psycopg.Connection, rows: int) -> int:
             copy.write_row((n, "row"))
     conn.commit()
     return conn.execute("select pg_current_wal_insert_lsn() - %s::pg_lsn", (before,)).fetchone()[0]
+
+
+def test_the_cluster_wants_the_password_of_a_0600_file() -> None:
+    """Issue 20: scram-sha-256 for every connection, the password generated into the
+    pgpass file beside the data folder (0600), the socket folder 0700, no trust."""
+    var = config.var_dir() / "test-localpg-password"
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", 55494, localpg.find_bin_dir())
+    try:
+        cluster.start()
+        assert stat.S_IMODE(cluster.password_file.stat().st_mode) == 0o600
+        assert stat.S_IMODE((var / "pgsock").stat().st_mode) == 0o700
+        assert not cluster.trusts()
+        hba = (var / "pgdata" / "pg_hba.conf").read_text()
+        assert "trust" not in [line.split()[-1] for line in hba.splitlines() if line[:1] not in "#"]
+        password = cluster.password()
+        assert len(password) >= 32 and f":{password}@" in cluster.url("postgres")
+        with psycopg.connect(cluster.url("postgres")) as conn:
+            assert conn.execute("select current_user").fetchone() == ("safetynet",)
+        _refused(f"postgresql://safetynet@127.0.0.1:{cluster.port}/postgres")
+        _refused(f"postgresql://safetynet:wrong@127.0.0.1:{cluster.port}/postgres")
+    finally:
+        cluster.stop()
+    shutil.rmtree(var)
+
+
+def test_a_trust_cluster_of_an_older_checkout_gets_the_password_and_keeps_its_data() -> None:
+    var = config.var_dir() / "test-localpg-trust"
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", 55493, localpg.find_bin_dir())
+    trusted = f"postgresql://safetynet@127.0.0.1:{cluster.port}/postgres"
+    try:
+        # What `make` did before issue 20: initdb --auth=trust, no password file.
+        cluster._prepare_dirs()
+        cluster._run("initdb", "-D", str(cluster.data_dir), "-U", "safetynet", "--auth=trust")
+        cluster._add_settings({"unix_socket_directories": f"'{cluster.socket_dir}'"})
+        log = str(cluster.data_dir / "server.log")
+        cluster._run("pg_ctl", "start", "-w", "-D", str(cluster.data_dir), "-l", log,
+                     "-o", f"-p {cluster.port}")  # fmt: skip
+        with psycopg.connect(trusted, autocommit=True) as conn:
+            conn.execute("create table kept as select 42 as answer")
+        cluster.stop()
+        assert cluster.trusts() and not cluster.password_file.exists()
+
+        assert cluster.start() is True
+        assert not cluster.trusts()
+        _refused(trusted)
+        with psycopg.connect(cluster.url("postgres")) as conn:
+            assert conn.execute("select answer from kept").fetchone() == (42,)
+        cluster.stop()
+        assert cluster.start() is True  # the next start: nothing left to convert
+        with psycopg.connect(cluster.url("postgres")) as conn:
+            assert conn.execute("select answer from kept").fetchone() == (42,)
+    finally:
+        cluster.stop()
+    shutil.rmtree(var)
+
+
+def _refused(url: str) -> None:
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(url, connect_timeout=5).close()

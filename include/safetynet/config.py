@@ -25,9 +25,18 @@ LOAD_PRIORITY = {"civil_affairs": 5, "bank": 4, "housing": 3, "health": 2, "case
 # are reported as a warning (contract section 9: a worker's typo in the case system
 # must not stop the day's new alerts). A corrupt or missing delivery still blocks.
 REJECTS_NEVER_BLOCK = frozenset({"casework"})
-# The local cluster trusts 127.0.0.1 (throwaway data); dbt profile mappings
-# insist on a password, so the local URL carries this placeholder. Not a secret.
-LOCAL_PASSWORD = "local-trust-auth"
+# SAFETYNET_ENVIRONMENT: "local" only for the embedded stack of `make` (make env and
+# the tests set it); anything else, unset included, is a deployment and strict.
+LOCAL_ENVIRONMENT = "local"
+# person_key keys that are public (the contract's sample, the tests, old defaults,
+# .env.example's placeholder): accepted on the local stack only.
+DEVELOPMENT_KEYS = frozenset(
+    {"local-development-key", "sample-key", "test-key", "change-me", "changeme"}
+)
+MIN_KEY_BYTES = 32
+# The local cluster's password: generated on first use by safetynet_dev's localpg
+# into this file (0600, libpq pgpass format, so PGPASSFILE can point at it too).
+LOCAL_PASSWORD_FILE = "pgpass"
 
 
 def _env(name: str, default: str) -> str:
@@ -76,12 +85,30 @@ def local_pg_port() -> int:
 
 
 def local_warehouse_url() -> str:
-    return f"postgresql://safetynet:{LOCAL_PASSWORD}@127.0.0.1:{local_pg_port()}/warehouse"
+    return f"postgresql://safetynet:{local_password()}@127.0.0.1:{local_pg_port()}/warehouse"
 
 
 @dataclass(frozen=True)
 class Settings:
     landing_dir: Path
+def local_password_file() -> Path:
+    return var_dir() / LOCAL_PASSWORD_FILE
+
+
+def read_password_file(path: Path) -> str:
+    """The password of a pgpass file written by localpg (its first line's last field);
+    empty if there is no file yet."""
+    try:
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+    except (FileNotFoundError, IndexError):
+        return ""
+    return first.rsplit(":", 1)[-1].strip()
+
+
+def local_password() -> str:
+    return read_password_file(local_password_file())
+
+
     feed_dir: Path
     reports_dir: Path
     source_timeout: int
@@ -100,5 +127,88 @@ class Settings:
 
 
 def pseudonym_key() -> str:
-    """The HMAC key for person_key. Read only where it is used; never logged."""
-    return _env("SAFETYNET_PSEUDONYM_KEY", "local-development-key")
+    """The HMAC key for person_key. Read only where it is used; never logged.
+
+    On the local stack (``SAFETYNET_ENVIRONMENT=local``) any key goes, the contract's
+    ``sample-key`` and the tests' keys included, and a fixed development key is the
+    default; anywhere else ``check_pseudonym_key`` must pass."""
+    key = _read_key()
+    if is_local():
+        key = key or "local-development-key"
+    else:
+        check_pseudonym_key(key)
+    mask_in_logs(key)
+    return key
+
+
+def mask_in_logs(secret: str) -> None:
+    """Register ``secret`` with Airflow's secrets masker (Airflow 3 task SDK: in the task
+    process and, through it, its supervisor), so any log line holding it shows ``***``.
+    Outside a task it only fills this process's masker; without Airflow, nothing."""
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - every deployment has Airflow
+        return
+    mask_secret(secret)
+class PseudonymKeyError(RuntimeError):
+    """The person_key key is missing, weak or public; ``check`` names the failed check.
+    The message never holds the key."""
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"[{check}] {message}")
+        self.check = check
+
+
+def environment() -> str:
+    """``local`` for the embedded stack of `make` (set by `make env` and the tests),
+    else ``production``: unset means production, so an image or a worker that lacks
+    the variable is held to the strict rules."""
+    value = os.environ.get("SAFETYNET_ENVIRONMENT", "").strip().lower()
+    return LOCAL_ENVIRONMENT if value == LOCAL_ENVIRONMENT else "production"
+
+
+def is_local() -> bool:
+    return environment() == LOCAL_ENVIRONMENT
+
+
+def _read_key() -> str:
+    """``SAFETYNET_PSEUDONYM_KEY``, else the file ``SAFETYNET_PSEUDONYM_KEY_FILE`` names
+    (a Docker secret; one trailing newline dropped)."""
+    value = os.environ.get("SAFETYNET_PSEUDONYM_KEY", "")
+    path = os.environ.get("SAFETYNET_PSEUDONYM_KEY_FILE", "")
+    if not value and path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").removesuffix("\n")
+        except OSError as error:
+            raise PseudonymKeyError(
+                "pseudonym_key_missing",
+                f"SAFETYNET_PSEUDONYM_KEY_FILE={path} cannot be read ({error.strerror})",
+            ) from None
+    return value
+
+
+def check_pseudonym_key(key: str) -> None:
+    """Refuse a key a deployment must not use: empty, shorter than 32 bytes, or a
+    public development value. Names the check, never the key."""
+    if not key:
+        raise PseudonymKeyError(
+            "pseudonym_key_missing",
+            "SAFETYNET_PSEUDONYM_KEY (or SAFETYNET_PSEUDONYM_KEY_FILE) is not set: refusing "
+            "to compute person_keys that would join nothing (the local stack sets "
+            "SAFETYNET_ENVIRONMENT=local)",
+        )
+    lowered = key.strip().lower()
+    if lowered in DEVELOPMENT_KEYS or "change-me" in lowered or "changeme" in lowered:
+        raise PseudonymKeyError(
+            "pseudonym_key_development",
+            "SAFETYNET_PSEUDONYM_KEY is a public development value: generate one "
+            "(openssl rand -hex 32)",
+        )
+    if len(key.encode("utf-8")) < MIN_KEY_BYTES:
+        raise PseudonymKeyError(
+            "pseudonym_key_short",
+            f"SAFETYNET_PSEUDONYM_KEY is shorter than {MIN_KEY_BYTES} bytes: generate one "
+            "(openssl rand -hex 32)",
+        )
+
+

@@ -22,7 +22,7 @@ import psycopg
 
 from safetynet import warehouse
 from safetynet.config import REJECTS_NEVER_BLOCK
-from safetynet.ingest import manifest, rowcheck
+from safetynet.ingest import keyguard, manifest, rowcheck
 from safetynet.ingest.manifest import DeliveryError
 from safetynet.ingest.sources import FileSpec, specs_for
 
@@ -62,6 +62,7 @@ def load_source(
     try:
         listed = manifest.read_manifest(landing, source, extract_date)
         checked = [_check_file(folder, spec, listed, extract_date) for spec in specs]
+        keyguard.guard(url, pseudonym_key)  # the warehouse's key, else no row is written
     except DeliveryError as error:
         _record_failure(url, source, extract_date, error, run_id, attempt)
         raise

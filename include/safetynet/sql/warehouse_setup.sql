@@ -133,3 +133,12 @@ create table if not exists audit.run_summaries (
     run_id text not null, extract_date date not null, stage text not null,
     metrics jsonb not null, recorded_at timestamptz not null default clock_timestamp()
 );
+-- (issue 20) Fingerprint of the person_key key: HMAC-SHA256 of a constant with the
+-- key (ingest/keyguard.py). The first load records it, every load compares, so a
+-- worker with another key (or none) cannot write person_keys that join nothing.
+-- One row; `python -m safetynet.ingest.keyguard rekey` replaces it. In raw: engineers only.
+create table if not exists raw.pseudonym_key_check (
+    one_row boolean primary key default true check (one_row),
+    fingerprint text not null, recorded_by text not null,
+    recorded_at timestamptz not null default clock_timestamp()
+);

@@ -21,7 +21,6 @@ from pathlib import Path
 import psycopg
 
 from safetynet import config
-from safetynet.config import LOCAL_PASSWORD
 from safetynet_dev.stack import env, localpg
 from safetynet_dev.stack.ports import free_port, port_open
 from safetynet_dev.stack.services import SERVICES, warm_execution_api
@@ -36,10 +35,6 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float) -> None
             return
         time.sleep(0.5)
     raise RuntimeError(f"api-server did not listen on port {port} within {timeout:.0f} s")
-
-
-def _url_with_password(url: str) -> str:
-    return url.replace("safetynet@", f"safetynet:{LOCAL_PASSWORD}@")
 
 
 @dataclass
@@ -65,12 +60,12 @@ class Deployment:
 
     @property
     def warehouse_url(self) -> str:
-        return _url_with_password(self.cluster.url(self.database))
+        return self.cluster.url(self.database)  # with the local password (var/pgpass)
 
     @property
     def metadata_sqlalchemy(self) -> str:
-        return (
-            f"postgresql+psycopg://safetynet@127.0.0.1:{self.cluster.port}/{self.metadata_database}"
+        return self.cluster.url(self.metadata_database).replace(
+            "postgresql://", "postgresql+psycopg://"
         )
 
     def environ(self) -> dict[str, str]:

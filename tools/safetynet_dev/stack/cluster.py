@@ -181,10 +181,8 @@ class Cluster:
             json.dump(state, handle, indent=1)
 
     def warehouse_url(self, state: Mapping[str, Any] | None = None) -> str:
-        from safetynet.config import LOCAL_PASSWORD
-
         name = (state or self.state()).get("warehouse_db", self.warehouse_db)
-        return self.pg.url(name).replace("safetynet@", f"safetynet:{LOCAL_PASSWORD}@")
+        return self.pg.url(name)  # with the local password (var/pgpass)
 
     def environ(self, state: Mapping[str, Any] | None = None) -> dict[str, str]:
         """The environment of every process of the cluster (before services.Airflow

@@ -1,7 +1,9 @@
 """Shell exports for the local stack: ``eval "$(python -m safetynet_dev.stack.env)"``.
 
 A variable already set in the environment wins, so a data engineer can
-point the stack at another landing folder or an external PostgreSQL.
+point the stack at another landing folder or an external PostgreSQL. A URL of the
+local cluster always gets its current password (``var/pgpass``, generated here on
+first use), so a shell that exported an older one keeps working.
 """
 
 from __future__ import annotations
@@ -10,13 +12,23 @@ import os
 import shlex
 
 from safetynet import config
+from safetynet_dev.stack import localpg
+
+# Connection URLs that name the local cluster: their password is always the current one.
+LOCAL_URLS = ("AIRFLOW_CONN_WAREHOUSE", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN")
 
 
 def local_environment() -> dict[str, str]:
     root = config.project_home()
     var = config.var_dir()
     port = config.local_pg_port()
+    password = localpg.ensure_password_file(config.local_password_file())
     defaults = {
+        # The embedded stack: development keys allowed (config.pseudonym_key); a
+        # deployment leaves it unset and is strict.
+        "SAFETYNET_ENVIRONMENT": config.LOCAL_ENVIRONMENT,
+        # psql, dbt --profiles-dir and any libpq client find the local password here.
+        "PGPASSFILE": str(config.local_password_file()),
         "SAFETYNET_VAR_DIR": str(var),
         "SAFETYNET_LANDING_DIR": str(var / "landing"),
         "SAFETYNET_FEED_DIR": str(var / "feed"),
@@ -29,7 +41,9 @@ def local_environment() -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg://safetynet@127.0.0.1:{port}/airflow",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
+            f"postgresql+psycopg://safetynet:{password}@127.0.0.1:{port}/airflow"
+        ),
         # The task supervisor waits in select() up to this long between heartbeats. When
         # a task's sockets close before its process can be reaped, it notices the exit
         # only then: up to 5 s (the default) with the executor slot held after a task.
@@ -41,6 +55,9 @@ def local_environment() -> dict[str, str]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }
     exports = {name: os.environ.get(name) or value for name, value in defaults.items()}
+    for name in LOCAL_URLS:
+        if localpg.is_local_url(exports[name], port):
+            exports[name] = localpg.with_password(exports[name], password)
     exports["PATH"] = f"{root / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"
     return exports
 
