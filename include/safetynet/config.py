@@ -84,13 +84,6 @@ def local_pg_port() -> int:
     return int(_env("SAFETYNET_PG_PORT", "55432"))
 
 
-def local_warehouse_url() -> str:
-    return f"postgresql://safetynet:{local_password()}@127.0.0.1:{local_pg_port()}/warehouse"
-
-
-@dataclass(frozen=True)
-class Settings:
-    landing_dir: Path
 def local_password_file() -> Path:
     return var_dir() / LOCAL_PASSWORD_FILE
 
@@ -109,6 +102,13 @@ def local_password() -> str:
     return read_password_file(local_password_file())
 
 
+def local_warehouse_url() -> str:
+    return f"postgresql://safetynet:{local_password()}@127.0.0.1:{local_pg_port()}/warehouse"
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path
     feed_dir: Path
     reports_dir: Path
     source_timeout: int
@@ -126,30 +126,6 @@ def local_password() -> str:
         )
 
 
-def pseudonym_key() -> str:
-    """The HMAC key for person_key. Read only where it is used; never logged.
-
-    On the local stack (``SAFETYNET_ENVIRONMENT=local``) any key goes, the contract's
-    ``sample-key`` and the tests' keys included, and a fixed development key is the
-    default; anywhere else ``check_pseudonym_key`` must pass."""
-    key = _read_key()
-    if is_local():
-        key = key or "local-development-key"
-    else:
-        check_pseudonym_key(key)
-    mask_in_logs(key)
-    return key
-
-
-def mask_in_logs(secret: str) -> None:
-    """Register ``secret`` with Airflow's secrets masker (Airflow 3 task SDK: in the task
-    process and, through it, its supervisor), so any log line holding it shows ``***``.
-    Outside a task it only fills this process's masker; without Airflow, nothing."""
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # pragma: no cover - every deployment has Airflow
-        return
-    mask_secret(secret)
 class PseudonymKeyError(RuntimeError):
     """The person_key key is missing, weak or public; ``check`` names the failed check.
     The message never holds the key."""
@@ -212,3 +188,27 @@ def check_pseudonym_key(key: str) -> None:
         )
 
 
+def pseudonym_key() -> str:
+    """The HMAC key for person_key. Read only where it is used; never logged.
+
+    On the local stack (``SAFETYNET_ENVIRONMENT=local``) any key goes, the contract's
+    ``sample-key`` and the tests' keys included, and a fixed development key is the
+    default; anywhere else ``check_pseudonym_key`` must pass."""
+    key = _read_key()
+    if is_local():
+        key = key or "local-development-key"
+    else:
+        check_pseudonym_key(key)
+    mask_in_logs(key)
+    return key
+
+
+def mask_in_logs(secret: str) -> None:
+    """Register ``secret`` with Airflow's secrets masker (Airflow 3 task SDK: in the task
+    process and, through it, its supervisor), so any log line holding it shows ``***``.
+    Outside a task it only fills this process's masker; without Airflow, nothing."""
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # pragma: no cover - every deployment has Airflow
+        return
+    mask_secret(secret)
