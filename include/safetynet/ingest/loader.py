@@ -132,8 +132,8 @@ def _load_file(
     batch_id = _open_batch(conn, spec, extract_date, name, facts, run)
     rejects = scratch / f"{name}.rejects.csv"
     rowcheck.replace_partition(conn, spec, (extract_date, batch_id))
-    loaded = rowcheck.copy_valid_rows(
-        conn, folder / name, spec, extract_date, rejects, pseudonym_key
+    loaded = rowcheck.copy_valid_rows(  # the bytes loaded must be the manifest's (sha256)
+        conn, folder / name, spec, extract_date, rejects, pseudonym_key, facts.sha256
     )
     rejected = rowcheck.record_rejects(conn, spec, _params(spec, extract_date, batch_id), rejects)
     if loaded + rejected != facts.rows:

@@ -5,6 +5,12 @@ row; its valid rows stream straight into a binary ``COPY`` of the date's
 partition, each value already in its column's type (the server only
 converts GB18030 text to UTF-8, as for any COPY), its rejected rows (line,
 raw line, reason) land in ``audit.rejected_rows``.
+
+Inside the same transaction, before anything commits: the first rows of keys
+that turned out to conflict (contract v2 section 2: all rows of such a key are
+rejected) are deleted from the partition by line_no, and the SHA-256 of the
+bytes the filter read is compared with the manifest's, so a file swapped after
+its check cannot load.
 """
 
 from __future__ import annotations
@@ -101,9 +107,11 @@ def copy_valid_rows(
     extract_date: date,
     rejects: Path,
     pseudonym_key: str,
+    expected_sha256: str | None = None,
 ) -> int:
     """COPY the file's valid rows into the date's partition; write its rejects to
-    ``rejects``. Returns the rows loaded."""
+    ``rejects``. Returns the rows loaded. ``expected_sha256`` (the manifest's): the
+    bytes loaded must have it, else DeliveryError("checksum") (caller rolls back)."""
     statement = sql.SQL("copy {} ({}) from stdin with (format binary, freeze)").format(
         sql.Identifier("raw", partition_name(spec, extract_date)),
         sql.SQL(", ").join(map(sql.Identifier, _raw_columns(spec)[2:])),
@@ -126,9 +134,33 @@ def copy_valid_rows(
         raise DeliveryError(
             "copy", f"{spec.source}/{extract_date}/{path.name}: {str(error).splitlines()[0]}"
         ) from error
+    if expected_sha256 is not None and counts.sha256 != expected_sha256.lower():
+        raise DeliveryError(
+            "checksum",
+            f"{spec.source}/{extract_date}/{path.name}: the bytes loaded have sha256 "
+            f"{counts.sha256}, manifest says {expected_sha256} (file changed during the load)",
+        )
+    if counts.withdrawn:
+        copied -= _withdraw(conn, spec, extract_date, counts.withdrawn)
     if counts.loaded != copied:
         raise RuntimeError(f"{path.name}: filter passed {counts.loaded} rows, COPY took {copied}")
     return counts.loaded
+
+
+def _withdraw(
+    conn: psycopg.Connection, spec: FileSpec, extract_date: date, lines: list[int]
+) -> int:
+    """Delete the rows of ``lines`` (first rows of conflicting keys) from the partition."""
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("delete from {} where line_no = any(%s)").format(
+                sql.Identifier("raw", partition_name(spec, extract_date))
+            ),
+            (lines,),
+        )
+        if cur.rowcount != len(lines):
+            raise RuntimeError(f"withdrew {cur.rowcount} of {len(lines)} conflicting first rows")
+        return cur.rowcount
 
 
 def record_rejects(

@@ -4,7 +4,10 @@ The filter makes one pass over a delivered file: it splits records, checks
 each value against its column's rule (``sources.py``), normalises id numbers
 and computes their person_key, finds duplicate keys, and writes the valid
 rows as binary ``COPY`` data (each value in its raw column's type) and the
-rejected rows (line number, raw line, reason) to a file. This module
+rejected rows (line number, raw line, reason) to a file. It reads a regular
+file only (no symlink, FIFO or device) and reports the SHA-256 of the bytes it
+read; rows it wrote before their key turned out to conflict are listed in
+``<rejects>.withdrawn`` (the loader deletes them before commit). This module
 compiles it on first use (``cc`` and OpenSSL's libcrypto) into
 ``SAFETYNET_NATIVE_DIR`` (default ``var/native``), one binary per version of
 the source, and streams its output.
@@ -22,7 +25,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from safetynet.config import var_dir
@@ -39,6 +42,9 @@ class FilterFailed(RuntimeError):
 @dataclass
 class Counts:
     loaded: int = 0  # rows the filter passed, checked against what COPY took
+    sha256: str = ""  # of the bytes the filter read
+    # Lines written to COPY, then rejected (their key conflicts): delete before commit.
+    withdrawn: list[int] = field(default_factory=list)
 
 
 def native_dir() -> Path:
@@ -119,7 +125,7 @@ def filtered_rows(
     counts = Counts()
     try:
         _widen_pipe(process.stdout.fileno())
-        yield _chunks(process, counts), counts
+        yield _chunks(process, counts, rejects), counts
     finally:
         if process.poll() is None:
             process.kill()
@@ -133,7 +139,7 @@ def _widen_pipe(fd: int) -> None:
         fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
 
 
-def _chunks(process: subprocess.Popen[bytes], counts: Counts) -> Iterator[bytes]:
+def _chunks(process: subprocess.Popen[bytes], counts: Counts, rejects: Path) -> Iterator[bytes]:
     assert process.stdout is not None and process.stderr is not None
     fd = process.stdout.fileno()
     while chunk := os.read(fd, PIPE_SIZE):
@@ -143,6 +149,14 @@ def _chunks(process: subprocess.Popen[bytes], counts: Counts) -> Iterator[bytes]
         raise FilterFailed(f"row filter failed (exit {process.returncode}): {message}")
     figures = dict(part.split("=") for part in message.split())
     counts.loaded = int(figures["loaded"])
+    counts.sha256 = figures["sha256"]
+    if int(figures["withdrawn"]):
+        listed = withdrawn_path(rejects).read_text(encoding="ascii").split()
+        counts.withdrawn = [int(line) for line in listed]
+
+
+def withdrawn_path(rejects: Path) -> Path:
+    return rejects.with_name(rejects.name + ".withdrawn")
 
 
 if __name__ == "__main__":

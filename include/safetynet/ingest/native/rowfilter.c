@@ -2,8 +2,9 @@
  *
  * Reads the file, splits CSV records as PostgreSQL's COPY CSV does, checks
  * every field against its column rule, normalises id numbers (section 3),
- * computes person_key = HMAC-SHA256 and finds duplicate keys (first occurrence
- * kept). Valid rows go to stdout in PostgreSQL's binary COPY format, each value
+ * computes person_key = HMAC-SHA256 and finds duplicate keys (contract v2: a row
+ * repeated exactly counts once, its repeats are rejected; rows sharing a key but
+ * differing anywhere else are all rejected). Valid rows go to stdout in PostgreSQL's binary COPY format, each value
  * already of its raw column's type (line_no, the values, a key after each id
  * column; the partition's defaults fill in extract_date and batch_id); rejected
  * rows go to the rejects file as CSV (line_no, raw line, reason). Text stays in
@@ -21,11 +22,27 @@
  *   COLUMN    name \t kind \t required(0|1) [\t value]...  (values of kind enum)
  *   kinds     text alnum digits6 enum id money number integer fen date date8
  * The pseudonym key comes from env SAFETYNET_PSEUDONYM_KEY (never argv).
- * Summary on stderr: "rows=N loaded=N rejected=N". Exit 0, or 2 on bad usage/IO.
+ * Summary on stderr: "rows=N loaded=N rejected=N withdrawn=N sha256=HEX". Exit 0,
+ * or 2 on bad usage/IO.
+ *
+ * The file: only a regular file is read (opened without following a symlink, a
+ * FIFO or device refused), and its SHA-256 is computed over exactly the bytes read,
+ * so the loader compares the bytes it loaded with the manifest (no swap after a check).
+ *
+ * Conflicting keys: the first row of a key was already written to COPY when a later
+ * row with that key and other values shows up. Both are rejected; the first row's
+ * line number goes to REJECTS.withdrawn (the loader deletes it from the partition
+ * inside the load transaction) and its raw line, read again from the file, to the
+ * rejects. "loaded" counts rows written minus withdrawn ones.
+ *
+ * A record longer than MAX_RECORD bytes is rejected and reading goes on at the next
+ * line (the buffer never grows past it).
  */
 #define _GNU_SOURCE
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <openssl/sha.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -329,8 +346,17 @@ static int normalise_id(const unsigned char *p, size_t n, char id[19]) {
 /* ---------------------------------------------------------------- duplicate keys */
 
 /* 16 bytes a slot: the hash's low 32 bits (enough to place it in a table of up to
- * 2^32 slots), the key's place in the arena, the line. */
+ * 2^32 slots), the key's place in the arena, the line (top bit: the key conflicts).
+ * In the arena before each key: the first row's info (row hash, file offset, length),
+ * read only when the key repeats. */
 typedef struct { uint32_t hash, off, len, line; } slot;
+typedef struct { uint64_t row, file_off; uint32_t raw_n; } first_row;
+#define CONFLICT 0x80000000u
+static long withdrawn;
+/* First rows of conflicting keys (rejected at the end), and the later line that showed it. */
+typedef struct { uint32_t line, later; uint64_t file_off; uint32_t raw_n; } conflict;
+static conflict *conflicts;
+static size_t nconflicts, conflicts_cap;
 static slot *table;
 static size_t table_size, table_used;
 static char *arena;
@@ -358,24 +384,27 @@ static void grow_table(void) {
     free(old);
 }
 
-/* Line of the first row with this key (hash h), or 0 after remembering it for line_no. */
-static long first_line_of(const char *key, size_t n, uint64_t h, long line_no) {
+/* The slot of the first row with this key (hash h), or NULL after remembering the
+ * key with ``info`` for line_no. */
+static slot *first_of(const char *key, size_t n, uint64_t h, long line_no, const first_row *info) {
     if (4 * (table_used + 1) > 3 * table_size) grow_table();
     size_t j = h & (table_size - 1);
     for (; table[j].len; j = (j + 1) & (table_size - 1))
         if (table[j].hash == (uint32_t)h && table[j].len == n + 1
-            && !memcmp(arena + table[j].off, key, n))
-            return table[j].line;
-    while (arena_used + n > arena_size) {
+            && !memcmp(arena + table[j].off + sizeof *info, key, n))
+            return &table[j];
+    size_t need = sizeof *info + n;
+    while (arena_used + need > arena_size) {
         arena_size = arena_size ? arena_size * 2 : 1 << 20;
         arena = xrealloc(arena, arena_size);
     }
-    memcpy(arena + arena_used, key, n);
-    if (arena_used + n > UINT32_MAX || line_no > (long)UINT32_MAX) die("file too large");
+    memcpy(arena + arena_used, info, sizeof *info);
+    memcpy(arena + arena_used + sizeof *info, key, n);
+    if (arena_used + need > UINT32_MAX || line_no >= (long)CONFLICT) die("file too large");
     table[j] = (slot){(uint32_t)h, (uint32_t)arena_used, (uint32_t)n + 1, (uint32_t)line_no};
-    arena_used += n;
+    arena_used += need;
     table_used++;
-    return 0;
+    return NULL;
 }
 
 /* ---------------------------------------------------------------- records */
@@ -395,7 +424,13 @@ typedef struct {
     char *key;                  /* key columns joined by 0x1f, and their hash */
     size_t key_n, key_cap;
     uint64_t hash;
+    uint64_t row;               /* hash of every (normalised) value: tells repeats apart */
+    uint64_t file_off;          /* where the record starts in the file */
 } record;
+
+static uint64_t record_off;         /* file offset of the record being handled */
+static int key_is_row;              /* the key is the whole row (casework) */
+static unsigned char in_key[256];   /* column c is a key column */
 
 static long loaded;
 static record records[2];
@@ -483,6 +518,37 @@ static void rule_reasons(char *reasons) {
     }
 }
 
+static inline uint64_t mix(uint64_t h, uint64_t w) {
+    h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 29);
+}
+
+/* A hash of the record's other values (the key's are equal when it is probed) after
+ * trimming and id normalisation, 8 bytes a step: two rows with one key are exact
+ * repeats when it matches. */
+static uint64_t hash_row(const record *r) {
+    uint64_t h = 0x243f6a8885a308d3ULL;
+    for (int c = 0; c < ncols; c++) {
+        if (in_key[c]) continue;
+        const field *f = &r->fields[c];
+        if (f->null) { h = mix(h, 0xffffffffffffffffULL); continue; }
+        const unsigned char *p = f->p;
+        size_t n = f->n;
+        h = mix(h, n);
+        for (; n >= 8; p += 8, n -= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            h = mix(h, w);
+        }
+        if (n) {
+            uint64_t w = 0;
+            memcpy(&w, p, n);
+            h = mix(h, w);
+        }
+    }
+    return h;
+}
+
 /* The record's key (its key columns joined by 0x1f) and hash; its slot is prefetched. */
 static void hash_key(record *r) {
     size_t k = 0;
@@ -495,6 +561,7 @@ static void hash_key(record *r) {
     }
     r->key_n = k;
     r->hash = hash_bytes(r->key, k);
+    r->row = key_is_row ? 0 : hash_row(r);
     if (table) __builtin_prefetch(&table[r->hash & (table_size - 1)]);
 }
 
@@ -506,19 +573,36 @@ static int whole_row_key(void) {
     return 1;
 }
 
-/* "duplicate key (...) of line N" if an earlier valid row had this record's key;
- * "exact duplicate of line N" when the key is the whole row. */
+static int key_names(char *out) {
+    int len = sprintf(out, "(");
+    for (int i = 0; i < nkeys; i++)
+        len += sprintf(out + len, "%s%s", i ? ", " : "", cols[keycols[i]].name);
+    return len + sprintf(out + len, ")");
+}
+
+/* Empty if no earlier valid row had this record's key. "exact duplicate of line N"
+ * when that row had the same values too (and the key is not known to conflict);
+ * else the key conflicts: "duplicate key (...) of line N with different values", and
+ * the first row (already written) is noted for withdrawal. */
 static void duplicate_reason(char *reasons, const record *r) {
-    long first = first_line_of(r->key, r->key_n, r->hash, r->line_no);
+    first_row info = {r->row, r->file_off, (uint32_t)r->raw_n};
+    slot *first = first_of(r->key, r->key_n, r->hash, r->line_no, &info);
     if (!first) return;
-    if (whole_row_key()) {
-        sprintf(reasons, "exact duplicate of line %ld", first);
+    long first_line = first->line & ~CONFLICT;
+    first_row seen;
+    memcpy(&seen, arena + first->off, sizeof seen);
+    if (!(first->line & CONFLICT) && seen.row == r->row) {
+        sprintf(reasons, "exact duplicate of line %ld", first_line);
         return;
     }
-    int len = sprintf(reasons, "duplicate key (");
-    for (int i = 0; i < nkeys; i++)
-        len += sprintf(reasons + len, "%s%s", i ? ", " : "", cols[keycols[i]].name);
-    sprintf(reasons + len, ") of line %ld", first);
+    int len = sprintf(reasons, "duplicate key ");
+    len += key_names(reasons + len);
+    sprintf(reasons + len, " of line %ld with different values", first_line);
+    if (first->line & CONFLICT) return;
+    first->line |= CONFLICT;
+    if (nconflicts == conflicts_cap)
+        conflicts = xrealloc(conflicts, (conflicts_cap = conflicts_cap ? 2 * conflicts_cap : 64) * sizeof *conflicts);
+    conflicts[nconflicts++] = (conflict){(uint32_t)first_line, (uint32_t)r->line_no, seen.file_off, seen.raw_n};
 }
 
 /* ---------------------------------------------------------------- COPY binary out
@@ -673,6 +757,7 @@ static void check_row(long line_no, const unsigned char *raw, size_t raw_n) {
     now->line_no = line_no;
     now->raw = raw;
     now->raw_n = raw_n;
+    now->file_off = record_off;
     hash_key(now);
     finish_waiting();
     waiting = now;
@@ -732,9 +817,34 @@ static size_t record_end(const unsigned char *p, size_t n, int eof, long *lines,
     return first_newline;
 }
 
-static void filter(FILE *in, int header) {
+/* A record may be this long; a longer one is rejected (its first KEPT_OF_LONG bytes
+ * kept in the audit trail) and reading goes on at the next line. */
+#define MAX_RECORD (64 << 10)
+#define KEPT_OF_LONG 1024
+
+static int in_fd = -1;
+static SHA256_CTX file_sha;         /* of every byte read: the bytes that were loaded */
+
+static size_t read_in(unsigned char *p, size_t n) {
+    for (;;) {
+        ssize_t got = read(in_fd, p, n);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) die("read failed");
+        SHA256_Update(&file_sha, p, (size_t)got);
+        return (size_t)got;
+    }
+}
+
+static void reject_long(long line_no, const unsigned char *p, size_t n) {
+    char reason[64];
+    sprintf(reason, "record longer than %d bytes", MAX_RECORD);
+    reject_now(line_no, p, n < KEPT_OF_LONG ? n : KEPT_OF_LONG, reason);
+}
+
+static void filter(int header) {
     size_t cap = 8 << 20, have = 0, pos = 0;
     unsigned char *buf = xrealloc(NULL, cap);
+    uint64_t base = 0;                                    /* file offset of buf[0] */
     long line_no = 1;
     int eof = 0, first = 1;
     for (;;) {
@@ -743,10 +853,24 @@ static void filter(FILE *in, int header) {
         size_t end = record_end(buf + pos, have - pos, eof, &extra, &broken, &quoted);
         if (pos + end == have && !eof && !broken) {       /* need more bytes */
             finish_waiting();                             /* it points into buf */
+            if (have - pos > MAX_RECORD) {                /* a line without end: skip it */
+                if (!(first && header)) reject_long(line_no, buf + pos, have - pos);
+                first = 0;
+                line_no++;
+                for (;;) {
+                    base += have;
+                    have = read_in(buf, cap);
+                    const unsigned char *nl = memchr(buf, '\n', have);
+                    if (!have) { eof = 1; pos = 0; break; }
+                    if (nl) { pos = (size_t)(nl - buf) + 1; break; }
+                }
+                continue;
+            }
             memmove(buf, buf + pos, have - pos);
+            base += pos;
             have -= pos; pos = 0;
             if (have == cap) buf = xrealloc(buf, cap *= 2);
-            size_t got = fread(buf + have, 1, cap - have, in);
+            size_t got = read_in(buf + have, cap - have);
             if (!got) eof = 1;
             have += got;
             continue;
@@ -755,13 +879,62 @@ static void filter(FILE *in, int header) {
         const unsigned char *rec = buf + pos;
         size_t n = end;
         if (first && n >= 3 && !memcmp(rec, "\xef\xbb\xbf", 3)) { rec += 3; n -= 3; }
-        if (!(first && header)) handle_record(line_no, rec, n, broken, quoted);
+        record_off = base + (uint64_t)(rec - buf);
+        if (!(first && header)) {
+            if (n > MAX_RECORD) reject_long(line_no, rec, n);
+            else handle_record(line_no, rec, n, broken, quoted);
+        }
         first = 0;
         line_no += 1 + extra;
         pos += end + (pos + end < have);
     }
     finish_waiting();
     free(buf);
+}
+
+/* The first rows of conflicting keys: rejected (their raw line read again from the
+ * file), their line numbers listed for the loader to delete from the partition. */
+static void withdraw_conflicts(const char *rejects_path) {
+    if (!nconflicts) return;
+    char names[512];
+    key_names(names);
+    size_t len = strlen(rejects_path) + 16;
+    char *path = xrealloc(NULL, len);
+    snprintf(path, len, "%s.withdrawn", rejects_path);
+    FILE *out = fopen(path, "wb");
+    if (!out) die("cannot open the withdrawn file");
+    unsigned char *raw = NULL;
+    for (size_t i = 0; i < nconflicts; i++) {
+        conflict *c = &conflicts[i];
+        raw = xrealloc(raw, c->raw_n + 1);
+        size_t got = 0;
+        while (got < c->raw_n) {
+            ssize_t r = pread(in_fd, raw + got, c->raw_n - got, (off_t)(c->file_off + got));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) die("cannot read a conflicting row again");
+            got += (size_t)r;
+        }
+        char reason[600];
+        snprintf(reason, sizeof reason, "duplicate key %s repeated with different values on line %u",
+                 names, c->later);
+        reject(c->line, raw, c->raw_n, reason);
+        fprintf(out, "%u\n", c->line);
+        withdrawn++;
+    }
+    free(raw);
+    free(path);
+    if (fclose(out)) die("write failed");
+}
+
+/* Open FILE only if it is a regular file: no symbolic link, FIFO or device. */
+static void open_input(const char *path) {
+    in_fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (in_fd < 0) die(errno == ELOOP ? "the input file is a symbolic link" : "cannot open the input file");
+    struct stat st;
+    if (fstat(in_fd, &st) || !S_ISREG(st.st_mode)) die("the input is not a regular file");
+    int flags = fcntl(in_fd, F_GETFL);
+    if (flags < 0 || fcntl(in_fd, F_SETFL, flags & ~O_NONBLOCK)) die("cannot read the input file");
+    SHA256_Init(&file_sha);
 }
 
 static void parse_column(column *c, char *spec) {
@@ -833,8 +1006,7 @@ int main(int argc, char **argv) {
     const char *key = getenv("SAFETYNET_PSEUDONYM_KEY");
     if (!key) die("SAFETYNET_PSEUDONYM_KEY is not set");
     hmac_init(key);
-    FILE *in = fopen(argv[1], "rb");
-    if (!in) die("cannot open the input file");
+    open_input(argv[1]);
     gb18030 = !strcmp(argv[2], "GB18030");
     delim = argv[4][0];
     rej = fopen(argv[5], "wb");
@@ -850,13 +1022,22 @@ int main(int argc, char **argv) {
         if (cols[i].kind == ID && ++ids > MAX_IDS) die("too many id columns");
     }
     parse_types(argv[7]);
-    for (int i = 0; i < nkeys; i++)
-        if (keycols[i] < 0 || keycols[i] >= ncols) die("key column out of range");
+    for (int i = 0; i < nkeys; i++) {
+        if (keycols[i] < 0 || keycols[i] >= ncols || keycols[i] > 255) die("key column out of range");
+        in_key[keycols[i]] = 1;
+    }
+    key_is_row = whole_row_key();
     put_header();
-    filter(in, argv[3][0] == '1');
+    filter(argv[3][0] == '1');
     put_be(0xffff, 2);                                    /* end of the COPY data */
     flush_out();
+    withdraw_conflicts(argv[5]);
     if (fclose(rej)) die("write failed");
-    fprintf(stderr, "rows=%ld loaded=%ld rejected=%ld\n", loaded + rejected, loaded, rejected);
+    unsigned char digest[32];
+    char hex[65];
+    SHA256_Final(digest, &file_sha);
+    for (int i = 0; i < 32; i++) sprintf(hex + 2 * i, "%02x", digest[i]);
+    fprintf(stderr, "rows=%ld loaded=%ld rejected=%ld withdrawn=%ld sha256=%s\n",
+            loaded - withdrawn + rejected, loaded - withdrawn, rejected, withdrawn, hex);
     return 0;
 }
