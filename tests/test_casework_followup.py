@@ -182,6 +182,7 @@ def test_warehouse_rejections_reach_audit_with_line_and_reason_idempotently(
         assert casework.record_warehouse_rejections(stack.url, D) == 2
         rejected = stack.query(
             "select batch_id, file_name, line_no, raw_line, reason from audit.rejected_rows "
+            "join raw.rejected_lines using (reject_id) "
             "where source = 'casework' and extract_date = %s order by line_no",
             (D,),
         )

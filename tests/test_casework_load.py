@@ -57,6 +57,7 @@ def test_quoted_multiline_notes_reach_raw_intact_with_their_start_line(stack: St
     ]
     rejected = stack.query(
         "select line_no, reason, raw_line from audit.rejected_rows "
+        "join raw.rejected_lines using (reject_id) "
         "where source = 'casework' order by line_no"
     )
     assert [(line, reason) for line, reason, _ in rejected] == [

@@ -91,7 +91,10 @@ def test_invalid_ids_are_rejected_or_block_over_one_percent(landed: Stack, ratio
         error = blocked_check(landed, "civil_affairs")
         assert error.check == "reject_ratio" and PERSONS in error.message
         assert landed.query("select count(*) from raw.civil_affairs_persons") == [(0,)]
-    reasons = landed.query("select reason, raw_line, line_no from audit.rejected_rows")
+    reasons = landed.query(
+        "select reason, raw_line, line_no from audit.rejected_rows "
+        "join raw.rejected_lines using (reject_id)"
+    )
     assert len(reasons) == bad
     assert all(r[0] == "invalid id_number" and r[1] and r[2] >= 2 for r in reasons)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from safetynet import warehouse
 from safetynet.config import Settings, pseudonym_key
-from safetynet.ingest import arrivals, casework, loader
+from safetynet.ingest import arrivals, casework, loader, rejects
 from safetynet.publish import feed
 from safetynet.quality import gate
 
@@ -44,6 +44,8 @@ def poke_source(source: str, extract_date: date, waited_seconds: float) -> bool:
 
 def check_arrivals(extract_date: date) -> None:
     settings = Settings.from_env()
+    # retention (contract v2 section 6): raw lines of old rejected rows go, once a day
+    rejects.purge(settings.warehouse_url)
     missing = arrivals.missing_sources(settings.landing_dir, extract_date)
     if missing:
         arrivals.mark_late(settings.warehouse_url, missing, extract_date)

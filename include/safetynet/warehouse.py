@@ -44,6 +44,10 @@ def ensure_schema(url: str) -> None:
             return
         for statement in statements:
             conn.execute(statement)
+        # rejected rows of a warehouse made before masking (contract v2 section 6)
+        from safetynet.ingest import rejects
+
+        rejects.mask_legacy(conn)
         conn.execute("create table if not exists audit.schema_version (version text not null)")
         conn.execute("delete from audit.schema_version")
         conn.execute("insert into audit.schema_version values (%s)", (version,))

@@ -5,8 +5,9 @@ row's alert_id names an episode that started before D, and whether decided_on is
 after D nor before the episode, needs the alerts: dbt judges it in
 ``intermediate.int_casework__checked`` (one row per raw row, ``rejection_reason`` null
 when accepted). After ``dbt_build`` this copies D's rejected rows into
-``audit.rejected_rows`` beside the loader's (file, line, the fields as a CSV line,
-reason), replacing those of an earlier run of the same batch: idempotent.
+``audit.rejected_rows`` beside the loader's (file, line, reason, the fields as a CSV
+line masked by ``safetynet.privacy``; the unmasked line in ``raw.rejected_lines``, for
+engineers only), replacing those of an earlier run of the same batch: idempotent.
 
 A warehouse rejection is told from a loader one by its line: the loader's rejected
 lines never reach raw, the warehouse's are lines of the day's raw batch.
@@ -20,6 +21,7 @@ import logging
 from datetime import date
 
 from safetynet import warehouse
+from safetynet.ingest import rejects
 from safetynet.ingest.sources import specs_for
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,8 @@ from {CHECKED}
 where extract_date = %s and rejection_reason is not null
 order by line_no
 """
-# The day's warehouse rejections: rejected lines that are lines of the raw batch.
+# The day's warehouse rejections: rejected lines that are lines of the raw batch
+# (their raw.rejected_lines go with them: on delete cascade).
 FORGET_QUERY = """
 delete from audit.rejected_rows as r
 where r.source = 'casework' and r.extract_date = %s
@@ -60,22 +63,16 @@ def record_warehouse_rejections(url: str, extract_date: date) -> int | None:
             return None
         rows = conn.execute(REJECTED_QUERY, (extract_date,)).fetchall()
         conn.execute(FORGET_QUERY, (extract_date,))
-        with conn.cursor() as cur:
-            cur.executemany(
-                """insert into audit.rejected_rows (batch_id, source, extract_date, file_name,
-                       line_no, raw_line, reason)
-                   values (%s, 'casework', %s, %s, %s, %s, %s)""",
-                [
-                    (
-                        batch_id,
-                        extract_date,
-                        spec.file_name(extract_date),
-                        line_no,
-                        as_csv_line(tuple(values)),
-                        reason,
-                    )
-                    for batch_id, line_no, *values, reason in rows
-                ],
-            )
+        by_batch: dict[int, list[tuple[int, str | None, str]]] = {}
+        for batch_id, line_no, *values, reason in rows:
+            by_batch.setdefault(batch_id, []).append((line_no, as_csv_line(tuple(values)), reason))
+        for batch_id, lines in by_batch.items():
+            params = {
+                "batch": batch_id,
+                "source": "casework",
+                "date": extract_date,
+                "file": spec.file_name(extract_date),
+            }
+            rejects.record(conn, spec, params, lines)
     log.info("casework %s: %d rows rejected by the warehouse", extract_date, len(rows))
     return len(rows)

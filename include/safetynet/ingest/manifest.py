@@ -9,10 +9,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from safetynet import privacy
 from safetynet.ingest.sources import FileSpec
 
 CHUNK = 1 << 20
@@ -161,7 +163,8 @@ def check_header(folder: Path, spec: FileSpec, name: str) -> None:
     if found == expected:
         return
     missing = [c for c in expected if c not in found]
-    extra = [c for c in found if c not in expected]
+    # (v2) a "header" that is a data row would echo ids and names: masked (privacy)
+    extra = [_header_cell(c) for c in found if c not in expected]
     detail = f"missing {missing}" if missing else ""
     detail += (", " if detail and extra else "") + (f"unexpected {extra}" if extra else "")
     if not detail:
@@ -169,6 +172,17 @@ def check_header(folder: Path, spec: FileSpec, name: str) -> None:
     raise DeliveryError(
         "schema_drift", f"{spec.source}/{folder.name}/{name}: header drift, {detail}"
     )
+
+
+_COLUMN_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _header_cell(cell: str) -> str:
+    """An unexpected header cell as the error shows it: a column-like name as it is,
+    anything else (a data row's id or name) masked (contract v2 section 6)."""
+    if _COLUMN_NAME.match(cell) and not privacy.ID_RUN.search(cell):
+        return cell
+    return privacy.mask_id(cell) or ""
 
 
 def expected_files(specs: list[FileSpec], extract_date: date) -> list[str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from safetynet.ingest import rejects as rejects_store
 from safetynet.ingest.manifest import DeliveryError
 from safetynet.ingest.rowfilter import filtered_rows
 from safetynet.ingest.sources import FileSpec
@@ -169,28 +170,7 @@ def record_rejects(
     params: dict[str, object],
     rejects: Path,
 ) -> int:
-    """Insert the filter's rejects file into ``audit.rejected_rows``; return how many."""
-    if rejects.stat().st_size == 0:
-        return 0
-    conn.execute(
-        "create temp table if not exists _rejects "
-        "(line_no bigint, raw_line text, reason text) on commit drop"
-    )
-    conn.execute("truncate _rejects")
-    options = sql.SQL("(format csv, encoding {})").format(sql.Literal(spec.encoding))
-    with (
-        conn.cursor() as cur,
-        cur.copy(sql.SQL("copy _rejects from stdin with {}").format(options)) as copy,
-        open(rejects, "rb") as handle,
-    ):
-        while chunk := handle.read(1 << 20):
-            copy.write(chunk)
-    with conn.cursor() as cur:
-        cur.execute(
-            """insert into audit.rejected_rows (batch_id, source, extract_date, file_name,
-                   line_no, raw_line, reason)
-               select %(batch)s, %(source)s, %(date)s, %(file)s, line_no, raw_line, reason
-               from _rejects order by line_no""",
-            params,
-        )
-        return cur.rowcount
+    """Insert the filter's rejects file into ``audit.rejected_rows`` (ids and names
+    masked, contract v2 section 6) and the raw lines into ``raw.rejected_lines``
+    (engineers only): ``rejects.record_filter_rejects``. Returns how many."""
+    return rejects_store.record_filter_rejects(conn, spec, params, rejects)

@@ -12,6 +12,10 @@ The JSON body::
      "try_number": 1, "failed_checks": ["checksum: bank/2026-10-01/balances_...txt: ..."],
      "error": "[checksum] bank/2026-10-01/balances_20261001.txt: sha256 ..., manifest says ...",
      "log_url": "http://127.0.0.1:8080/dags/safetynet_daily/runs/.../tasks/load_bank?try_number=1"}
+
+(v2, contract section 6) No id number or name leaves in a notification: a failed
+data-quality check is told by its name and its count (``suite: expectation(column)
+observed N``), never its examples; everything else passes ``privacy.mask_text``.
 """
 
 from __future__ import annotations
@@ -26,12 +30,38 @@ from typing import Any
 
 from airflow.sdk.bases.notifier import BaseNotifier
 
+from safetynet import privacy
+
 log = logging.getLogger(__name__)
 WEBHOOK_ENV = "SAFETYNET_NOTIFY_WEBHOOK"
 EVENT = "safetynet_run_failed"
 # "[checksum] bank/...: sha256 ..." (a failed delivery check, manifest.DeliveryError)
 _CHECK_PREFIX = re.compile(r"^\[(?P<check>[a-z_]+)\]\s*(?P<message>.*)$", re.DOTALL)
 MAX_ERROR_CHARS = 4000
+# "- suite: expectation(column) observed {json}" of a failed gate (gate.enforce)
+_OBSERVED = re.compile(r"^(?P<check>.*?) observed (?P<observed>.*)$", re.DOTALL)
+
+
+def _count(observed: Any) -> Any:
+    """The count of an observed value: a number as it is, else from the gate's JSON."""
+    if isinstance(observed, str):
+        try:
+            observed = json.loads(observed)
+        except ValueError:
+            return None
+    if isinstance(observed, dict):
+        observed = observed.get("observed")
+    is_number = isinstance(observed, int | float) and not isinstance(observed, bool)
+    return observed if is_number else None
+
+
+def _check_line(line: str) -> str:
+    """A failed check's line without its examples: name and count only."""
+    match = _OBSERVED.match(line)
+    if not match:
+        return privacy.mask_text(line) or ""
+    count = _count(match["observed"])
+    return match["check"] + (f" observed {count}" if count is not None else "")
 
 
 def failed_checks(error: BaseException | None) -> list[str]:
@@ -43,16 +73,35 @@ def failed_checks(error: BaseException | None) -> list[str]:
     if error is None:
         return []
     for candidate in (error, error.__cause__):
+        failed = getattr(candidate, "failed", None)  # gate.QualityGateFailed
+        if failed:
+            return [
+                _check_line(f"{c.suite}: {c.expectation}({c.column or ''}) observed {c.observed}")
+                for c in failed
+            ]
         check = getattr(candidate, "check", None)
         if check:
-            return [f"{check}: {getattr(candidate, 'message', '') or candidate}"]
+            message = getattr(candidate, "message", "") or str(candidate)
+            return [privacy.mask_text(f"{check}: {message}") or ""]
     text = str(error).strip()
-    listed = [line[2:].strip() for line in text.splitlines() if line.startswith("- ")]
+    listed = [_check_line(line[2:].strip()) for line in text.splitlines() if line.startswith("- ")]
     if listed:
         return listed
     if match := _CHECK_PREFIX.match(text):
-        return [f"{match['check']}: {match['message'].strip()}"]
-    return [text.splitlines()[0]] if text else []
+        return [privacy.mask_text(f"{match['check']}: {match['message'].strip()}") or ""]
+    return [privacy.mask_text(text.splitlines()[0]) or ""] if text else []
+
+
+def _error_text(error: Any) -> str:
+    """The error for the notification: a failed gate's first line (its checks are in
+    failed_checks, without examples), else the message with id-like runs masked."""
+    if not error:
+        return "run failed"
+    text = str(error)
+    if "\n- " in text:
+        text = text.split("\n- ", 1)[0]
+    text = privacy.mask_text(text) or ""
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + " ..."
 
 
 def _date(context: dict[str, Any]) -> str | None:
@@ -65,7 +114,6 @@ def _date(context: dict[str, Any]) -> str | None:
 def failure_payload(context: dict[str, Any]) -> dict[str, Any]:
     ti = context.get("ti") or context.get("task_instance")
     error = context.get("exception")
-    text = str(error) if error else "run failed"
     try:
         log_url = getattr(ti, "log_url", None)
     except Exception:
@@ -78,7 +126,7 @@ def failure_payload(context: dict[str, Any]) -> dict[str, Any]:
         "failed_task": getattr(ti, "task_id", None),
         "try_number": getattr(ti, "try_number", None),
         "failed_checks": failed_checks(error if isinstance(error, BaseException) else None),
-        "error": text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + " ...",
+        "error": _error_text(error),
         "log_url": log_url if isinstance(log_url, str) else None,
     }
 

@@ -20,7 +20,7 @@ import psycopg
 import yaml
 from psycopg import sql
 
-from safetynet import warehouse
+from safetynet import privacy, warehouse
 from safetynet.config import checks_dir
 from safetynet.quality import datadocs
 
@@ -41,7 +41,11 @@ RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": EXAMPLES}
 
 
 class QualityGateFailed(Exception):
-    """Critical checks failed; the message lists them."""
+    """Critical checks failed; the message lists them (examples masked)."""
+
+    def __init__(self, message: str, failed: list[CheckResult] | None = None) -> None:
+        super().__init__(message)
+        self.failed = failed or []
 
 
 @dataclass(frozen=True)
@@ -306,6 +310,8 @@ def run_checks(
         run = RunIdentifier(run_name=f"{extract_date.isoformat()} {layer} {run_id}")
         result = checkpoint.run(run_id=run)
         examples = _key_examples(url, result)
+        # (v2, contract section 6) before anything is rendered: ids, names masked
+        mask_results(context, result)
     finally:
         drop_views(url, list(views), list(tables))
     # Render only this run's pages (plus the index), not the whole history again.
@@ -334,9 +340,24 @@ def _key_examples(url: str, result: Any) -> dict[tuple, list]:
                 rows = conn.execute(f"select * from ({query}) as k limit {EXAMPLES}")
                 names = [c.name for c in rows.description or []]
                 examples[(validation.suite_name, _query_key(config))] = [
-                    dict(zip(names, r, strict=True)) for r in rows.fetchall()
+                    privacy.mask_result(dict(zip(names, r, strict=True))) for r in rows.fetchall()
                 ]
     return examples
+
+
+def mask_results(context: Any, result: Any) -> None:
+    """Mask every check result of a checkpoint run in place (examples and observed
+    values of id columns as masked ids, of name columns as masked names, 15+-digit
+    runs anywhere: ``privacy``) and store the masked results over GX's, so the
+    validation files and the Data Docs rendered from them hold no raw id or name."""
+    store = context.validation_results_store
+    for identifier, validation in result.run_results.items():
+        for item in validation.results:
+            kwargs = item.expectation_config.kwargs
+            item.result = privacy.mask_result(item.result or {}, kwargs.get("column"))
+            if item.exception_info:
+                item.exception_info = privacy.mask_result(item.exception_info)
+        store.set(identifier, validation)
 
 
 def _query_key(config: Any) -> str:
@@ -366,9 +387,11 @@ def _flatten(result: Any, examples: dict[tuple, list] | None = None) -> Any:
                 severity=_severity(config),
                 success=bool(item.success),
                 observed=json.dumps(
-                    {"observed": observed, "examples": partial}, default=str, ensure_ascii=False
+                    privacy.mask_result({"observed": observed, "examples": partial}, column),
+                    default=str,
+                    ensure_ascii=False,
                 ),
-                description=config.description or "",
+                description=privacy.mask_text(config.description) or "",
             )
 
 
@@ -421,7 +444,8 @@ def enforce(checks: list[CheckResult], extract_date: date) -> None:
         ]
         raise QualityGateFailed(
             f"data-quality gate failed for {extract_date}: {len(failed)} critical check(s)\n"
-            + "\n".join(lines)
+            + "\n".join(lines),
+            failed,
         )
 
 
