@@ -26,7 +26,7 @@ SERVICES = {"postgres", "redis", *AIRFLOW}
 CODE_MOUNTS = {"./dags", "./plugins", "./dbt_project", "./expectations"}
 STATE_DIRS = ("SAFETYNET_LANDING_DIR", "SAFETYNET_FEED_DIR", "SAFETYNET_REPORTS_DIR")
 # The settings the platform reads (include/safetynet/config.py, notify.py) and those a
-# distributed Airflow 3 deployment cannot run without.
+# distributed Airflow 3 deployment cannot run without: the same in every Airflow service.
 AIRFLOW_ENV = (
     "AIRFLOW__CORE__EXECUTOR",
     "AIRFLOW__CELERY__BROKER_URL",
@@ -35,12 +35,18 @@ AIRFLOW_ENV = (
     "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
     "AIRFLOW__API_AUTH__JWT_SECRET",
     "AIRFLOW__CORE__FERNET_KEY",
-    "AIRFLOW_CONN_WAREHOUSE",
-    "SAFETYNET_PSEUDONYM_KEY",
+    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS",
     "SAFETYNET_SOURCE_TIMEOUT",
     "SAFETYNET_NOTIFY_WEBHOOK",
     *STATE_DIRS,
 )
+# (issue 20) Secrets only where they are used: the warehouse login where the pipeline's
+# code runs or sets up the warehouse, the pseudonym key where loads run, the UI
+# passwords in the api-server.
+WAREHOUSE_ENV = ("AIRFLOW_CONN_WAREHOUSE", "SAFETYNET_DB_PASSWORD")
+WAREHOUSE_USERS = {"airflow-init", *WORKERS}
+KEY_FILE = "/run/secrets/pseudonym_key"
+ROLES = {"viewer", "user", "op", "admin"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$|TOKEN|AUTH$")
 NOT_SECRETS = {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"}
 REQUIRED_VAR = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}")
@@ -124,6 +130,9 @@ def test_workers_run_celery_and_reach_the_execution_api(services: dict) -> None:
     for name in WORKERS:
         command = services[name]["command"]
         command = command if isinstance(command, str) else " ".join(command)
+        if command.split()[:2] == ["bash", "/opt/safetynet/docker/worker.sh"]:
+            script = (ROOT / "docker" / "worker.sh").read_text(encoding="utf-8")
+            command = re.findall(r"^exec (.*)$", script, re.M)[-1]
         assert command.split()[:3] == ["airflow", "celery", "worker"], name
     for name in AIRFLOW:
         url = environment(services[name])["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
@@ -190,8 +199,6 @@ def test_env_file_is_dotenv_which_git_ignores(compose: dict) -> None:
 
 def test_env_example_lists_every_interpolated_variable(compose: dict) -> None:
     used = interpolated("\n".join(strings(compose)))
-    # Read from the environment by the container scripts, not by Compose.
-    used.add("AIRFLOW_ADMIN_PASSWORD")
     assert used, "the compose file interpolates nothing: is the parser wrong?"
     missing = used - env_example_names()
     assert not missing, f".env.example does not list {sorted(missing)}"
@@ -274,3 +281,82 @@ def test_container_scripts_exist_and_postgres_init_gets_its_variables(services: 
     needed = set(re.findall(r"^\\getenv\s+\w+\s+(\w+)", init_sql, re.M))
     assert needed, "postgres-init.sql reads no password from the environment"
     assert needed <= set(environment(services["postgres"])), needed
+
+
+def service_secrets(service: dict) -> set[str]:
+    return {
+        entry["source"] if isinstance(entry, dict) else entry
+        for entry in service.get("secrets") or []
+    }
+
+
+def test_no_service_gets_the_whole_env_file(compose: dict) -> None:
+    """.env holds every password of the stack: Compose interpolates each one into the
+    services that name it, and no container receives the file (env_file)."""
+    for name, service in compose["services"].items():
+        assert not service.get("env_file"), f"{name}: env_file hands it every secret"
+
+
+def test_the_pseudonym_key_reaches_only_the_workers_as_a_secret_file(compose: dict) -> None:
+    services = compose["services"]
+    declared = compose.get("secrets") or {}
+    source = declared.get("pseudonym_key", {}).get("file", "")
+    assert source.startswith("./secrets/"), f"pseudonym_key secret file: {source!r}"
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+    assert "/secrets/" in ignored or "secrets/" in ignored, "./secrets/ must be git-ignored"
+    docker_ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert "secrets/" in docker_ignored or "secrets" in docker_ignored
+    for name, service in services.items():
+        env = environment(service)
+        assert "SAFETYNET_PSEUDONYM_KEY" not in env, f"{name}: the key as a variable"
+        assert env.get("SAFETYNET_ENVIRONMENT", "") in ("", "production"), (
+            f"{name}: SAFETYNET_ENVIRONMENT=local would accept development keys"
+        )
+        if name in WORKERS:
+            assert "pseudonym_key" in service_secrets(service), name
+            assert env.get("SAFETYNET_PSEUDONYM_KEY_FILE") == KEY_FILE, name
+        else:
+            assert "pseudonym_key" not in service_secrets(service), f"{name} has the key"
+            assert "SAFETYNET_PSEUDONYM_KEY_FILE" not in env, name
+    assert "SAFETYNET_PSEUDONYM_KEY" not in env_example_names()
+    assert "SAFETYNET_ENVIRONMENT" not in DOCKERFILE.read_text(encoding="utf-8")
+    worker_script = (ROOT / "docker" / "worker.sh").read_text(encoding="utf-8")
+    assert "config.pseudonym_key()" in worker_script, "a worker must check its key first"
+
+
+def test_the_warehouse_login_reaches_only_the_services_that_use_it(services: dict) -> None:
+    values = set()
+    for name, service in services.items():
+        env = environment(service)
+        for var in WAREHOUSE_ENV:
+            if name in WAREHOUSE_USERS:
+                assert var in env, f"{name} lacks {var}"
+                values.add((var, env[var]))
+            else:
+                assert var not in env, f"{name} does not need {var}"
+    assert len(values) == len(WAREHOUSE_ENV), f"the users differ: {values}"
+
+
+def test_ui_users_have_roles_and_no_shared_admin(services: dict) -> None:
+    from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import (
+        SimpleAuthManagerRole,
+    )
+
+    value = environment(services["api-server"])["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"]
+    default = re.fullmatch(r"\$\{AIRFLOW_UI_USERS:-([^}]*)\}", value)
+    assert default, f"users should default from AIRFLOW_UI_USERS: {value}"
+    example = re.search(r"^AIRFLOW_UI_USERS=(.*)$", ENV_EXAMPLE.read_text(encoding="utf-8"), re.M)
+    assert example and example.group(1) == default.group(1)
+    users = dict(entry.split(":")[:2] for entry in default.group(1).split(","))
+    assert set(users.values()) <= ROLES
+    assert {role.upper() for role in ROLES} <= set(SimpleAuthManagerRole.__members__)
+    assert users.get("analyst") == "viewer" and users.get("auditor") == "viewer", users
+    assert "op" in users.values() and list(users.values()).count("admin") == 1, users
+    assert "admin" not in users, "no account named admin: one per person or duty"
+    # Passwords: a secret file the api-server alone gets; nothing in .env.
+    for name, service in services.items():
+        has = "ui_passwords" in service_secrets(service)
+        assert has == (name == "api-server"), f"{name}: ui_passwords secret {has}"
+    script = (ROOT / "docker" / "api-server.sh").read_text(encoding="utf-8")
+    assert "/run/secrets/ui_passwords" in script
+    assert not {n for n in env_example_names() if "ADMIN_PASSWORD" in n}

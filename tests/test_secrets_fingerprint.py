@@ -64,13 +64,15 @@ def test_rekey_recomputes_every_person_key_and_records_the_new_fingerprint(
 ) -> None:
     for source in ("civil_affairs", "health", "housing", "bank"):
         loader.load_source(sample_stack.url, sample_stack.landing, source, D1, OLD)
+    # as docs/deployment.md does it: the new key on stdin, the old one the worker's own
     run = subprocess.run(
         [sys.executable, "-m", "safetynet.ingest.keyguard", "rekey"],
         env={
             **sample_stack.environ(),
             "SAFETYNET_PSEUDONYM_KEY": OLD,
-            "SAFETYNET_NEW_PSEUDONYM_KEY": NEW,
+            "SAFETYNET_NEW_PSEUDONYM_KEY_FILE": "/dev/stdin",
         },
+        input=NEW + "\n",
         capture_output=True,
         text=True,
         check=False,
