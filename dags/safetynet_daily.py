@@ -62,7 +62,8 @@ def check_arrivals(ds: str | None = None) -> None:
     _fail_fast(pipeline.check_arrivals, _day(ds))
 
 
-@task(retries=2, doc_md=TASK_DOCS["load"])
+# A load that hangs (a stuck server, a file that never ends) fails and is retried.
+@task(retries=2, execution_timeout=pendulum.duration(hours=1), doc_md=TASK_DOCS["load"])
 def load_source(source: str, ds: str | None = None, run_id: str | None = None) -> dict:
     return _fail_fast(pipeline.load, source, _day(ds), run_id)
 

@@ -377,3 +377,51 @@ def _casework_lines(spec: FileSpec) -> list[str]:
     last = next(i for i, c in reversed(list(enumerate(spec.columns))) if c.check == "text")
     changed[last] = "y"
     return [",".join(spec.column_names), ",".join(row), ",".join(row), ",".join(changed)]
+
+
+def test_a_record_longer_than_64_kib_is_rejected_and_reading_goes_on(tmp_path: Path) -> None:
+    long_plain = "B01|6222" + "9" * 100_000 + "|110105198505051233|D|1|20261001"
+    long_quoted = 'B01|"6223' + "9" * 100_000 + '"|110105198505051233|D|1|20261001'
+    lines = [BALANCE.format(id=ID, fen=1), long_plain, long_quoted]
+    lines += [BALANCE.replace("62220", "62229").format(id=ID, fen=2)]
+    raw = b"B01|" + b"7" * (3 << 20)  # the last line: 3 MiB without a line end
+    valid, rejected = run_filter(tmp_path, BANK, lines, raw=raw)
+    assert [r[0] for r in valid] == [1, 4]
+    assert [(r[0], r[2]) for r in rejected] == [
+        (str(n), "record longer than 65536 bytes") for n in (2, 3, 5)
+    ]
+    assert all(len(r[1]) <= 1024 for r in rejected), "a prefix is kept for the audit"
+
+
+def test_the_filter_hashes_the_bytes_it_reads(tmp_path: Path) -> None:
+    import hashlib
+
+    lines = [BALANCE.format(id=ID, fen=n) for n in range(3)]
+    run_filter(tmp_path, BANK, lines)
+    data = (tmp_path / "in.csv").read_bytes()
+    done = subprocess.run(
+        rowfilter.arguments(tmp_path / "in.csv", BANK, types_for(BANK), tmp_path / "r.csv"),
+        capture_output=True,
+        check=True,
+        env={**os.environ, "SAFETYNET_PSEUDONYM_KEY": KEY},
+    )
+    assert f"sha256={hashlib.sha256(data).hexdigest()}" in done.stderr.decode().split()
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_the_filter_reads_regular_files_only(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "in.csv"
+    if kind == "symlink":
+        (tmp_path / "real.csv").write_text(BALANCE.format(id=ID, fen=1) + "\n")
+        target.symlink_to(tmp_path / "real.csv")
+    else:
+        os.mkfifo(target)
+    done = subprocess.run(
+        rowfilter.arguments(target, BANK, types_for(BANK), tmp_path / "r.csv"),
+        capture_output=True,
+        timeout=20,
+        check=False,
+        env={**os.environ, "SAFETYNET_PSEUDONYM_KEY": KEY},
+    )
+    assert done.returncode == 2 and done.stdout == b""
+    assert b"symbolic link" in done.stderr or b"not a regular file" in done.stderr

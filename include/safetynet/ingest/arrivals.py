@@ -17,8 +17,10 @@ from safetynet.ingest import manifest
 def record_poke(url: str, landing: Path, source: str, extract_date: date, waited: float) -> bool:
     """True once the manifest exists; the first sighting is written to the audit schema."""
     path = manifest.manifest_path(landing, source, extract_date)
-    arrived = path.exists()
-    seen = datetime.fromtimestamp(path.stat().st_mtime, UTC) if arrived else None
+    # lstat: a manifest that is a symlink (or FIFO) has "arrived"; the load refuses it
+    # with a named check (manifest.open_regular) instead of a silent wait.
+    arrived = path.exists() or path.is_symlink()
+    seen = datetime.fromtimestamp(path.lstat().st_mtime, UTC) if arrived else None
     warehouse.ensure_schema(url)
     with warehouse.connect(url, autocommit=True) as conn:
         conn.execute(

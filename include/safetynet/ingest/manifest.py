@@ -2,6 +2,13 @@
 
 Everything here streams: a file is read in 1 MiB chunks, never held whole.
 A failed check raises ``DeliveryError`` naming the file and what differed.
+
+Hostile deliveries: a source's date folder must resolve inside the landing
+folder (no symlink out), and the manifest and data files must be regular files
+(no symlink, FIFO or device: opened with O_NOFOLLOW and O_NONBLOCK, then
+checked), else ``DeliveryError("unsafe_file")``. The row filter checks the same
+when it opens the file, and hashes the bytes it loads (``rowcheck``), so a file
+swapped after these checks cannot load unverified.
 """
 
 from __future__ import annotations
@@ -9,7 +16,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,6 +27,7 @@ from safetynet import privacy
 from safetynet.ingest.sources import FileSpec
 
 CHUNK = 1 << 20
+MAX_MANIFEST = 1 << 20  # a manifest lists a few files
 BOM = b"\xef\xbb\xbf"
 
 
@@ -47,6 +57,36 @@ def source_folder(landing: Path, source: str, extract_date: date) -> Path:
     return landing / source / extract_date.isoformat()
 
 
+def check_inside_landing(landing: Path, folder: Path, label: str) -> None:
+    """The delivery's folder must be a folder inside the landing folder, resolved."""
+    root = landing.resolve()
+    try:
+        real = folder.resolve(strict=True)
+    except OSError:
+        return  # absent: the manifest check reports it
+    if not real.is_relative_to(root) or real == root:
+        raise DeliveryError("unsafe_file", f"{label} leads outside the landing folder")
+    if not real.is_dir():
+        raise DeliveryError("unsafe_file", f"{label} is not a folder")
+
+
+def open_regular(path: Path, label: str) -> int:
+    """A descriptor of ``path`` if it is a regular file: never follows a symlink in its
+    last part, never blocks on a FIFO, refuses devices and folders."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        if os.path.islink(path):
+            raise DeliveryError("unsafe_file", f"{label} is a symbolic link") from error
+        raise
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise DeliveryError("unsafe_file", f"{label} is not a regular file")
+    os.set_blocking(fd, True)
+    return fd
+
+
 def manifest_path(landing: Path, source: str, extract_date: date) -> Path:
     return source_folder(landing, source, extract_date) / "_manifest.json"
 
@@ -54,10 +94,15 @@ def manifest_path(landing: Path, source: str, extract_date: date) -> Path:
 def read_manifest(landing: Path, source: str, extract_date: date) -> dict[str, ManifestFile]:
     path = manifest_path(landing, source, extract_date)
     label = f"{source}/{extract_date.isoformat()}/_manifest.json"
-    if not path.exists():
+    check_inside_landing(landing, path.parent, f"{source}/{extract_date.isoformat()}")
+    if not path.exists() and not path.is_symlink():
         raise DeliveryError("manifest_missing", f"{label} has not arrived")
+    with open(open_regular(path, label), "rb") as handle:
+        text = handle.read(MAX_MANIFEST + 1)
+    if len(text) > MAX_MANIFEST:
+        raise DeliveryError("manifest_invalid", f"{label} is larger than {MAX_MANIFEST} bytes")
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(text.decode("utf-8"))
         files = {
             f["name"]: ManifestFile(f["name"], int(f["rows"]), str(f["sha256"]).lower())
             for f in document["files"]
@@ -72,20 +117,22 @@ def read_manifest(landing: Path, source: str, extract_date: date) -> dict[str, M
     return files
 
 
-def file_facts(path: Path, has_header: bool, multiline: bool = False) -> FileFacts:
+def file_facts(path: Path, has_header: bool, multiline: bool = False, label: str = "") -> FileFacts:
     """Data rows (line ends, plus an unterminated last line, minus header) and sha256.
 
     ``multiline``: quoted values may hold line breaks, so rows are CSV records
     (``count_records``); such files are small (casework) and read whole."""
+    fd = open_regular(path, label or path.name)
     if multiline:
-        data = path.read_bytes()
+        with open(fd, "rb") as handle:
+            data = handle.read()
         records = count_records(data)
         sha256 = hashlib.sha256(data).hexdigest()
         return FileFacts(max(records - (1 if has_header else 0), 0), sha256)
     digest = hashlib.sha256()
     newlines = 0
     last = b""
-    with open(path, "rb") as handle:
+    with open(fd, "rb") as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
             newlines += chunk.count(b"\n")
@@ -132,9 +179,11 @@ def _record_length(data: bytes, start: int) -> int:
 def verify_file(folder: Path, spec: FileSpec, listed: ManifestFile) -> FileFacts:
     label = f"{spec.source}/{folder.name}/{listed.name}"
     path = folder / listed.name
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise DeliveryError("file_missing", f"{label} is listed in the manifest but absent")
-    facts = file_facts(path, spec.header, spec.multiline)
+    if Path(listed.name).name != listed.name or listed.name.startswith("."):
+        raise DeliveryError("unsafe_file", f"{label}: a file name, not a path, is expected")
+    facts = file_facts(path, spec.header, spec.multiline, label)
     if facts.rows != listed.rows:
         raise DeliveryError("row_count", f"{label}: {facts.rows} rows, manifest says {listed.rows}")
     if facts.sha256 != listed.sha256:
@@ -144,9 +193,12 @@ def verify_file(folder: Path, spec: FileSpec, listed: ManifestFile) -> FileFacts
     return facts
 
 
+HEADER_LIMIT = 64 << 10  # a header longer than a record may be is no header
+
+
 def read_header(path: Path, spec: FileSpec) -> list[str]:
-    with open(path, "rb") as handle:
-        first = handle.readline()
+    with open(open_regular(path, path.name), "rb") as handle:
+        first = handle.readline(HEADER_LIMIT)
     if first.startswith(BOM):
         first = first[len(BOM) :]
     encoding = "gb18030" if spec.encoding == "GB18030" else "utf-8"
