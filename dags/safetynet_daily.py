@@ -20,8 +20,8 @@ from cosmos import settings as cosmos_settings
 from cosmos.operators.local import DbtBuildLocalOperator
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from safetynet import pipeline
-from safetynet.config import LOAD_PRIORITY, SOURCES, Settings, dbt_project_dir
+from safetynet import pipeline, runlock
+from safetynet.config import LOAD_PRIORITY, SOURCES, Settings, dbt_project_dir, start_date
 from safetynet.publish.notify import notify_failure
 from safetynet.taskdocs import TASK_DOCS
 
@@ -30,7 +30,10 @@ NO_RETRY_ERRORS = (
     pipeline.IncompleteDelivery,
     pipeline.loader.DeliveryError,
     pipeline.gate.QualityGateFailed,
+    runlock.LeaseTimeout,  # waited SAFETYNET_LEASE_WAIT already
+    runlock.LeaseLost,
 )
+START = start_date()
 
 
 def _day(ds: str | None) -> date:
@@ -70,7 +73,8 @@ def load_source(source: str, ds: str | None = None, run_id: str | None = None) -
 
 @task(trigger_rule="all_done", doc_md=TASK_DOCS["check_raw"])
 def check_raw(ds: str | None = None, run_id: str | None = None) -> dict:
-    return _fail_fast(pipeline.check_raw, _day(ds), run_id)
+    # takes the warehouse lease: one run at a time from here to publish_feed (runlock)
+    return _fail_fast(pipeline.check_raw, _day(ds), run_id, True)
 
 
 @task(doc_md=TASK_DOCS["check_marts"])
@@ -79,13 +83,18 @@ def check_marts(ds: str | None = None, run_id: str | None = None) -> dict:
 
 
 @task(trigger_rule="one_failed", doc_md=TASK_DOCS["discard_day"])
-def discard_day(ds: str | None = None) -> list[str]:
-    return pipeline.discard_day(_day(ds))
+def discard_day(ds: str | None = None, run_id: str | None = None) -> list[str]:
+    return pipeline.discard_day(_day(ds), run_id)
 
 
 @task(doc_md=TASK_DOCS["publish_feed"])
 def publish_feed(ds: str | None = None, run_id: str | None = None) -> dict:
-    return pipeline.publish(_day(ds), run_id)
+    return _fail_fast(pipeline.publish, _day(ds), run_id)
+
+
+def _hold_lease(context) -> None:
+    """dbt_build's pre_execute: builds only while its run holds the warehouse lease."""
+    _fail_fast(pipeline.hold_lease, _day(context["ds"]), context["run_id"])
 
 
 dbt_profile = ProfileConfig(
@@ -101,7 +110,7 @@ dbt_profile = ProfileConfig(
 @dag(
     dag_id="safetynet_daily",
     schedule="@daily",
-    start_date=pendulum.datetime(2026, 10, 1, tz="UTC"),
+    start_date=pendulum.datetime(START.year, START.month, START.day, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     default_args={
@@ -130,12 +139,16 @@ def safetynet_daily() -> None:
         install_deps=False,
         cache_dir=cosmos_settings.cache_dir / "safetynet_daily__dbt_build",
         retries=1,
+        pre_execute=_hold_lease,
         doc_md=TASK_DOCS["dbt_build"],
     )
     marts_checked = check_marts()
     published = publish_feed()
 
     waits >> arrived >> loads >> raw_checked >> dbt_build >> marts_checked >> published
+    # after a failed build or check; also releases the warehouse lease when the run failed
+    # in check_raw (dbt_build is then upstream_failed). publish_feed stays a leaf, so a
+    # failed day ends as a failed run (it discards and releases itself when it fails).
     [dbt_build, marts_checked] >> discard_day()
 
 

@@ -37,7 +37,64 @@ def test_stage_order(dagbag) -> None:
     assert _downstream(dag, "check_raw") == {"dbt_build"}
     assert _downstream(dag, "dbt_build") == {"check_marts", "discard_day"}
     assert _downstream(dag, "check_marts") == {"publish_feed", "discard_day"}
+    # the leaf: a failed day ends as a failed run even when discard_day succeeded
+    assert _downstream(dag, "publish_feed") == set()
+    assert dag.get_task("discard_day").trigger_rule == "one_failed"
     assert dag.max_active_runs == 1
+
+
+def test_dbt_build_checks_the_warehouse_lease_first(dagbag) -> None:
+    """check_raw takes the lease (runlock); dbt_build builds only while its run holds it."""
+    dag = dagbag.dags["safetynet_daily"]
+    hook = dag.get_task("dbt_build")._pre_execute_hook
+    assert hook is not None and hook.__name__ == "_hold_lease"
+
+
+def test_start_date_is_configurable(monkeypatch) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("SAFETYNET_START_DATE", "2026-09-01")
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags["safetynet_daily"]
+    assert dag.start_date.date().isoformat() == "2026-09-01"
+
+
+@pytest.mark.parametrize(
+    ("day", "start", "refused"),
+    [
+        ("2026-09-02", "", "before the DAG's start date 2026-10-01"),
+        ("2026-09-30", "", "before the DAG's start date"),
+        ("2026-10-01", "", None),
+        ("2026-09-02", "2026-09-01", None),
+        ("2026-9-2x", "", "not a date"),
+    ],
+)
+def test_run_and_backfill_refuse_a_date_before_the_start(monkeypatch, day, start, refused):
+    from safetynet_dev.stack import services
+
+    monkeypatch.setenv("SAFETYNET_START_DATE", start)
+    message = services.refuse_date(day)
+    assert (message is None) if refused is None else (refused in (message or ""))
+
+
+def test_backfill_refuses_before_touching_airflow(monkeypatch) -> None:
+    from safetynet_dev.stack import services
+
+    monkeypatch.delenv("SAFETYNET_START_DATE", raising=False)
+    airflow = services.Airflow()
+    monkeypatch.setattr(airflow, "prepare_backfill", lambda dag_id: pytest.fail("started"))
+    with pytest.raises(services.ServiceError, match="before the DAG's start date"):
+        airflow.backfill("safetynet_daily", "2026-09-02", "2026-10-02")
+
+
+def test_check_queries_quote_their_parameters() -> None:
+    """A view takes no bind parameters: each '{name}' becomes a psycopg-quoted literal."""
+    from safetynet.quality import gate
+
+    query = "select 1 from t where d = '{date}' and run_id = '{run_id}'"
+    rendered = gate.render_query(query, {"date": "2026-10-01", "run_id": "manual__x'; drop--"})
+    assert rendered == "select 1 from t where d = '2026-10-01' and run_id = 'manual__x''; drop--'"
+    with pytest.raises(ValueError, match="unquoted"):
+        gate.render_query("select {date}", {"date": "2026-10-01"})
 
 
 def test_failed_checks_do_not_retry_but_loads_do(dagbag) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -73,6 +74,12 @@ def dbt_project_dir() -> Path:
 def checks_dir() -> Path:
     """The data-quality checks (YAML suites) of ``expectations/``."""
     return project_home() / "expectations"
+
+
+def start_date() -> date:
+    """The first extract date of the DAG (``SAFETYNET_START_DATE``, default 2026-10-01):
+    ``make run`` and ``make backfill`` refuse an earlier date."""
+    return date.fromisoformat(_env("SAFETYNET_START_DATE", "2026-10-01"))
 
 
 def var_dir() -> Path:

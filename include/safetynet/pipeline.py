@@ -13,7 +13,9 @@ import os
 from datetime import date, timedelta
 from typing import Any
 
-from safetynet import warehouse
+from psycopg import sql
+
+from safetynet import runlock, warehouse
 from safetynet.config import Settings, pseudonym_key
 from safetynet.ingest import arrivals, casework, loader, rejects
 from safetynet.publish import feed
@@ -77,8 +79,13 @@ def _expected_rows(url: str, extract_date: date, run_id: str) -> dict[str, dict[
     return {table: {"expected_rows": int(n)} for table, n in rows}
 
 
-def check_raw(extract_date: date, run_id: str) -> dict[str, int]:
+def check_raw(extract_date: date, run_id: str, exclusive: bool = False) -> dict[str, int]:
+    """The day's deliveries and raw batches. ``exclusive`` (the DAG's check_raw): first take
+    the warehouse lease (runlock: one run at a time from here to the feed), and mark it
+    ``building`` when the checks pass."""
     settings = Settings.from_env()
+    if exclusive:
+        runlock.acquire(settings.warehouse_url, run_id, extract_date)
     params = {
         "per_suite": _expected_rows(settings.warehouse_url, extract_date, run_id),
         "expected_rows": -1,
@@ -88,7 +95,14 @@ def check_raw(extract_date: date, run_id: str) -> dict[str, int]:
         settings.warehouse_url, settings.reports_dir, "raw", extract_date, run_id, params
     )
     gate.enforce(checks, extract_date)
+    if exclusive:
+        runlock.renew(settings.warehouse_url, run_id, extract_date, phase=runlock.BUILDING)
     return _tally(checks)
+
+
+def hold_lease(extract_date: date, run_id: str) -> None:
+    """Before dbt_build: this run still holds the warehouse (else it must not build)."""
+    runlock.renew(Settings.from_env().warehouse_url, run_id, extract_date)
 
 
 def _population_band(url: str, extract_date: date) -> dict[str, int]:
@@ -111,6 +125,7 @@ def check_marts(extract_date: date, run_id: str) -> dict[str, int]:
     """First the casework rows dbt rejected go to audit.rejected_rows (a warning check
     of the marts suites counts them), then the marts checks."""
     settings = Settings.from_env()
+    runlock.renew(settings.warehouse_url, run_id, extract_date)
     rejected = casework.record_warehouse_rejections(settings.warehouse_url, extract_date)
     params = _population_band(settings.warehouse_url, extract_date)
     checks = gate.run_checks(
@@ -128,23 +143,52 @@ def _tally(checks: list[gate.CheckResult]) -> dict[str, int]:
     }
 
 
-def discard_day(extract_date: date) -> list[str]:
-    """After a failed build or gate: remove D's mart rows and D's feed, nothing else."""
+def discard_day(extract_date: date, run_id: str | None = None) -> list[str]:
+    """After a failure: remove D's mart rows and D's feed only when this run built them
+    (it holds the warehouse lease in phase ``building``: its raw checks passed, so
+    dbt_build started), then release the lease. A run that failed before building (a
+    load, check_raw, waiting for the lease) leaves D's marts and feed as they were:
+    another run may have published them. Without ``run_id`` (by hand): discard D."""
     settings = Settings.from_env()
-    removed = []
-    with warehouse.connect(settings.warehouse_url) as conn:
-        for table, column in MART_DATE_COLUMNS.items():
-            exists = conn.execute("select to_regclass(%s)", (table,)).fetchone()
-            if exists and exists[0]:
-                conn.execute(f"delete from {table} where {column} = %s", (extract_date,))
-                removed.append(table)
-    feed.withdraw(settings.warehouse_url, settings.feed_dir, extract_date)
+    phase = runlock.phase_of(settings.warehouse_url, run_id, extract_date) if run_id else None
+    removed: list[str] = []
+    if run_id and phase != runlock.BUILDING:
+        log.warning(
+            "run %s built nothing of %s (lease: %s): its marts and feed are left as they were",
+            run_id,
+            extract_date,
+            phase or "not held",
+        )
+    else:
+        with warehouse.connect(settings.warehouse_url) as conn:
+            for table, column in MART_DATE_COLUMNS.items():
+                exists = conn.execute("select to_regclass(%s)", (table,)).fetchone()
+                if exists and exists[0]:
+                    schema, name = table.split(".")
+                    conn.execute(
+                        sql.SQL("delete from {} where {} = %s").format(
+                            sql.Identifier(schema, name), sql.Identifier(column)
+                        ),
+                        (extract_date,),
+                    )
+                    removed.append(table)
+        feed.withdraw(settings.warehouse_url, settings.feed_dir, extract_date)
+    if run_id and phase:
+        runlock.release(settings.warehouse_url, run_id, extract_date)
     return removed
 
 
-def publish(extract_date: date, run_id: str | None = None) -> dict[str, Any]:
+def publish(extract_date: date, run_id: str) -> dict[str, Any]:
+    """Writes D's feed, then releases the warehouse lease. When the feed cannot be written,
+    D is discarded here (publish_feed is not upstream of discard_day: it stays the DAG's
+    leaf, so a failed day ends as a failed run)."""
     settings = Settings.from_env()
-    publication = feed.publish(settings.warehouse_url, settings.feed_dir, extract_date, run_id)
+    runlock.renew(settings.warehouse_url, run_id, extract_date)
+    try:
+        publication = feed.publish(settings.warehouse_url, settings.feed_dir, extract_date, run_id)
+    except Exception:
+        discard_day(extract_date, run_id)
+        raise
     log.info(
         "feed %s: %d new alerts, sha256 %s; %d newly overdue",
         publication.folder,
@@ -161,6 +205,7 @@ def publish(extract_date: date, run_id: str | None = None) -> dict[str, Any]:
     record_summary(
         extract_date, run_id or "", "published", {**_day_counts(extract_date), "feed": result}
     )
+    runlock.release(settings.warehouse_url, run_id, extract_date)
     return result
 
 

@@ -5,12 +5,15 @@ rendered into GX Data Docs. A failed ``critical`` check blocks the day.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import re
 import uuid
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -146,6 +149,34 @@ def key_results(specs: list[dict[str, Any]], views: list[str], token: str) -> di
                 check[KEY_RESULT] = table
                 tables[table] = key_query(check, batch)
     return tables
+
+
+QUOTED_PLACEHOLDER = re.compile(r"'\{(\w+)\}'")
+
+
+def render_query(query: str, params: dict[str, Any]) -> str:
+    """A check's query with each ``'{name}'`` replaced by the value as a SQL literal,
+    quoted by psycopg (a view's definition takes no bind parameters): a run id such as
+    ``manual__it's`` stays a value. A placeholder outside quotes is refused."""
+    rendered = QUOTED_PLACEHOLDER.sub(
+        lambda m: sql.Literal(str(params[m.group(1)])).as_string(None), query
+    )
+    if re.search(r"\{\w+\}", rendered):
+        raise ValueError(f"unquoted placeholder in check query: {query!r}")
+    return rendered
+
+
+@contextlib.contextmanager
+def _gx_lock(reports_dir: Path) -> Iterator[None]:
+    """The GX file context (``reports_dir``) is rewritten by every run (its data source,
+    definitions, checkpoint): one run at a time, across processes (flock)."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    with open(reports_dir / ".gx_context.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _context(reports_dir: Path, url: str) -> Any:
@@ -290,35 +321,39 @@ def run_checks(
         if _applies(p, all_params)
     ]
     token = uuid.uuid4().hex[:10]  # per call: concurrent runs never share a view
-    views = {_view_name(spec["suite"], token): spec["query"].format(**all_params) for spec in specs}
+    views = {
+        _view_name(spec["suite"], token): render_query(spec["query"], all_params) for spec in specs
+    }
     tables = key_results(specs, list(views), token)
     create_views(url, views, tables)
-    try:
-        context = _context(reports_dir, url)
-        definitions = [
-            _validate_file(context, spec, view, all_params)
-            for spec, view in zip(specs, views, strict=True)
-        ]
-        checkpoint = context.checkpoints.add_or_update(
-            gx.Checkpoint(
-                name=f"{layer}_checkpoint",
-                validation_definitions=definitions,
-                actions=[],
-                result_format=RESULT_FORMAT,
+    # one GX file context per reports folder: concurrent runs take turns (_gx_lock)
+    with _gx_lock(reports_dir):
+        try:
+            context = _context(reports_dir, url)
+            definitions = [
+                _validate_file(context, spec, view, all_params)
+                for spec, view in zip(specs, views, strict=True)
+            ]
+            checkpoint = context.checkpoints.add_or_update(
+                gx.Checkpoint(
+                    name=f"{layer}_checkpoint",
+                    validation_definitions=definitions,
+                    actions=[],
+                    result_format=RESULT_FORMAT,
+                )
             )
-        )
-        run = RunIdentifier(run_name=f"{extract_date.isoformat()} {layer} {run_id}")
-        result = checkpoint.run(run_id=run)
-        examples = _key_examples(url, result)
-        # (v2, contract section 6) before anything is rendered: ids, names masked
-        mask_results(context, result)
-    finally:
-        drop_views(url, list(views), list(tables))
-    # Render only this run's pages (plus the index), not the whole history again.
-    gx_root = reports_dir / "gx"
-    datadocs.prepare_offline_styles(gx_root)
-    context.build_data_docs(resource_identifiers=list(result.run_results))
-    datadocs.add_static_validation_list(gx_root)
+            run = RunIdentifier(run_name=f"{extract_date.isoformat()} {layer} {run_id}")
+            result = checkpoint.run(run_id=run)
+            examples = _key_examples(url, result)
+            # (v2, contract section 6) before anything is rendered: ids, names masked
+            mask_results(context, result)
+        finally:
+            drop_views(url, list(views), list(tables))
+        # Render only this run's pages (plus the index), not the whole history again.
+        gx_root = reports_dir / "gx"
+        datadocs.prepare_offline_styles(gx_root)
+        context.build_data_docs(resource_identifiers=list(result.run_results))
+        datadocs.add_static_validation_list(gx_root)
     checks = list(_flatten(result, examples))
     store_results(url, run_id, extract_date, checks)
     return checks
@@ -337,7 +372,9 @@ def _key_examples(url: str, result: Any) -> dict[tuple, list]:
                 # the run's key table (KEY_RESULT), still there: views and tables are
                 # dropped after this
                 query = config.kwargs["unexpected_rows_query"]
-                rows = conn.execute(f"select * from ({query}) as k limit {EXAMPLES}")
+                rows = conn.execute(
+                    sql.SQL("select * from ({}) as k limit %s").format(sql.SQL(query)), (EXAMPLES,)
+                )
                 names = [c.name for c in rows.description or []]
                 examples[(validation.suite_name, _query_key(config))] = [
                     privacy.mask_result(dict(zip(names, r, strict=True))) for r in rows.fetchall()

@@ -157,6 +157,13 @@ create table if not exists audit.run_summaries (
     run_id text not null, extract_date date not null, stage text not null,
     metrics jsonb not null, recorded_at timestamptz not null default clock_timestamp()
 );
+-- The warehouse lease (include/safetynet/runlock.py): one run at a time from check_raw
+-- to publish_feed (the intermediate tables hold one date). One row while held.
+create table if not exists audit.run_lease (
+    lease text primary key, run_id text not null, extract_date date not null,
+    phase text not null, holder text not null, acquired_at timestamptz not null,
+    renewed_at timestamptz not null, expires_at timestamptz not null
+);
 -- (issue 20) Fingerprint of the person_key key: HMAC-SHA256 of a constant with the
 -- key (ingest/keyguard.py). The first load records it, every load compares, so a
 -- worker with another key (or none) cannot write person_keys that join nothing.
