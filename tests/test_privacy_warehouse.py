@@ -255,3 +255,28 @@ def test_a_new_audit_table_is_not_readable_by_auditors(stack: Stack) -> None:
         relations, text = readable_text(url)
         assert "audit.privacy_probe" not in relations and "440113196212299654" not in text
         assert {"audit.rejected_rows", "audit.load_batches", "audit.dq_results"} <= set(relations)
+
+
+def test_a_warehouse_made_before_is_masked_on_set_up(stack: Stack) -> None:
+    """An older warehouse kept the raw line in audit.rejected_rows: the set-up moves
+    it to raw.rejected_lines and fills masked_line (privacy.mask_line)."""
+    line = "44011300000001,440113196212299655,欧阳娜娜,女,1962-12-29,户主,0"
+    with warehouse.connect(stack.url) as conn:
+        conn.execute("create schema audit")
+        conn.execute(
+            """create table audit.rejected_rows (
+                   batch_id bigint not null, source text not null, extract_date date not null,
+                   file_name text not null, line_no integer not null, raw_line text,
+                   reason text not null,
+                   rejected_at timestamptz not null default clock_timestamp())"""
+        )
+        conn.execute(
+            "insert into audit.rejected_rows values (1, 'civil_affairs', '2026-10-01', "
+            "'persons.csv', 2, %s, 'invalid id_number')",
+            (line,),
+        )
+    warehouse.ensure_schema(stack.url)
+    assert stack.query("select line_no, masked_line, reason from audit.rejected_rows") == [
+        (2, "44011300000001,440113********9655,欧***,女,1962-12-29,户主,0", "invalid id_number")
+    ]
+    assert stack.query("select raw_line from raw.rejected_lines") == [(line,)]
