@@ -57,8 +57,11 @@ data: up ## generate synthetic extracts: HOUSEHOLDS=2000 START=2026-10-01 DAYS=3
 demo: up ## set up from nothing, generate data, run safetynet_daily for 3 days, summarise
 	@$(ENV); $(VENV)/bin/python -m safetynet_dev.demo --households $(HOUSEHOLDS) --start $(START) --days $(DAYS)
 
+# A date before the DAG's start (SAFETYNET_START_DATE) is refused: Airflow would make an
+# empty run and exit 0. So is one before START in `make backfill`.
 run: up ## run safetynet_daily for one date through Airflow: DATE=YYYY-MM-DD
-	@$(ENV); airflow dags test safetynet_daily $(DATE)
+	@$(ENV); $(VENV)/bin/python -m safetynet_dev.stack.services check-date $(DATE) && \
+	  airflow dags test safetynet_daily $(DATE)
 
 # TIER=unit needs no server: then PostgreSQL is not started either.
 test: $(if $(filter unit,$(TIER)),$(STAMP),up) ## the test suite against the real local stack (TIER=unit|integration|e2e: one tier)

@@ -30,6 +30,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -401,6 +402,10 @@ class Airflow:
         """``make backfill``: Airflow's own ``airflow backfill create`` (one run at a time,
         in date order), run by the scheduler, watched until every day is finished."""
         out = out or sys.stdout
+        for day in (first, last):
+            refused = refuse_date(day)
+            if refused:
+                raise ServiceError(refused)
         self.prepare_backfill(dag_id)
         runs = self.day_runs(dag_id, first, last)
         in_flight = {
@@ -537,6 +542,26 @@ def warm_execution_api(url: str, timeout: float) -> None:
             time.sleep(0.5)
 
 
+def refuse_date(day: str) -> str | None:
+    """Why ``make run`` / ``make backfill`` will not run ``day``, or None.
+
+    Airflow creates a run with no task instances for a date before the DAG's start_date
+    and reports success: nothing loaded, nothing published, exit 0."""
+    from safetynet.config import start_date
+
+    try:
+        wanted = date.fromisoformat(day)
+    except ValueError:
+        return f"not a date: {day!r} (want YYYY-MM-DD)"
+    first = start_date()
+    if wanted < first:
+        return (
+            f"refused: {day} is before the DAG's start date {first} (SAFETYNET_START_DATE): "
+            "Airflow would create an empty run, load nothing and report success"
+        )
+    return None
+
+
 def _all_healthy(health: dict[str, Any]) -> bool:
     return all((health.get(c) or {}).get("status") == "healthy" for c in HEALTH_COMPONENTS)
 
@@ -554,6 +579,12 @@ def main(argv: list[str]) -> int:
             state = f"running, pid {running[name]}" if name in running else "stopped"
             print(f"{name:14} {state}")
         return 0 if running else 3
+    if command == "check-date":  # make run DATE=...
+        refused = refuse_date(argv[1] if len(argv) > 1 else "")
+        if refused:
+            print(refused, file=sys.stderr)
+            return 2
+        return 0
     if command == "backfill":
         dag_id, first, last, *rest = argv[1:]
         try:
@@ -568,7 +599,7 @@ def main(argv: list[str]) -> int:
     if command != "start":
         print(
             "usage: python -m safetynet_dev.stack.services "
-            "[start|stop|status|backfill DAG FIRST LAST [REPROCESS]]",
+            "[start|stop|status|check-date DATE|backfill DAG FIRST LAST [REPROCESS]]",
             file=sys.stderr,
         )
         return 2
