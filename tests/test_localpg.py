@@ -153,6 +153,34 @@ def test_a_trust_cluster_of_an_older_checkout_gets_the_password_and_keeps_its_da
     shutil.rmtree(var)
 
 
+def test_a_running_trust_cluster_is_switched_in_place_by_start() -> None:
+    """`make up` beside a server an older checkout started: a reload, no restart."""
+    var = config.var_dir() / "test-localpg-trust-running"
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", 55492, localpg.find_bin_dir())
+    trusted = f"postgresql://safetynet@127.0.0.1:{cluster.port}/postgres"
+    try:
+        cluster._prepare_dirs()
+        cluster._run("initdb", "-D", str(cluster.data_dir), "-U", "safetynet", "--auth=trust")
+        cluster._add_settings({"unix_socket_directories": f"'{cluster.socket_dir}'"})
+        log = str(cluster.data_dir / "server.log")
+        cluster._run("pg_ctl", "start", "-w", "-D", str(cluster.data_dir), "-l", log,
+                     "-o", f"-p {cluster.port}")  # fmt: skip
+        with psycopg.connect(trusted, autocommit=True) as conn:
+            pid = conn.execute("select pg_backend_pid()").fetchone()
+            assert cluster.start() is False  # already up: converted in place
+            # an open session carries on; a new one needs the password
+            assert conn.execute("select pg_backend_pid()").fetchone() == pid
+        assert not cluster.trusts()
+        _refused(trusted)
+        with psycopg.connect(cluster.url("postgres")) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+    finally:
+        cluster.stop()
+    shutil.rmtree(var)
+
+
 def _refused(url: str) -> None:
     with pytest.raises(psycopg.OperationalError, match="password"):
         psycopg.connect(url, connect_timeout=5).close()

@@ -7,8 +7,8 @@ the superuser ``safetynet`` (scram-sha-256, no ``trust``): it is generated once 
 ``var/pgpass`` (0600, libpq's pgpass format, so ``PGPASSFILE`` can point at it), which
 ``make env``, the tests, the bench and the cluster demo read. A cluster made by an
 older checkout (``--auth=trust``) gets the password and the new ``pg_hba.conf`` at
-its next start, data kept. Run as root, the server runs as the unprivileged
-``postgres`` user because initdb refuses root.
+its next start (or ``start`` while it runs: a reload), data kept. Run as root, the
+server runs as the unprivileged ``postgres`` user because initdb refuses root.
 """
 
 from __future__ import annotations
@@ -226,8 +226,13 @@ class Cluster:
             )
 
     def start(self) -> bool:
-        """Start the cluster (creating it if needed); False if it was already up."""
+        """Start the cluster (creating it if needed); False if it was already up. A
+        running cluster that still trusts (started by an older checkout) is switched to
+        passwords in place: every client of this checkout has the password already."""
         if self.is_running():
+            if self.trusts():
+                self._prepare_dirs()  # the socket folder 0700 too
+                self._convert_from_trust()
             return False
         if not (self.data_dir / "PG_VERSION").exists():
             self.init()
@@ -286,12 +291,6 @@ def main(argv: list[str]) -> int:
         started = cluster.start()
         state = "started" if started else "already running"
         print(f"local PostgreSQL {state} on port {cluster.port}")
-        if not started and cluster.trusts():
-            print(
-                "note: this server was started by an older checkout and still trusts local "
-                "connections; its next start (make stop && make up) switches it to the "
-                f"password of {cluster.password_file}"
-            )
     elif action == "stop":
         print("local PostgreSQL stopped" if cluster.stop() else "local PostgreSQL was not running")
     elif action == "status":
