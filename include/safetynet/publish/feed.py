@@ -5,21 +5,40 @@ The folder is written under a temporary name beside its final place and
 renamed into ``<feed>/<D>``, so readers see a complete feed or none. The
 content is a pure function of the warehouse rows (fixed order, no
 timestamps), so re-running a passed day gives the same bytes.
+
+Durability and crashes: the files, the staging folder and the feed folder are
+fsynced (a rename is durable once its folder is); a re-publication swaps the
+new folder with the old in one ``renameat2(RENAME_EXCHANGE)`` so ``<feed>/<D>``
+never goes missing. ``audit.feed_publications`` gets its row as intent
+(``publishing``) before the rename and completed (``published``) after it. A
+publish killed half-way leaves only a dot-folder and an intent row: the next
+publish sweeps the dot-folders and settles the intent rows (``published`` when
+the folder on disk is the one the row describes, else ``interrupted``).
 """
 
 from __future__ import annotations
 
 import csv
+import ctypes
+import ctypes.util
+import errno
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
+import signal
 import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import psycopg
+
 from safetynet import warehouse
+
+log = logging.getLogger(__name__)
 
 FEED_COLUMNS = (
     "alert_id",
@@ -114,40 +133,121 @@ def _write_manifest(folder: Path, extract_date: date, rows: dict[str, int]) -> N
 
 
 def _sync(folder: Path) -> None:
+    """fsync every file of ``folder``, then the folder itself (its entries)."""
     for path in folder.iterdir():
         with open(path, "rb") as handle:
             os.fsync(handle.fileno())
+    _sync_dir(folder)
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# Test hook: SIGKILL this process at a named point of publish() (tests/test_feed_durability).
+KILL_AT_ENV = "SAFETYNET_TEST_FEED_KILL_AT"
+
+
+def _crash_point(name: str) -> None:
+    if os.environ.get(KILL_AT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# What a killed publish or withdraw can leave in the feed folder: its staging folder
+# (mkdtemp: ".<D>-<random>"), an old feed moved aside. Never a reader's name (no dot).
+STALE = re.compile(r"^\.\d{4}-\d{2}-\d{2}-")
+
+
+def sweep(url: str, feed_dir: Path) -> list[str]:
+    """Remove what killed publications left behind and settle their intent rows.
+    Runs at the start of every publish (one run at a time holds the warehouse lease)."""
+    swept = []
+    for path in sorted(feed_dir.iterdir()):
+        if STALE.match(path.name) and path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+            swept.append(path.name)
+    if swept:
+        _sync_dir(feed_dir)
+    with warehouse.connect(url, autocommit=True) as conn:
+        pending = conn.execute(
+            """select extract_date, folder, sha256, published_at from audit.feed_publications
+               where action = 'publishing'"""
+        ).fetchall()
+        for extract_date, folder, digest, at in pending:
+            alerts = Path(folder) / ALERTS_FILE
+            done = alerts.is_file() and _sha256(alerts) == digest
+            conn.execute(
+                """update audit.feed_publications set action = %s
+                   where extract_date = %s and action = 'publishing' and published_at = %s""",
+                ("published" if done else "interrupted", extract_date, at),
+            )
+    return swept
 
 
 def publish(url: str, feed_dir: Path, extract_date: date, run_id: str | None = None) -> Publication:
     feed_dir.mkdir(parents=True, exist_ok=True)
+    sweep(url, feed_dir)
     final = feed_dir / extract_date.isoformat()
     staging = Path(tempfile.mkdtemp(prefix=f".{extract_date.isoformat()}-", dir=feed_dir))
     try:
         rows = write_alerts(url, extract_date, staging / ALERTS_FILE)
+        _crash_point("writing")
         overdue = write_overdue(url, extract_date, staging / OVERDUE_FILE)
         _write_manifest(staging, extract_date, {ALERTS_FILE: rows, OVERDUE_FILE: overdue})
+        staging.chmod(0o755)
         _sync(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # nothing half-written stays behind
         raise
     digest = _sha256(staging / ALERTS_FILE)
-    staging.chmod(0o755)
+    intent = _record_intent(url, extract_date, final, rows, digest, run_id)
+    _crash_point("before_rename")
     _swap_into_place(staging, final)
-    _record(url, extract_date, final, rows, digest, run_id)
+    _crash_point("after_rename")
+    _complete(url, extract_date, intent)
     return Publication(final, rows, digest, overdue)
 
 
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(a))
+
+
 def _swap_into_place(staging: Path, final: Path) -> None:
-    """Rename the new folder into place; an older feed of D is moved aside first."""
-    if final.exists():
+    """Rename the new folder into place. An older feed of D is swapped with it in one
+    step (the old one ends under the staging name and is removed), so ``final`` is
+    never absent; the feed folder is fsynced after."""
+    if final.exists() and _exchange(staging, final):
+        _sync_dir(final.parent)
+        shutil.rmtree(staging)
+    elif final.exists():  # no renameat2: move aside (a moment without D's folder)
         old = final.with_name(f".{final.name}-replaced")
         shutil.rmtree(old, ignore_errors=True)
         final.rename(old)
         staging.rename(final)
+        _sync_dir(final.parent)
         shutil.rmtree(old)
     else:
         staging.rename(final)
+    _sync_dir(final.parent)
 
 
 def withdraw(url: str, feed_dir: Path, extract_date: date) -> bool:
@@ -158,6 +258,7 @@ def withdraw(url: str, feed_dir: Path, extract_date: date) -> bool:
     old = final.with_name(f".{final.name}-withdrawn")
     shutil.rmtree(old, ignore_errors=True)
     final.rename(old)
+    _sync_dir(feed_dir)
     shutil.rmtree(old)
     with warehouse.connect(url, autocommit=True) as conn:
         conn.execute(
@@ -168,13 +269,33 @@ def withdraw(url: str, feed_dir: Path, extract_date: date) -> bool:
     return True
 
 
-def _record(
+def _record_intent(
     url: str, extract_date: date, folder: Path, rows: int, sha256: str, run_id: str | None
-) -> None:
+) -> object:
+    """The publication's row, as intent ('publishing'), before the rename; returns
+    its published_at, which identifies it for ``_complete``."""
     with warehouse.connect(url, autocommit=True) as conn:
-        conn.execute(
+        row = conn.execute(
             """insert into audit.feed_publications (extract_date, action, folder, rows, sha256,
                                                     run_id)
-               values (%s, 'published', %s, %s, %s, %s)""",
+               values (%s, 'publishing', %s, %s, %s, %s) returning published_at""",
             (extract_date, str(folder), rows, sha256, run_id),
+        ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _complete(url: str, extract_date: date, intent: object) -> None:
+    """The intent row becomes 'published'. The folder is in place already: if this
+    fails, the feed stands and the next publish's sweep completes the row."""
+    try:
+        with warehouse.connect(url, autocommit=True) as conn:
+            conn.execute(
+                """update audit.feed_publications set action = 'published'
+                   where extract_date = %s and action = 'publishing' and published_at = %s""",
+                (extract_date, intent),
+            )
+    except psycopg.Error as error:
+        log.warning(
+            "feed %s is in place; its audit row stays 'publishing': %s", extract_date, error
         )
