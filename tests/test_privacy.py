@@ -72,6 +72,13 @@ def test_a_parsed_line_masks_by_column() -> None:
     )
 
 
+def test_a_name_in_another_column_is_masked() -> None:
+    swapped = f"44011300000001,{ID},女,欧阳娜娜,1962-12-29,户主,0"
+    assert privacy.mask_line(PERSONS, swapped) == (
+        "44011300000001,440113********9654,女,欧***,1962-12-29,户主,0"
+    )
+
+
 def test_a_line_that_does_not_parse_is_masked_conservatively() -> None:
     short = f"44011300000001,{ID},欧阳娜娜,女,1962-12-29,户主"  # 6 fields, not 7
     masked = privacy.mask_line(PERSONS, short) or ""

@@ -94,8 +94,26 @@ def mask_value(value: Any, kind: str = "text") -> Any:
 
 
 def mask_fields(spec: FileSpec, values: Iterable[str | None]) -> list[str | None]:
-    """The fields of one parsed line of ``spec``'s file, each masked by its column."""
-    return [mask_value(v, column_kind(c.name)) for c, v in zip(spec.columns, values, strict=True)]
+    """The fields of one parsed line of ``spec``'s file, each masked by its column.
+
+    In a file with a name column, a name may have slipped into another column (a
+    shifted or swapped row): any other field with non-ASCII letters that is not a
+    value its column allows is masked as a name too."""
+    has_name = any(c.name in NAME_COLUMNS for c in spec.columns)
+    masked = []
+    for column, value in zip(spec.columns, values, strict=True):
+        kind = column_kind(column.name)
+        if has_name and kind == "text" and _stray_name(column.values, value):
+            kind = "name"
+        masked.append(mask_value(value, kind))
+    return masked
+
+
+def _stray_name(allowed: tuple[str, ...], value: str | None) -> bool:
+    text = (value or "").strip(_SPACE)
+    if not text or text in allowed:
+        return False
+    return any(ch.isalpha() and not ch.isascii() for ch in text)
 
 
 def _conservative(spec: FileSpec, field: str) -> str:
