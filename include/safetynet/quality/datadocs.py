@@ -1,16 +1,81 @@
 """GX Data Docs an auditor can read without internet.
 
-GX's pages draw pass/fail icons with a web font and the index's list of
-validation results with scripts from public CDNs: on an isolated network
-both are blank. We add a local stylesheet and a plain HTML list.
+GX's pages load Bootstrap, jQuery, bootstrap-table, Font Awesome, Popper, the
+datepicker and Vega from public CDNs: on an isolated network they render
+unstyled, and anywhere they pull outside scripts into the origin the reports
+are served from. After each build every such reference is rewritten to a copy
+vendored under ``data_docs_assets/`` (the same versions, from their npm
+packages, with their licences: ``data_docs_assets/NOTICE.md``), copied into
+the site's ``static/vendor/``. The pass/fail text stylesheet and the plain
+HTML list of validation results stay as fallbacks.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import logging
+import os
+import re
+import shutil
 from pathlib import Path
 from urllib.parse import quote
+
+log = logging.getLogger(__name__)
+ASSETS_DIR = Path(__file__).with_name("data_docs_assets")
+VENDOR = Path("static") / "vendor"  # inside the site
+# Every outside asset GX 1.x's templates reference -> its copy under ASSETS_DIR.
+ASSETS = {
+    "https://maxcdn.bootstrapcdn.com/bootstrap/4.3.1/css/bootstrap.min.css": (
+        "bootstrap/css/bootstrap.min.css"
+    ),
+    "https://stackpath.bootstrapcdn.com/bootstrap/4.3.1/js/bootstrap.min.js": (
+        "bootstrap/js/bootstrap.min.js"
+    ),
+    "https://cdn.jsdelivr.net/npm/@forevolve/bootstrap-dark@1.1.0/dist/css/"
+    "bootstrap-prefers-dark.css": "bootstrap-dark/bootstrap-prefers-dark.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/css/"
+    "bootstrap-datepicker.min.css": "bootstrap-datepicker/css/bootstrap-datepicker.min.css",
+    "https://cdnjs.cloudflare.com/ajax/libs/bootstrap-datepicker/1.9.0/js/"
+    "bootstrap-datepicker.min.js": "bootstrap-datepicker/js/bootstrap-datepicker.min.js",
+    "https://cdnjs.cloudflare.com/ajax/libs/font-awesome/6.6.0/css/all.min.css": (
+        "fontawesome/css/all.min.css"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/popper.js/1.12.9/umd/popper.min.js": (
+        "popper/popper.min.js"
+    ),
+    "https://code.jquery.com/jquery-3.7.1.min.js": "jquery/jquery.min.js",
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.css": (
+        "bootstrap-table/bootstrap-table.min.css"
+    ),
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/bootstrap-table.min.js": (
+        "bootstrap-table/bootstrap-table.min.js"
+    ),
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/"
+    "bootstrap-table-filter-control.css": (
+        "bootstrap-table/extensions/filter-control/bootstrap-table-filter-control.css"
+    ),
+    "https://unpkg.com/bootstrap-table@1.19.0/dist/extensions/filter-control/"
+    "bootstrap-table-filter-control.min.css": (
+        "bootstrap-table/extensions/filter-control/bootstrap-table-filter-control.min.css"
+    ),
+    "https://unpkg.com/bootstrap-table@1.19.1/dist/extensions/filter-control/"
+    "bootstrap-table-filter-control.min.js": (
+        "bootstrap-table/extensions/filter-control/bootstrap-table-filter-control.min.js"
+    ),
+    "https://cdn.jsdelivr.net/npm/vega@5": "vega/vega.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-lite@5": "vega/vega-lite.min.js",
+    "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega/vega-embed.min.js",
+}
+# GX's default stylesheet draws its dark-mode logo from a public bucket.
+LOGO = "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/full_logo_dark.png"
+# An outside reference that makes the browser fetch: script/link/img/iframe sources,
+# CSS url() and @import. (Plain <a href> links are only followed when clicked.)
+OUTSIDE = re.compile(
+    r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)\s*=\s*["']?(https?:)?//"""
+    r"""|url\(\s*["']?(?:https?:)?//|@import\s+["']?(?:https?:)?//""",
+    re.IGNORECASE,
+)
 
 OFFLINE_CSS = """
 /* safetynet: pass/fail readable without the Font Awesome webfont (no internet) */
@@ -30,9 +95,10 @@ def prepare_offline_styles(gx_root: Path) -> None:
 
 
 def add_static_validation_list(gx_root: Path) -> None:
-    """After build_data_docs: index.html draws its list of validation results with
-    jQuery/bootstrap-table from public CDNs; add a plain HTML list (hidden when
-    those scripts did load) so the index works offline too."""
+    """After build_data_docs: serve every asset from the site itself
+    (``serve_assets_locally``), and add a plain HTML list of the validation results
+    to index.html (hidden when jQuery/bootstrap-table did load) as a fallback."""
+    serve_assets_locally(gx_root / "uncommitted" / "data_docs" / "local_site")
     site = gx_root / "uncommitted" / "data_docs" / "local_site"
     store = gx_root / "uncommitted" / "validations"
     index = site / "index.html"
@@ -72,3 +138,45 @@ def add_static_validation_list(gx_root: Path) -> None:
     marker = 'id="Validation-Results"'
     at = text.find(">", text.find(marker)) + 1 if marker in text else text.find("<body")
     index.write_text(text[:at] + block + text[at:], encoding="utf-8")
+
+
+def serve_assets_locally(site: Path) -> list[str]:
+    """Copy the vendored assets into ``site``/static/vendor and point every page and
+    stylesheet of the site at them. Returns the pages and stylesheets that still
+    reference an outside asset (logged as a warning: a GX upgrade added one)."""
+    if not site.is_dir():
+        return []
+    vendor = site / VENDOR
+    shutil.copytree(ASSETS_DIR, vendor, dirs_exist_ok=True)
+    outside = []
+    for path in sorted([*site.rglob("*.html"), *site.rglob("*.css")]):
+        if vendor in path.parents:
+            continue
+        text = path.read_text(encoding="utf-8")
+        local = _localise(text, path, site)
+        if local != text:
+            path.write_text(local, encoding="utf-8")
+        if OUTSIDE.search(local):
+            outside.append(str(path.relative_to(site)))
+    if outside:
+        log.warning("Data Docs still load outside assets in %s", outside[:5])
+    return outside
+
+
+def _localise(text: str, path: Path, site: Path) -> str:
+    def local(relative: Path) -> str:
+        return Path(os.path.relpath(site / relative, path.parent)).as_posix()
+
+    for url, target in ASSETS.items():
+        if url not in text:
+            continue
+        # Subresource integrity and CORS mode are for the CDN copy: a file:// page
+        # cannot satisfy crossorigin="anonymous", so both go with the URL.
+        tag = re.compile(
+            r"<[^<>]*" + re.escape(url) + r"[^<>]*>",
+        )
+        text = tag.sub(
+            lambda m: re.sub(r'\s+(?:integrity|crossorigin)="[^"]*"', "", m.group(0)), text
+        )
+        text = text.replace(url, local(VENDOR / target))
+    return text.replace(LOGO, local(Path("static") / "images" / "logo-long.png"))

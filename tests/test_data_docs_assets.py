@@ -1,0 +1,80 @@
+"""Data Docs load no asset from outside (no server, no browser).
+
+Every outside script, stylesheet and font GX's installed templates and static
+styles reference has a vendored copy, and a site built from those templates is
+rewritten to use the copies (relative links that resolve, no integrity or
+crossorigin left on them). The browser test (test_data_docs_browser) shows the
+result rendered with the network off.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import great_expectations
+import pytest
+
+from safetynet.quality import datadocs
+
+pytestmark = pytest.mark.unit
+
+GX = Path(great_expectations.__file__).parent / "render" / "view"
+
+
+def gx_outside_tags() -> list[str]:
+    """The script/link tags of GX's templates that load an outside URL, as written."""
+    tags = []
+    for template in sorted((GX / "templates").rglob("*.j2")):
+        text = template.read_text(encoding="utf-8")
+        tags += [t for t in re.findall(r"<(?:script|link)\b[^>]*>", text) if "//" in t]
+    return tags
+
+
+def gx_outside_assets() -> set[str]:
+    """Outside URLs that GX's templates load (script/link tags)."""
+    found = set()
+    for tag in gx_outside_tags():
+        found.update(re.findall(r"""(?:src|href)=["'](https?://[^"']+)["']""", tag))
+    return found
+
+
+def test_every_outside_asset_of_gx_has_a_vendored_copy() -> None:
+    assets = gx_outside_assets()
+    assert len(assets) >= 10, assets
+    assert sorted(assets - set(datadocs.ASSETS)) == []
+    for target in datadocs.ASSETS.values():
+        assert (datadocs.ASSETS_DIR / target).is_file(), target
+    # Font Awesome's stylesheet finds its fonts beside it.
+    css = (datadocs.ASSETS_DIR / "fontawesome/css/all.min.css").read_text(encoding="utf-8")
+    fonts = set(re.findall(r"url\(\.\./webfonts/([^)]+\.woff2)\)", css))
+    assert fonts and all(
+        (datadocs.ASSETS_DIR / "fontawesome/webfonts" / f).is_file() for f in fonts
+    )
+    notice = (datadocs.ASSETS_DIR / "NOTICE.md").read_text(encoding="utf-8")
+    for folder in {Path(t).parts[0] for t in datadocs.ASSETS.values()}:
+        assert f"| {folder}/ |" in notice, folder
+        assert list((datadocs.ASSETS_DIR / folder).glob("LICENSE*")), folder
+
+
+def test_a_site_is_rewritten_to_the_local_copies(tmp_path: Path) -> None:
+    site = tmp_path / "local_site"
+    head = "".join(
+        tag + ("</script>" if tag.startswith("<script") else "") for tag in gx_outside_tags()
+    )
+    pages = [site / "index.html", site / "validations" / "suite" / "run" / "page.html"]
+    for page in pages:
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(f"<html><head>{head}</head><body></body></html>", encoding="utf-8")
+    styles = site / "static" / "styles" / "data_docs_default_styles.css"
+    styles.parent.mkdir(parents=True)
+    styles.write_text((GX / "static" / "styles" / "data_docs_default_styles.css").read_text())
+
+    assert datadocs.serve_assets_locally(site) == []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not datadocs.OUTSIDE.search(text), page
+        assert "integrity=" not in text and "crossorigin=" not in text
+        links = re.findall(r"""(?:src|href)="([^"]+)\"""", text)
+        assert links and all((page.parent / link).resolve().is_file() for link in links), links
+    assert "amazonaws" not in styles.read_text(encoding="utf-8")
