@@ -280,3 +280,35 @@ def test_a_warehouse_made_before_is_masked_on_set_up(stack: Stack) -> None:
         (2, "44011300000001,440113********9655,欧***,女,1962-12-29,户主,0", "invalid id_number")
     ]
     assert stack.query("select raw_line from raw.rejected_lines") == [(line,)]
+
+
+def test_casework_rejected_in_the_warehouse_is_masked(stack: Stack) -> None:
+    """A casework row dbt rejects (int_casework__checked, made here by hand): its note's
+    id numbers are masked for auditors, kept for engineers; a re-run replaces both."""
+    from safetynet.ingest import casework
+
+    note = "核对身份证 440113196212299654 与户籍信息一致，旧证440113621229965"
+    write_casework(stack.landing, DAY, [("A03-6bd4b724", "CONFIRMED", "2026-10-01", "S2", note)])
+    loader.load_source(stack.url, stack.landing, "casework", DAY, stack.key)
+    with warehouse.connect(stack.url) as conn:
+        conn.execute(
+            """create schema if not exists intermediate;
+               create table intermediate.int_casework__checked as
+               select c.*, 'malformed alert_id' as rejection_reason
+               from raw.casework_dispositions c"""
+        )
+    for _ in range(2):
+        assert casework.record_warehouse_rejections(stack.url, DAY) == 1
+        rows = stack.query(
+            "select r.line_no, r.masked_line, r.reason, l.raw_line from audit.rejected_rows r "
+            "join raw.rejected_lines l using (reject_id)"
+        )
+        assert rows == [
+            (
+                2,
+                "A03-6bd4b724,CONFIRMED,2026-10-01,S2,"
+                "核对身份证 440113********9654 与户籍信息一致，旧证440113********9965",
+                "malformed alert_id",
+                f"A03-6bd4b724,CONFIRMED,2026-10-01,S2,{note}",
+            )
+        ]
