@@ -36,8 +36,10 @@ FLAGS = (
     "--window-size=1400,1000",
     "--lang=en-US",
     # No internet: every non-loopback request goes to a closed port, so a page
-    # shows what a person without internet access sees (and no test waits on it).
+    # shows what a person without internet access sees (and no test waits on it),
+    # and no host name resolves (a request that bypassed the proxy fails too).
     "--proxy-server=http://127.0.0.1:9",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
 )
 INSTALL = "apt-get install -y chromium chromium-driver"
 
@@ -74,6 +76,8 @@ def chromium(screenshots: Path | None = None) -> Iterator[Any]:
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
+    # Every request the page makes, for requested_urls().
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     driver.set_page_load_timeout(60)
     try:
@@ -117,3 +121,26 @@ def body_text(driver: Any) -> str:
     from selenium.webdriver.common.by import By
 
     return driver.find_element(By.TAG_NAME, "body").text
+
+
+def requested_urls(driver: Any) -> list[str]:
+    """URLs the browser requested since the last call (the performance log's
+    Network.requestWillBeSent events): file://, data: and outside ones alike."""
+    import json
+
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
+def is_local(url: str) -> bool:
+    """A URL that stays on this machine: a file, inline data, loopback."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme in ("file", "data", "blob", "about", "chrome"):
+        return True
+    return parts.hostname in ("localhost", "127.0.0.1", "::1")

@@ -63,9 +63,16 @@ def test_a_site_is_rewritten_to_the_local_copies(tmp_path: Path) -> None:
         tag + ("</script>" if tag.startswith("<script") else "") for tag in gx_outside_tags()
     )
     pages = [site / "index.html", site / "validations" / "suite" / "run" / "page.html"]
+    # As GX renders its navbar: the logo from a public bucket, a data context id appended.
+    body = (
+        '<img class="NO-CACHE" src="https://great-expectations-web-assets.s3.us-east-2.'
+        'amazonaws.com/logo-long.png?d=20261204T201440Z&dataContextId=e2ea9d4b" />'
+    )
     for page in pages:
         page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(f"<html><head>{head}</head><body></body></html>", encoding="utf-8")
+        page.write_text(f"<html><head>{head}</head><body>{body}</body></html>", encoding="utf-8")
+    (site / "static" / "images").mkdir(parents=True)  # GX copies its images there
+    (site / "static" / "images" / "logo-long.png").write_bytes(b"png")
     styles = site / "static" / "styles" / "data_docs_default_styles.css"
     styles.parent.mkdir(parents=True)
     styles.write_text((GX / "static" / "styles" / "data_docs_default_styles.css").read_text())
@@ -78,3 +85,17 @@ def test_a_site_is_rewritten_to_the_local_copies(tmp_path: Path) -> None:
         links = re.findall(r"""(?:src|href)="([^"]+)\"""", text)
         assert links and all((page.parent / link).resolve().is_file() for link in links), links
     assert "amazonaws" not in styles.read_text(encoding="utf-8")
+
+
+def test_index_links_to_suite_pages_that_were_not_built_are_dropped(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "expectations").mkdir(parents=True)
+    (site / "expectations" / "built.html").write_text("<html></html>")
+    link = (
+        '<a class="ge-index-page-table-expectation-suite-link" href="expectations/{}.html" >{}</a>'
+    )
+    (site / "index.html").write_text(link.format("built", "built") + link.format("gone", "gone"))
+    datadocs.serve_assets_locally(site)
+    text = (site / "index.html").read_text()
+    assert 'href="expectations/built.html"' in text and "expectations/gone.html" not in text
+    assert '<span class="ge-index-page-table-expectation-suite-link">gone</span>' in text

@@ -184,3 +184,51 @@ def test_auditor_sees_and_clicks_the_failure_without_internet(
             and driver.execute_script(VISIBLE_FAILURE, row)
         ]
         assert marked, f"no failed check visibly marked failed; looked for {descriptions}"
+
+
+BOOTSTRAP_STYLED = """
+    const probe = document.createElement('div');
+    probe.className = 'container-fluid';
+    const button = document.createElement('button');
+    button.className = 'btn btn-primary';
+    document.body.append(probe, button);
+    const box = getComputedStyle(probe), look = getComputedStyle(button);
+    const styled = {padding: box.paddingLeft, radius: look.borderTopLeftRadius,
+                    background: look.backgroundColor,
+                    jquery: Boolean(window.jQuery),
+                    table: Boolean(window.jQuery && jQuery.fn.bootstrapTable)};
+    probe.remove(); button.remove();
+    return styled;
+"""
+
+
+def test_reports_are_styled_offline_and_load_nothing_from_outside(
+    blocked: Blocked, tmp_path: Path
+) -> None:
+    """With no network at all (no proxy reachable, no name resolves), the index and a
+    validation page are styled by Bootstrap, Font Awesome's font is there, and every
+    request the browser made stayed on this machine."""
+    from browser import is_local, requested_urls
+
+    with chromium(screenshots=tmp_path) as driver:
+        driver.get(blocked.index.as_uri())
+        wait_for(lambda: "Data Docs" in body_text(driver), 30, "the Data Docs index")
+        pages = [blocked.index.as_uri(), *validation_links(driver, blocked.index)[:1]]
+        requested: list[str] = []
+        for page in pages:
+            driver.get(page)
+            wait_for(lambda: body_text(driver), 30, page)
+            styled = driver.execute_script(BOOTSTRAP_STYLED)
+            assert styled["padding"] == "15px", (page, styled)  # .container-fluid
+            assert styled["radius"] == "4px", (page, styled)  # .btn, 0.25rem
+            assert styled["background"] == "rgb(0, 123, 255)", (page, styled)  # .btn-primary
+            assert styled["jquery"] and styled["table"], (page, styled)
+            fonts = driver.execute_async_script(
+                "const done = arguments[0];"
+                "document.fonts.load('900 16px \"Font Awesome 6 Free\"')"
+                ".then(f => done(f.length), () => done(0));"
+            )
+            assert fonts > 0, f"Font Awesome's font did not load on {page}"
+            requested += requested_urls(driver)
+        outside = sorted({url for url in requested if not is_local(url)})
+        assert requested and outside == [], f"requests left this machine: {outside}"

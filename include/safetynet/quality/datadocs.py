@@ -67,8 +67,19 @@ ASSETS = {
     "https://cdn.jsdelivr.net/npm/vega-lite@5": "vega/vega-lite.min.js",
     "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega/vega-embed.min.js",
 }
-# GX's default stylesheet draws its dark-mode logo from a public bucket.
-LOGO = "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/full_logo_dark.png"
+# GX's navbar logo (with the data context id appended: a tracking request) and its
+# default stylesheet's dark-mode logo come from a public bucket: the local PNG instead.
+GX_BUCKET = re.compile(
+    r"https://great-expectations-web-assets\.s3\.[a-z0-9-]+\.amazonaws\.com/[\w.-]+\.png"
+    r"(?:\?[^\"'\s)<>]*)?"
+)
+LOGO = Path("static") / "images" / "logo-long.png"
+# The index links each suite name to its expectation suite page, which this project
+# does not build: such a link is dropped when its page is not there.
+SUITE_LINK = re.compile(
+    r'<a (class="ge-index-page-table-expectation-suite-link") href="([^"]+)"[^>]*>(.*?)</a>',
+    re.DOTALL,
+)
 # An outside reference that makes the browser fetch: script/link/img/iframe sources,
 # CSS url() and @import. (Plain <a href> links are only followed when clicked.)
 OUTSIDE = re.compile(
@@ -179,4 +190,12 @@ def _localise(text: str, path: Path, site: Path) -> str:
             lambda m: re.sub(r'\s+(?:integrity|crossorigin)="[^"]*"', "", m.group(0)), text
         )
         text = text.replace(url, local(VENDOR / target))
-    return text.replace(LOGO, local(Path("static") / "images" / "logo-long.png"))
+    text = GX_BUCKET.sub(lambda _: local(LOGO), text)
+    if path.name == "index.html":
+        text = SUITE_LINK.sub(
+            lambda m: m.group(0)
+            if (path.parent / m.group(2)).is_file()
+            else f"<span {m.group(1)}>{m.group(3)}</span>",
+            text,
+        )
+    return text
