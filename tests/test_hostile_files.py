@@ -128,6 +128,10 @@ def test_a_file_swapped_after_its_check_does_not_load(
     error = blocked(landed)
     assert error.check == "checksum" and "during the load" in error.message
     assert nothing_loaded(landed)
+    assert landed.query(
+        "select status, message from audit.load_batches where source = 'bank' "
+        "and file_name = 'checksum'"
+    ) == [("failed", error.message)], "the failure is on record"
 
 
 def test_an_overlong_record_is_rejected_and_reading_goes_on(landed: Stack) -> None:

@@ -70,18 +70,23 @@ def load_source(
         # A killed loader must not leave its query running: the server checks the client.
         conn.execute("set client_connection_check_interval = 1000")
         _close_interrupted(conn, source, extract_date)
-        results = [
-            _load_file(
-                conn,
-                (folder, Path(scratch)),
-                spec,
-                facts,
-                extract_date,
-                pseudonym_key,
-                (run_id, attempt),
-            )
-            for spec, facts in checked
-        ]
+        try:
+            results = [
+                _load_file(
+                    conn,
+                    (folder, Path(scratch)),
+                    spec,
+                    facts,
+                    extract_date,
+                    pseudonym_key,
+                    (run_id, attempt),
+                )
+                for spec, facts in checked
+            ]
+        except DeliveryError as error:  # found while loading: row count, bytes swapped
+            conn.rollback()
+            _record_failure(url, source, extract_date, error, run_id, attempt)
+            raise
         # (v2) casework: rejected rows are a warning whatever their share (section 9)
         tolerant = source in REJECTS_NEVER_BLOCK
         blocked = [r for r in results if r.reject_ratio > MAX_REJECT_RATIO and not tolerant]
