@@ -18,6 +18,7 @@ import pytest
 from casework_landing import write_casework
 from conftest import Stack, isolated_stack
 
+from safetynet.ingest import loader
 from safetynet_dev.synth import damage, generator
 
 pytestmark = pytest.mark.e2e
@@ -121,6 +122,58 @@ def test_damaged_day_is_blocked(gate: Stack, damage_day2, named_check: str) -> N
         (D2,),
     )
     assert ("delivery",) in failed
+
+
+def _cut_persons(stack: Stack) -> int:
+    """D2's persons.csv cut to a multiple of 100 rows (their count)."""
+    restore_day2(stack)
+    path = damage.folder(stack.landing, "civil_affairs", D2) / "persons.csv"
+    header, records = damage.read_records(path)
+    rows = len(records) // 100 * 100
+    assert rows >= 200
+    damage.write_records(path, header, records[:rows])
+    damage.rewrite_manifest(path.parent)
+    return rows
+
+
+def _persons_with_bad_ids(stack: Stack, over: int) -> tuple[int, int]:
+    """The cut persons.csv with 1% of its rows, plus ``over``, given an id_number with a
+    wrong check character. (rows, bad rows)."""
+    rows = _cut_persons(stack)
+    wanted = rows // 100 + over
+    bad = damage.invalidate_ids(stack.landing, "civil_affairs", D2, "persons.csv", wanted / rows)
+    assert bad == wanted
+    return rows, bad
+
+
+def _load_persons(stack: Stack, run_id: str):
+    results = loader.load_source(
+        stack.url, stack.landing, "civil_affairs", date.fromisoformat(D2), stack.key, run_id
+    )
+    return {r.file_name: r for r in results}["persons.csv"]
+
+
+def test_reject_threshold_is_exactly_one_percent(gate: Stack) -> None:
+    """Exactly 1% rejected rows load (a warning); one row more blocks the source."""
+    rows = _cut_persons(gate)
+    clean = _load_persons(gate, "test_gate_clean")  # no row of the cut file is rejected
+    assert (clean.rows, clean.rejected) == (rows, 0)
+
+    rows, bad = _persons_with_bad_ids(gate, 0)
+    at_limit = _load_persons(gate, "test_gate_one_percent")
+    assert (at_limit.rows, at_limit.rejected) == (rows, bad)
+    assert at_limit.reject_ratio == 0.01
+    loaded = gate.query(
+        "select status, message from audit.load_batches where batch_id = %s",
+        (at_limit.batch_id,),
+    )
+    assert loaded[0][0] == "loaded" and "within the 1% tolerance" in loaded[0][1]
+
+    rows, bad = _persons_with_bad_ids(gate, 1)
+    with pytest.raises(loader.DeliveryError, match="more than the 1% tolerance"):
+        _load_persons(gate, "test_gate_one_percent_and_one")
+    assert bad == rows // 100 + 1
+    restore_day2(gate)
 
 
 def test_tolerated_invalid_ids_publish_with_a_warning(gate: Stack) -> None:
