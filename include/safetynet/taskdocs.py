@@ -23,7 +23,14 @@ clear the task.""",
     "check_raw": """Great Expectations checks of the day's deliveries and raw
 batches (`expectations/delivery.yml`, `expectations/raw/*.yml`). Critical
 failures block the day; warnings are reported. Data Docs are rebuilt.
-Runs even when a load failed, so the Data Docs show why the day is blocked.""",
+Runs even when a load failed, so the Data Docs show why the day is blocked.
+First it takes the **warehouse lease** (`audit.run_lease`, `safetynet.runlock`): one
+run at a time from here to `publish_feed` (the intermediate tables hold one date), so
+a backfill beside today's run, or `make run` beside the scheduler, waits here (log:
+"warehouse held by run ...") up to `SAFETYNET_LEASE_WAIT` seconds (default 3600), then
+fails without building anything. A lease not renewed for `SAFETYNET_LEASE_TTL` seconds
+(its run died) is taken over; `python -m safetynet.runlock status|release` shows or
+frees it by hand.""",
     "dbt_build": """`dbt build` (models + tests) of the warehouse for the
 logical date (env `SAFETYNET_AS_OF_DATE`, read by the `as_of_date()` macro, so
 dbt's partial parse survives from day to day), through astronomer-cosmos with 2
@@ -38,9 +45,12 @@ population within the band of the previous day, and a *warning* counting the
 rejected casework rows (they never block the day).
 **If only the casework warning fails:** the feed is published; tell the case
 system's team which lines were rejected (`audit.rejected_rows`, source casework).""",
-    "discard_day": """Runs only when something failed: removes the day's mart
-rows (alerts, population, households, summary, alert_cases, alert_followup_daily)
-and its feed folder so nothing half-built is visible. Earlier days are untouched. A
+    "discard_day": """Runs only when something failed. When this run built the day
+(its raw checks passed, so `dbt_build` started), removes the day's mart rows (alerts,
+population, households, summary, alert_cases, alert_followup_daily) and its feed
+folder so nothing half-built is visible. A run that failed before building (a load,
+`check_raw`, waiting for the warehouse) removes nothing: the day's earlier
+publication stays. Then releases the warehouse lease. Earlier days are untouched. A
 re-run of the date rebuilds them.""",
     "publish_feed": """Writes `alerts.csv` (new alerts of D, with alert_id and
 episode_start), `overdue.csv` (alerts newly overdue on D, 新增逾期, from

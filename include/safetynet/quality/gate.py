@@ -98,13 +98,15 @@ def build_expectation(check: dict[str, Any], params: dict[str, Any]) -> Any:
 
 def key_query(check: dict[str, Any], batch: str) -> str:
     """The keys of ``batch`` that are missing or occur more than once (one GROUP BY)."""
-    columns = check.get("column_list") or [check["column"]]
-    quoted = ", ".join(f'"{c}"' for c in columns)
+    columns = [
+        sql.Identifier(c).as_string(None) for c in check.get("column_list") or [check["column"]]
+    ]
+    quoted = ", ".join(columns)
     query = (
         f"select {quoted}, count(*) as copies from {batch} group by {quoted} having count(*) > 1"
     )
     if check.get("ignore_row_if") != "never":  # else a null is a value of the key
-        query += "".join(f' or "{c}" is null' for c in columns)
+        query += "".join(f" or {c} is null" for c in columns)
     return query
 
 
