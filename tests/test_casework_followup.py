@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from casework_landing import write_casework
@@ -208,4 +208,30 @@ def test_warehouse_rejections_reach_audit_with_line_and_reason_idempotently(
                 f"{good},RESOLVED,2026-13-05,,",
                 "invalid decided_on",
             ),
+        ]
+
+
+def test_a_blocked_days_casework_rejections_are_recorded_by_the_next_day(
+    stack: Stack,
+) -> None:
+    """D's folder loaded but D was blocked (its check_marts never ran): the next
+    processed day records D's warehouse rejections, once, under D's date and file."""
+    good = "b2bdc627ab8e11a3bff1ed6fa35c61ec"
+    after = D + timedelta(days=1)
+    write_casework(stack.landing, D, [("A03-6bd4b724", "CONFIRMED", "2026-10-02", "", "")])
+    write_casework(stack.landing, after, [(good, "RESOLVED", "2026-10-09", "", "")])
+    for day in (D, after):
+        loader.load_source(stack.url, stack.landing, "casework", day, stack.key)
+    with warehouse.connect(stack.url) as conn:
+        conn.execute(CHECKED)
+    # the first run of the next day records D's row and its own; a re-run only its own
+    for expected_count in (2, 1):
+        assert casework.record_warehouse_rejections(stack.url, after) == expected_count
+        recorded = stack.query(
+            "select extract_date, line_no, reason from audit.rejected_rows "
+            "where source = 'casework' order by extract_date"
+        )
+        assert recorded == [
+            (D, 2, "malformed alert_id"),
+            (after, 2, "decided_on after the extract date"),
         ]
