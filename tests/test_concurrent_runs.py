@@ -165,3 +165,17 @@ def test_same_run_id_of_another_date_does_not_share_the_lease(lease_db: str, run
     runlock.acquire(lease_db, "manual__x", DAY1, wait=0)
     with pytest.raises(runlock.LeaseTimeout):
         runlock.acquire(lease_db, "manual__x", DAY2, wait=0)
+
+
+@pytest.mark.integration
+def test_a_load_waits_while_another_run_of_its_date_holds_the_lease(lease_db: str, runlock) -> None:
+    runlock.wait_for_same_date(lease_db, "run_b", DAY1, wait=0)  # free: no wait
+    runlock.acquire(lease_db, "run_a", DAY1, wait=0)
+    runlock.wait_for_same_date(lease_db, "run_b", DAY2, wait=0)  # another date: no wait
+    runlock.wait_for_same_date(lease_db, "run_a", DAY1, wait=0)  # its own run: no wait
+    with pytest.raises(runlock.LeaseTimeout, match="run_a"):
+        runlock.wait_for_same_date(lease_db, "run_b", DAY1, wait=0.5, poll=0.1)
+    timer = threading.Timer(0.5, runlock.release, (lease_db, "run_a", DAY1))
+    timer.start()
+    runlock.wait_for_same_date(lease_db, "run_b", DAY1, wait=30, poll=0.1)
+    timer.join()

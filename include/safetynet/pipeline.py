@@ -59,8 +59,11 @@ def check_arrivals(extract_date: date) -> None:
 
 def load(source: str, extract_date: date, run_id: str | None = None) -> dict[str, Any]:
     settings = Settings.from_env()
+    key = pseudonym_key()  # a worker without the key stops before it touches anything
+    # another run of D checking or building (make run D beside the scheduler's run of D)
+    runlock.wait_for_same_date(settings.warehouse_url, run_id, extract_date)
     results = loader.load_source(
-        settings.warehouse_url, settings.landing_dir, source, extract_date, pseudonym_key(), run_id
+        settings.warehouse_url, settings.landing_dir, source, extract_date, key, run_id
     )
     return {
         r.file_name: {"rows": r.rows, "loaded": r.loaded, "rejected": r.rejected} for r in results

@@ -6,6 +6,8 @@ the scheduler) would build one date's marts from the other's rows. The steps are
 separate processes, so a pool slot or a session advisory lock cannot span them: the
 lease is a row of ``audit.run_lease`` in the warehouse itself, whatever starts the runs.
 
+- a load waits while another run of its date holds it (``wait_for_same_date``: the
+  load would truncate the raw partitions that run reads);
 - ``check_raw`` takes it (``acquire``), waiting up to ``SAFETYNET_LEASE_WAIT`` seconds
   while another run holds it, and marks it ``building`` once the raw checks passed;
 - ``dbt_build``, ``check_marts`` and ``publish_feed`` renew it first (``renew``), and
@@ -154,6 +156,37 @@ def renew(
             f"run {run_id} ({extract_date}) no longer holds the warehouse lease (now held by "
             f"{by}): it expired (SAFETYNET_LEASE_TTL); re-run the day"
         )
+
+
+def wait_for_same_date(
+    url: str, run_id: str | None, extract_date: date, wait: float | None = None, poll: float = 2.0
+) -> None:
+    """Before a load: while another run of the same date holds the lease (it reads D's raw
+    partitions, which a load truncates), wait; LeaseTimeout after ``wait`` seconds."""
+    wait = lease_wait() if wait is None else wait
+    deadline = time.monotonic() + wait
+    announced = False
+    while True:
+        with warehouse.connect(url) as conn:
+            exists = conn.execute("select to_regclass('audit.run_lease')").fetchone()
+            if not exists or not exists[0]:
+                return
+            other = conn.execute(
+                """select run_id from audit.run_lease where lease = %s and extract_date = %s
+                   and run_id is distinct from %s and expires_at >= now()""",
+                (LEASE, extract_date, run_id),
+            ).fetchone()
+        if not other:
+            return
+        if not announced:
+            announced = True
+            log.info("run %s builds %s: this load waits up to %ss", other[0], extract_date, wait)
+        if time.monotonic() >= deadline:
+            raise LeaseTimeout(
+                f"run {other[0]} builds {extract_date} for more than {int(wait)}s "
+                "(SAFETYNET_LEASE_WAIT): its raw data are not reloaded under it"
+            )
+        time.sleep(poll)
 
 
 def phase_of(url: str, run_id: str, extract_date: date) -> str | None:
