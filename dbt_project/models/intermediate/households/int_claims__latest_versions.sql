@@ -32,7 +32,8 @@
 {% if batches_to_merge is none -%}
 -- rebuild as of D from every batch received up to D
 {%- else -%}
--- merge of batches not merged yet: {{ batches_to_merge | map('join', '/') | join(', ') or 'none' }}
+-- merge of the batches not merged yet:
+-- {{ batches_to_merge | map('join', '/') | join(', ') or 'none' }}
 {%- endif %}
 
 with
