@@ -39,7 +39,7 @@ FLAGS = (
     # shows what a person without internet access sees (and no test waits on it),
     # and no host name resolves (a request that bypassed the proxy fails too).
     "--proxy-server=http://127.0.0.1:9",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1",
 )
 INSTALL = "apt-get install -y chromium chromium-driver"
 

@@ -162,28 +162,37 @@ def test_auditor_sees_and_clicks_the_failure_without_internet(
     and on its page the failed check visibly marked as failed."""
     from selenium.webdriver.common.by import By
 
-    with chromium(screenshots=tmp_path) as driver:
-        driver.get(blocked.index.as_uri())
-        wait_for(lambda: "Data Docs" in body_text(driver), 30, "the Data Docs index")
+    def click_failed_entry() -> bool:
+        # bootstrap-table redraws the index after load: rows found before that go
+        # stale, so finding and clicking are retried together (wait_for)
         failed = [
             row
             for row in driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
             if DAY in row.text and driver.execute_script(VISIBLE_FAILURE, row)
         ]
-        assert failed, "the index shows no failed validation of the blocked day"
+        if not failed:
+            return False
         links = failed[0].find_elements(By.TAG_NAME, "a")
         (links[0] if links else failed[0]).click()
-        wait_for(
-            lambda: "Expectation Validation Result" in body_text(driver), 30, "the validation page"
-        )
-        descriptions = [c["description"] or c["expectation"] for c in blocked.failed]
-        marked = [
+        return True
+
+    def marked_failed() -> list[str]:
+        return [
             row.text
             for row in driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
             if any(d in row.text for d in descriptions)
             and driver.execute_script(VISIBLE_FAILURE, row)
         ]
-        assert marked, f"no failed check visibly marked failed; looked for {descriptions}"
+
+    descriptions = [c["description"] or c["expectation"] for c in blocked.failed]
+    with chromium(screenshots=tmp_path) as driver:
+        driver.get(blocked.index.as_uri())
+        wait_for(lambda: "Data Docs" in body_text(driver), 30, "the Data Docs index")
+        wait_for(click_failed_entry, 30, "a visible failed validation of the blocked day")
+        wait_for(
+            lambda: "Expectation Validation Result" in body_text(driver), 30, "the validation page"
+        )
+        wait_for(marked_failed, 30, f"a failed check visibly marked failed ({descriptions})")
 
 
 BOOTSTRAP_STYLED = """
