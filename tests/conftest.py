@@ -13,6 +13,7 @@ feed and report folders, so tests never see each other's days.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import subprocess
 import uuid
@@ -28,6 +29,8 @@ from safetynet import warehouse
 from safetynet_dev.stack import env, localpg
 
 ROOT = Path(__file__).resolve().parents[1]
+DAY_FINGERPRINT = """select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), ''))
+                     from {table} t where {column} = %s"""
 CONTRACT = ROOT / "contract"
 SAMPLES = CONTRACT / "samples"
 TIERS = ("unit", "integration", "e2e")
@@ -132,6 +135,20 @@ class Stack:
             cwd=ROOT,
         )
 
+    def day_state(self, day: str) -> tuple[dict[str, tuple], dict[str, str]]:
+        """What a day left: (count, md5) of its rows in every dated mart, and the sha256
+        of each file of its feed folder ({} when there is none): to prove a day untouched
+        or equal to another run's."""
+        from safetynet.pipeline import MART_DATE_COLUMNS
+
+        marts = {
+            table: self.query(DAY_FINGERPRINT.format(table=table, column=column), (day,))[0]
+            for table, column in MART_DATE_COLUMNS.items()
+        }
+        folder = self.feed / day
+        files = sorted(folder.iterdir()) if folder.exists() else []
+        return marts, {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with warehouse.connect(self.url) as conn:
             return conn.execute(sql, params).fetchall()
@@ -178,3 +195,28 @@ def stack(
     with isolated_stack(local_stack, tmp_path, name) as stack:
         stack.landing.mkdir()
         yield stack
+
+
+PRISTINE_DAY = "2026-10-01"
+
+
+@pytest.fixture(scope="session")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One clean generated day (400 households, no dirty rows) for the load tests to
+    copy and damage: generated once per session."""
+    from datetime import date
+
+    from safetynet_dev.synth import generator
+
+    landing = tmp_path_factory.mktemp("pristine")
+    generator.generate(landing, 400, date.fromisoformat(PRISTINE_DAY), 1, seed=11, dirty_ratio=0)
+    return landing
+
+
+@pytest.fixture
+def landed(stack: Stack, pristine: Path) -> Stack:
+    """A stack whose landing folder holds a copy of the pristine day."""
+    import shutil
+
+    shutil.copytree(pristine, stack.landing, dirs_exist_ok=True)
+    return stack

@@ -12,7 +12,6 @@ date's marts from the other's rows. ``check_raw`` takes the warehouse lease
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import threading
 import time
@@ -23,29 +22,9 @@ import pytest
 from conftest import ROOT, Stack, isolated_stack
 
 from safetynet import warehouse
-from safetynet.pipeline import MART_DATE_COLUMNS
 from safetynet_dev.synth import generator
 
 D1, D2 = "2026-10-01", "2026-10-02"
-FEED_FILES = ("alerts.csv", "overdue.csv", "_manifest.json")
-FINGERPRINT = """select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), ''))
-                 from {table} t where {column} = %s"""
-
-
-def state(stack: Stack, day: str) -> tuple[dict, dict]:
-    """Fingerprints of D's rows in every dated mart, and the sha256 of D's feed files."""
-    marts = {
-        table: stack.query(FINGERPRINT.format(table=table, column=column), (day,))[0]
-        for table, column in MART_DATE_COLUMNS.items()
-    }
-    folder = stack.feed / day
-    feed = {
-        name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
-        if (folder / name).exists()
-        else None
-        for name in FEED_FILES
-    }
-    return marts, feed
 
 
 def start_dag(stack: Stack, day: str, log_name: str) -> tuple[subprocess.Popen, object]:
@@ -76,7 +55,7 @@ def published(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.mark.e2e
 def test_two_dates_rerun_side_by_side_equal_the_serial_runs(published: Stack) -> None:
-    serial = {day: state(published, day) for day in (D1, D2)}
+    serial = {day: published.day_state(day) for day in (D1, D2)}
     for day in (D1, D2):
         marts, feed = serial[day]
         assert marts["marts.low_income_population"][0] > 0, day
@@ -91,7 +70,7 @@ def test_two_dates_rerun_side_by_side_equal_the_serial_runs(published: Stack) ->
     for (day, text), code in zip(logs.items(), codes, strict=True):
         assert code == 0, f"{day}:\n{text[-4000:]}"
 
-    assert {day: state(published, day) for day in (D1, D2)} == serial
+    assert {day: published.day_state(day) for day in (D1, D2)} == serial
     # they did meet: one run waited for the other's lease
     assert any("warehouse held by run" in text for text in logs.values())
     assert published.query("select count(*) from audit.run_lease") == [(0,)]

@@ -4,34 +4,18 @@ or blocked with a named check, and nothing is lost (loaded + rejected = rows).""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 from conftest import Stack
 
 from safetynet.ingest import loader
 from safetynet.ingest.manifest import DeliveryError
-from safetynet_dev.synth import damage, generator
+from safetynet_dev.synth import damage
 
 pytestmark = pytest.mark.integration
 
 DAY = date(2026, 10, 1)
 PERSONS = "persons.csv"
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    landing = tmp_path_factory.mktemp("pristine")
-    generator.generate(landing, 400, DAY, 1, seed=11, dirty_ratio=0)
-    return landing
-
-
-@pytest.fixture
-def landed(stack: Stack, pristine: Path) -> Stack:
-    import shutil
-
-    shutil.copytree(pristine, stack.landing, dirs_exist_ok=True)
-    return stack
 
 
 def load(stack: Stack, source: str) -> list[loader.FileResult]:

@@ -9,7 +9,6 @@ Keys are compared after id normalisation, and these rejects count toward the 1%.
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -18,25 +17,12 @@ from conftest import Stack
 
 from safetynet.ingest import loader
 from safetynet.ingest.manifest import DeliveryError
-from safetynet_dev.synth import damage, generator
+from safetynet_dev.synth import damage
 
 pytestmark = pytest.mark.integration
 
 DAY = date(2026, 10, 1)
 PERSONS = "persons.csv"
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    landing = tmp_path_factory.mktemp("pristine")
-    generator.generate(landing, 400, DAY, 1, seed=11, dirty_ratio=0)
-    return landing
-
-
-@pytest.fixture
-def landed(stack: Stack, pristine: Path) -> Stack:
-    shutil.copytree(pristine, stack.landing, dirs_exist_ok=True)
-    return stack
 
 
 def persons_file(stack: Stack) -> Path:

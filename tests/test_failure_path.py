@@ -30,18 +30,6 @@ from safetynet_dev.synth import damage, generator
 pytestmark = pytest.mark.e2e
 
 D1, D2 = "2026-10-01", "2026-10-02"
-FINGERPRINT = """select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), ''))
-                 from {table} t where {column} = %s"""
-
-
-def state(stack: Stack, day: str) -> tuple[dict, dict]:
-    marts = {
-        table: stack.query(FINGERPRINT.format(table=table, column=column), (day,))[0]
-        for table, column in MART_DATE_COLUMNS.items()
-    }
-    folder = stack.feed / day
-    feed = {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.exists() else {}
-    return marts, feed
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +56,7 @@ def _errors(output: str) -> str:
 
 def _published(stack: Stack) -> None:
     """D2 published (again, when an earlier test of this module left it discarded)."""
-    if not state(stack, D2)[1]:
+    if not stack.day_state(D2)[1]:
         _republish(stack)
 
 
@@ -81,12 +69,12 @@ def _failed_run(stack: Stack, name: str) -> str:
 
 
 def _assert_discarded(stack: Stack, day1_before: tuple) -> None:
-    marts, feed = state(stack, D2)
+    marts, feed = stack.day_state(D2)
     assert {table: count for table, (count, _) in marts.items()} == dict.fromkeys(
         MART_DATE_COLUMNS, 0
     )
     assert feed == {}
-    assert state(stack, D1) == day1_before
+    assert stack.day_state(D1) == day1_before
     withdrawn = stack.query(
         "select action from audit.feed_publications where extract_date = %s "
         "order by published_at desc limit 1",
@@ -99,12 +87,12 @@ def _assert_discarded(stack: Stack, day1_before: tuple) -> None:
 def _republish(stack: Stack) -> None:
     run = stack.run_dag(D2)
     assert run.returncode == 0, _errors(run.stdout + run.stderr)
-    assert state(stack, D2)[1], "D2 published again"
+    assert stack.day_state(D2)[1], "D2 published again"
 
 
 def test_failed_dbt_build_discards_the_day(two_days: Stack) -> None:
     _published(two_days)
-    day1 = state(two_days, D1)
+    day1 = two_days.day_state(D1)
     refuse = f"""alter table marts.monitoring_alerts add constraint test_refuse_d2
                  check (alert_date <> date '{D2}') not valid"""
     with warehouse.connect(two_days.url) as conn:
@@ -123,7 +111,7 @@ def test_failed_check_marts_discards_the_built_day(two_days: Stack) -> None:
     """dbt builds D2 (its own tests pass), then check_marts fails: a trigger refuses to
     store D2's marts check results. The day is discarded like a failed gate."""
     _published(two_days)
-    day1 = state(two_days, D1)
+    day1 = two_days.day_state(D1)
     with warehouse.connect(two_days.url) as conn:
         conn.execute(
             """create function audit.test_refuse_marts_results() returns trigger
@@ -172,7 +160,7 @@ def test_a_run_failing_before_the_build_leaves_the_published_day(two_days: Stack
     """A corrupt re-delivery of D2 fails in load/check_raw: D2's earlier marts and feed
     were published by another run and stay exactly as they were."""
     _published(two_days)
-    before = {day: state(two_days, day) for day in (D1, D2)}
+    before = {day: two_days.day_state(day) for day in (D1, D2)}
     balances = damage.folder(two_days.landing, "bank", D2) / "balances_20261002.txt"
     pristine = balances.read_bytes()
     damage.flip_byte(balances)
@@ -181,5 +169,5 @@ def test_a_run_failing_before_the_build_leaves_the_published_day(two_days: Stack
         assert "sha256" in output, _errors(output)
     finally:
         balances.write_bytes(pristine)
-    assert {day: state(two_days, day) for day in (D1, D2)} == before
+    assert {day: two_days.day_state(day) for day in (D1, D2)} == before
     assert two_days.query("select count(*) from audit.run_lease") == [(0,)]

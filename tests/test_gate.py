@@ -24,8 +24,6 @@ from safetynet_dev.synth import damage, generator
 pytestmark = pytest.mark.e2e
 
 D1, D2 = "2026-10-01", "2026-10-02"
-FINGERPRINT = """select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), ''))
-                 from {table} t where {column} = %s"""
 
 
 @pytest.fixture(scope="module")
@@ -45,18 +43,6 @@ def restore_day2(stack: Stack) -> None:
         target = stack.landing / source / D2
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(pristine / source / D2, target)
-
-
-def day1_state(stack: Stack) -> tuple:
-    marts = [
-        stack.query(FINGERPRINT.format(table=t, column=c), (D1,))
-        for t, c in (
-            ("marts.low_income_population", "as_of_date"),
-            ("marts.monitoring_alerts", "alert_date"),
-        )
-    ]
-    feed = (stack.feed / D1 / "alerts.csv").read_bytes()
-    return marts, feed
 
 
 def _truncate(landing: Path) -> None:
@@ -103,7 +89,7 @@ def _casework_flip(landing: Path) -> None:
     ],
 )
 def test_damaged_day_is_blocked(gate: Stack, damage_day2, named_check: str) -> None:
-    before = day1_state(gate)
+    before = gate.day_state(D1)
     restore_day2(gate)
     damage_day2(gate.landing)
     run = gate.run_dag(D2)
@@ -112,7 +98,7 @@ def test_damaged_day_is_blocked(gate: Stack, damage_day2, named_check: str) -> N
     assert named_check in run.stdout + run.stderr
     assert "data-quality gate failed" in run.stdout + run.stderr or "incomplete" in run.stdout
     assert not (gate.feed / D2).exists()
-    assert day1_state(gate) == before
+    assert gate.day_state(D1) == before
     assert gate.query(
         "select count(*) from marts.low_income_population where as_of_date = %s", (D2,)
     ) == [(0,)]

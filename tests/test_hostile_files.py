@@ -17,25 +17,12 @@ from conftest import ROOT, Stack
 
 from safetynet.ingest import loader, manifest
 from safetynet.ingest.manifest import DeliveryError
-from safetynet_dev.synth import damage, generator
+from safetynet_dev.synth import damage
 
 pytestmark = pytest.mark.integration
 
 DAY = date(2026, 10, 1)
 BANK_FILE = "balances_20261001.txt"
-
-
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    landing = tmp_path_factory.mktemp("pristine")
-    generator.generate(landing, 200, DAY, 1, seed=5, dirty_ratio=0)
-    return landing
-
-
-@pytest.fixture
-def landed(stack: Stack, pristine: Path) -> Stack:
-    shutil.copytree(pristine, stack.landing, dirs_exist_ok=True)
-    return stack
 
 
 def bank_folder(stack: Stack) -> Path:
