@@ -127,13 +127,7 @@ def test_a_trust_cluster_of_an_older_checkout_gets_the_password_and_keeps_its_da
     cluster = localpg.Cluster(var / "pgdata", var / "pgsock", 55493, localpg.find_bin_dir())
     trusted = f"postgresql://safetynet@127.0.0.1:{cluster.port}/postgres"
     try:
-        # What `make` did before issue 20: initdb --auth=trust, no password file.
-        cluster._prepare_dirs()
-        cluster._run("initdb", "-D", str(cluster.data_dir), "-U", "safetynet", "--auth=trust")
-        cluster._add_settings({"unix_socket_directories": f"'{cluster.socket_dir}'"})
-        log = str(cluster.data_dir / "server.log")
-        cluster._run("pg_ctl", "start", "-w", "-D", str(cluster.data_dir), "-l", log,
-                     "-o", f"-p {cluster.port}")  # fmt: skip
+        _start_as_an_older_checkout_did(cluster)
         with psycopg.connect(trusted, autocommit=True) as conn:
             conn.execute("create table kept as select 42 as answer")
         cluster.stop()
@@ -161,12 +155,7 @@ def test_a_running_trust_cluster_is_switched_in_place_by_start() -> None:
     cluster = localpg.Cluster(var / "pgdata", var / "pgsock", 55492, localpg.find_bin_dir())
     trusted = f"postgresql://safetynet@127.0.0.1:{cluster.port}/postgres"
     try:
-        cluster._prepare_dirs()
-        cluster._run("initdb", "-D", str(cluster.data_dir), "-U", "safetynet", "--auth=trust")
-        cluster._add_settings({"unix_socket_directories": f"'{cluster.socket_dir}'"})
-        log = str(cluster.data_dir / "server.log")
-        cluster._run("pg_ctl", "start", "-w", "-D", str(cluster.data_dir), "-l", log,
-                     "-o", f"-p {cluster.port}")  # fmt: skip
+        _start_as_an_older_checkout_did(cluster)
         with psycopg.connect(trusted, autocommit=True) as conn:
             pid = conn.execute("select pg_backend_pid()").fetchone()
             assert cluster.start() is False  # already up: converted in place
@@ -179,6 +168,16 @@ def test_a_running_trust_cluster_is_switched_in_place_by_start() -> None:
     finally:
         cluster.stop()
     shutil.rmtree(var)
+
+
+def _start_as_an_older_checkout_did(cluster: localpg.Cluster) -> None:
+    """What `make` did before issue 20: initdb --auth=trust, no password file, started."""
+    cluster._prepare_dirs()
+    cluster._run("initdb", "-D", str(cluster.data_dir), "-U", "safetynet", "--auth=trust")
+    cluster._add_settings({"unix_socket_directories": f"'{cluster.socket_dir}'"})
+    log = str(cluster.data_dir / "server.log")
+    cluster._run("pg_ctl", "start", "-w", "-D", str(cluster.data_dir), "-l", log,
+                 "-o", f"-p {cluster.port}")  # fmt: skip
 
 
 def _refused(url: str) -> None:
