@@ -20,11 +20,18 @@ def connect(url: str, autocommit: bool = False) -> psycopg.Connection:
     return psycopg.connect(url, autocommit=autocommit)
 
 
+# Tables first, then the access roles, then one file per feature (its tables and its
+# explicit grants), in name order: a feature's set-up lives in its own file.
+CORE_SQL = ("warehouse_setup.sql", "roles.sql")
+
+
+def setup_files() -> list[Path]:
+    features = sorted(p for p in SQL_DIR.glob("*.sql") if p.name not in CORE_SQL)
+    return [SQL_DIR / name for name in CORE_SQL] + features
+
+
 def _setup_statements() -> list[str]:
-    return [
-        (SQL_DIR / "warehouse_setup.sql").read_text(encoding="utf-8"),
-        (SQL_DIR / "roles.sql").read_text(encoding="utf-8"),
-    ]
+    return [path.read_text(encoding="utf-8") for path in setup_files()]
 
 
 def ensure_schema(url: str) -> None:
