@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import stat
 
 import psycopg
@@ -10,6 +11,7 @@ import pytest
 
 from safetynet import config
 from safetynet_dev.stack import localpg
+from safetynet_dev.stack.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +22,7 @@ def test_start_reuse_stop() -> None:
     var = config.var_dir() / "test-localpg"
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
-    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", 55499, localpg.find_bin_dir())
+    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
     try:
         assert cluster.start() is True
         assert cluster.is_running()
@@ -42,14 +44,15 @@ def test_port_given_at_start_wins_over_the_one_of_initdb() -> None:
     var = config.var_dir() / "test-localpg-port"
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
-    first = localpg.Cluster(var / "pgdata", var / "pgsock", 55497, localpg.find_bin_dir())
-    moved = localpg.Cluster(var / "pgdata", var / "pgsock", 55496, localpg.find_bin_dir())
+    first = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
+    moved = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
+    assert first.port != moved.port
     try:
         first.start()
         first.stop()
         assert moved.start() is True
         with psycopg.connect(moved.url("postgres")) as conn:
-            assert conn.execute("show port").fetchone() == ("55496",)
+            assert conn.execute("show port").fetchone() == (str(moved.port),)
     finally:
         moved.stop()
     shutil.rmtree(var)
@@ -62,7 +65,7 @@ def test_settings_reach_a_cluster_made_by_an_older_checkout() -> None:
     var = config.var_dir() / "test-localpg-settings"
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
-    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", 55495, localpg.find_bin_dir())
+    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
     conf = var / "pgdata" / "postgresql.auto.conf"
     try:
         cluster.start()
@@ -101,7 +104,7 @@ def test_the_cluster_wants_the_password_of_a_0600_file() -> None:
     var = config.var_dir() / "test-localpg-password"
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
-    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", 55494, localpg.find_bin_dir())
+    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
     try:
         cluster.start()
         assert stat.S_IMODE(cluster.password_file.stat().st_mode) == 0o600
@@ -124,7 +127,7 @@ def test_a_trust_cluster_of_an_older_checkout_gets_the_password_and_keeps_its_da
     var = config.var_dir() / "test-localpg-trust"
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
-    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", 55493, localpg.find_bin_dir())
+    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
     trusted = f"postgresql://safetynet@127.0.0.1:{cluster.port}/postgres"
     try:
         _start_as_an_older_checkout_did(cluster)
@@ -152,7 +155,7 @@ def test_a_running_trust_cluster_is_switched_in_place_by_start() -> None:
     var = config.var_dir() / "test-localpg-trust-running"
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
-    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", 55492, localpg.find_bin_dir())
+    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
     trusted = f"postgresql://safetynet@127.0.0.1:{cluster.port}/postgres"
     try:
         _start_as_an_older_checkout_did(cluster)
@@ -183,3 +186,23 @@ def _start_as_an_older_checkout_did(cluster: localpg.Cluster) -> None:
 def _refused(url: str) -> None:
     with pytest.raises(psycopg.OperationalError, match="password"):
         psycopg.connect(url, connect_timeout=5).close()
+
+
+def test_a_start_that_fails_says_why() -> None:
+    """A port in use (or any pg_ctl failure) raises with the end of the server log."""
+    var = config.var_dir() / "test-localpg-busy"
+    shutil.rmtree(var, ignore_errors=True)
+    var.mkdir(parents=True)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        cluster = localpg.Cluster(var / "pgdata", var / "pgsock", port, localpg.find_bin_dir())
+        try:
+            with pytest.raises(localpg.ClusterStartError, match=f"port {port}") as failed:
+                cluster.start()
+            assert "could not" in str(failed.value)  # the server's own words, from its log
+            assert "server.log" in str(failed.value)
+        finally:
+            cluster.stop()
+    shutil.rmtree(var)

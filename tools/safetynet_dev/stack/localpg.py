@@ -107,6 +107,22 @@ def find_bin_dir() -> Path:
     return Path(candidates[-1])
 
 
+class ClusterStartError(RuntimeError):
+    """pg_ctl could not start the server: the message carries the end of its log (a
+    port in use, a folder it cannot read), so a CI log says why without the folder."""
+
+    def __init__(self, port: int, log: Path, output: str) -> None:
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        tail = "\n".join(lines[-LOG_TAIL_LINES:]) or "(empty)"
+        super().__init__(
+            f"PostgreSQL did not start on port {port}: {output.strip()}\n"
+            f"last lines of {log}:\n{tail}"
+        )
+
+
+LOG_TAIL_LINES = 20
+
+
 @dataclass(frozen=True)
 class Cluster:
     data_dir: Path
@@ -242,19 +258,12 @@ class Cluster:
         log = self.data_dir / "server.log"
         # The port given now wins over the one written at initdb: SAFETYNET_PG_PORT moves
         # an existing cluster (a second checkout beside a running one).
-        self._run(
-            "pg_ctl",
-            "start",
-            "-w",
-            "-t",
-            "60",
-            "-D",
-            str(self.data_dir),
-            "-l",
-            str(log),
-            "-o",
-            f"-p {self.port}",
-        )
+        started = self._run(
+            "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(log),
+            "-o", f"-p {self.port}", check=False,
+        )  # fmt: skip
+        if started.returncode != 0:
+            raise ClusterStartError(self.port, log, started.stdout + started.stderr)
         if converting:
             self._convert_from_trust()
         self.create_databases()
