@@ -53,6 +53,17 @@ def test_mask_name_and_free_text() -> None:
     assert full_width not in (privacy.mask_text(f"证{full_width}号") or "")
 
 
+def test_free_text_masks_runs_of_15_to_18_digits_only() -> None:
+    """Contract section 6: 15 to 18 digits (last may be X); 14 or 19 are no id."""
+    assert privacy.mask_text("a12345678901234b") == "a12345678901234b"  # 14
+    assert privacy.mask_text("a1234567890123456789b") == "a1234567890123456789b"  # 19
+    assert privacy.mask_text("卡6222021234567890123，") == "卡6222021234567890123，"
+    assert privacy.mask_text("a123456789012345678Xb") == "a123456789012345678Xb"  # 19, X
+    assert privacy.mask_text("a12345678901234567Xb") == "a123456********567Xb"  # 18, X
+    assert privacy.mask_text("a123456789012345678b") == "a123456********5678b"  # 18
+    assert privacy.mask_text("a123456789012345b") == "a123456********2345b"  # 15
+
+
 def test_a_parsed_line_masks_by_column() -> None:
     line = f"44011300000001,{ID},欧阳娜娜,女,1962-12-29,户主,0"
     assert privacy.mask_line(PERSONS, line) == (

@@ -7,7 +7,7 @@
 - A **name** field: its first character, then ``*`` for each other character
   (section 3's ``masked_name``).
 - **Free text** (address, note, handler, a reason, an error message, a field of a
-  line that does not parse): every run of 15 or more digits (ASCII or full-width;
+  line that does not parse): every run of 15 to 18 digits (ASCII or full-width;
   the last may be ``X``) is masked like an id-like field.
 
 Used by the loader for rejected rows (``ingest/rejects.py``), by the casework
@@ -28,9 +28,10 @@ from safetynet.ingest.sources import SPECS, FileSpec
 ID_MASK = "********"
 # What str.strip() leaves plus the ideographic space (contract section 3).
 _SPACE = " \t\r\n\u3000"
-# A run of 15 or more digits (the last may be X): an id number, 15 or 18 characters,
-# also when delivered full-width or followed by more digits (masked as well).
-ID_RUN = re.compile(r"(?<![0-9０-９])[0-9０-９]{14,}[0-9０-９XxＸｘ](?![0-9０-９])")
+# Contract section 6: a run of 15 to 18 digits (the last may be X) in free text is an
+# id number, also when delivered full-width; a longer run (a 19-digit card number) is
+# not one and is left as it is.
+ID_RUN = re.compile(r"(?<![0-9０-９])[0-9０-９]{14,17}[0-9０-９XxＸｘ](?![0-9０-９XxＸｘ])")
 # A field of a line that does not parse and looks like an id (digits and X only).
 _ID_LIKE = re.compile(r"^[0-9０-９XxＸｘ]{10,}$")
 # Names: the column(s) of the landing that hold a person's name (section 2).
@@ -58,7 +59,7 @@ def mask_name(value: str | None) -> str | None:
 
 
 def mask_text(value: str | None) -> str | None:
-    """Free text: every run of 15+ digits (last may be X) masked as an id."""
+    """Free text: every run of 15 to 18 digits (last may be X) masked as an id."""
     if value is None or not value:
         return value
     return ID_RUN.sub(lambda m: mask_id(m.group(0)) or "", value)
@@ -158,7 +159,7 @@ def mask_line(spec: FileSpec, line: str | None) -> str | None:
     Parsed by the file's spec: id columns masked as ids, the name column as a name,
     every other field as free text. A line that does not parse into the spec's
     columns (wrong field count, quoting) is masked field by field conservatively:
-    id-like fields as ids, 15+-digit runs everywhere, and in a file with a name
+    id-like fields as ids, 15-to-18-digit runs everywhere, and in a file with a name
     column every field with letters that is no enumeration value as a name.
     """
     if line is None:
