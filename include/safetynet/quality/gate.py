@@ -490,3 +490,26 @@ def enforce(checks: list[CheckResult], extract_date: date) -> None:
 
 def data_docs_index(reports_dir: Path) -> Path:
     return reports_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def quality_facets(checks: list[CheckResult]) -> dict[str, Any]:
+    """(issue 21) The checks as OpenLineage data-quality facets, one per suite:
+    ``{suite: DataQualityAssertionsDatasetFacet}`` (assertion = the expectation, its
+    column, success, severity). Built here rather than with openlineage-integration-
+    common's GX action, which targets GX 0.x (docs/lineage.md)."""
+    from openlineage.client.generated.data_quality_assertions_dataset import (
+        Assertion,
+        DataQualityAssertionsDatasetFacet,
+    )
+
+    suites: dict[str, list[Any]] = {}
+    for check in checks:
+        suites.setdefault(check.suite, []).append(
+            Assertion(
+                assertion=check.expectation,
+                success=check.success,
+                column=check.column,
+                severity=check.severity,
+            )
+        )
+    return {suite: DataQualityAssertionsDatasetFacet(assertions=a) for suite, a in suites.items()}
