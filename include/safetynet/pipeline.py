@@ -18,6 +18,7 @@ from psycopg import sql
 from safetynet import runlock, warehouse
 from safetynet.config import Settings, pseudonym_key
 from safetynet.ingest import arrivals, casework, loader, rejects
+from safetynet.lineage import store as lineage_store
 from safetynet.publish import feed
 from safetynet.quality import gate
 
@@ -178,6 +179,7 @@ def discard_day(extract_date: date, run_id: str | None = None) -> list[str]:
         feed.withdraw(settings.warehouse_url, settings.feed_dir, extract_date)
     if run_id and phase:
         runlock.release(settings.warehouse_url, run_id, extract_date)
+    lineage_store.load_quietly(settings.warehouse_url)  # (issue 21) the run's lineage so far
     return removed
 
 
@@ -209,6 +211,7 @@ def publish(extract_date: date, run_id: str) -> dict[str, Any]:
         extract_date, run_id or "", "published", {**_day_counts(extract_date), "feed": result}
     )
     runlock.release(settings.warehouse_url, run_id, extract_date)
+    lineage_store.load_quietly(settings.warehouse_url)  # (issue 21) the run's lineage so far
     return result
 
 
