@@ -22,6 +22,7 @@ from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from safetynet import pipeline, runlock
 from safetynet.config import LOAD_PRIORITY, SOURCES, Settings, dbt_project_dir, start_date
+from safetynet.lineage import dbt as model_lineage
 from safetynet.publish.notify import notify_failure
 from safetynet.taskdocs import TASK_DOCS
 
@@ -140,6 +141,8 @@ def safetynet_daily() -> None:
         cache_dir=cosmos_settings.cache_dir / "safetynet_daily__dbt_build",
         retries=1,
         pre_execute=_hold_lease,
+        # (issue 21) one OpenLineage run per dbt model (docs/lineage.md)
+        post_execute=model_lineage.emit_model_events,
         doc_md=TASK_DOCS["dbt_build"],
     )
     marts_checked = check_marts()
