@@ -1,0 +1,174 @@
+"""(issue 21) OpenLineage: the events of one run of safetynet_daily, through Airflow.
+
+One contract sample day runs through ``airflow dags test`` with the provider's file
+transport in a folder of its own; the events are loaded into audit.lineage_events
+(by the run itself, then by ``python -m safetynet.lineage load``) and must form the
+graph landing files → raw tables → staging → intermediate → marts → feed, carry no
+secret, carry the GX results as data-quality facets, and load only once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import ROOT, SAMPLES, Stack, isolated_stack
+
+from safetynet import warehouse
+from safetynet.lineage import naming, store
+
+DAY = "2026-10-01"
+KEY = "lineage-test-pseudonym-key-0123456789"
+
+
+@pytest.fixture(scope="module")
+def lineage_run(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("lineage")
+    events = root / "lineage"
+    events.mkdir()
+    transport = {"type": "file", "log_file_path": str(events / "events"), "append": False}
+    os.environ[store.TRANSPORT_ENV] = json.dumps(transport)
+    with isolated_stack(local_stack, root, "t_lineage", key=KEY) as stack:
+        shutil.copytree(SAMPLES / "landing", stack.landing)
+        run = stack.run_dag(DAY)
+        assert run.returncode == 0, f"run for {DAY} failed:\n{run.stdout[-4000:]}"
+        yield stack
+
+
+def load_cli(stack: Stack) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "safetynet.lineage", "load"],
+        env=stack.environ(),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+
+
+def event_files() -> list[Path]:
+    return store.transport_files()
+
+
+@pytest.mark.e2e
+def test_loading_twice_adds_no_row(lineage_run: Stack) -> None:
+    in_run = lineage_run.query("select count(*) from audit.lineage_events")[0][0]
+    assert in_run > 0, "publish_feed loaded no lineage event"
+    first = load_cli(lineage_run)
+    after_first = lineage_run.query("select count(*) from audit.lineage_events")[0][0]
+    events = sum(1 for _ in store.read_events(event_files()))
+    assert after_first == events, first.stdout  # every event once
+    assert after_first >= in_run
+    second = load_cli(lineage_run)
+    assert "0 new rows" in second.stdout
+    assert lineage_run.query("select count(*) from audit.lineage_events")[0][0] == after_first
+
+
+def loaded(stack: Stack) -> Stack:
+    """Every event of the run in audit.lineage_events (the run's own load misses the
+    events emitted after publish_feed returned: its COMPLETE, the DAG run's)."""
+    load_cli(stack)
+    return stack
+
+
+@pytest.mark.e2e
+def test_one_run_forms_the_graph_from_landing_files_to_the_feed(lineage_run: Stack) -> None:
+    stack = loaded(lineage_run)
+    files = [
+        name
+        for (name,) in stack.query(
+            """select distinct d ->> 'name' from audit.lineage_events,
+                   jsonb_array_elements(inputs) as d
+               where job_name like 'safetynet_daily.load\\_%%' and d ->> 'namespace' = 'file'"""
+        )
+    ]
+    sources = {name.split("/")[1] for name in files}
+    assert sources == {"bank", "casework", "civil_affairs", "health", "housing"}, files
+    alerts = naming.feed_file(date.fromisoformat(DAY), "alerts.csv")
+    for name in files:
+        readers = stack.query("select job_name from audit.lineage_readers(%s)", (name,))
+        assert readers and readers[0][0].startswith("safetynet_daily.load_"), name
+        feeds = {
+            feed: path
+            for _run, _day, feed, path in stack.query(
+                "select * from audit.lineage_feeds(%s)", (name,)
+            )
+        }
+        assert alerts in feeds, f"{name} reaches no {alerts}: {feeds}"
+        layers = [step.split(".")[1] for step in feeds[alerts][2::2][:-1]]
+        # landing → raw → staging → (intermediate →) marts → feed, in this order
+        assert layers[0] == "raw" and layers[1] == "staging" and layers[-1] == "marts", feeds
+        order = ["raw", "staging", "intermediate", "marts"]
+        assert [order.index(x) for x in layers] == sorted(order.index(x) for x in layers)
+    # the deceased rule: the health deaths file → … → int_alerts__a01 → monitoring_alerts
+    deaths = next(f for f in files if f.startswith("landing/health/") and "death" in f)
+    steps = {
+        name for (name,) in stack.query("select name from audit.lineage_downstream(%s)", (deaths,))
+    }
+    assert any(s.endswith("intermediate.int_alerts__a01_deceased_beneficiary") for s in steps)
+    assert any(s.endswith("marts.monitoring_alerts") for s in steps)
+
+
+@pytest.mark.e2e
+def test_no_secret_in_any_event(lineage_run: Stack) -> None:
+    password = urlsplit(lineage_run.url).password
+    assert password and len(password) > 8
+    texts = [p.read_text(encoding="utf-8") for p in event_files()]
+    assert len(texts) > 50
+    stored = lineage_run.query("select event::text from audit.lineage_events")
+    for text in texts + [t for (t,) in stored]:
+        assert password not in text
+        assert KEY not in text
+        assert "postgresql://" not in text and "@127.0.0.1" not in text
+    namespaces = lineage_run.query(
+        """select distinct d ->> 'namespace' from audit.lineage_events,
+               jsonb_array_elements(inputs || outputs) as d"""
+    )
+    assert {n for (n,) in namespaces} == {
+        "file",
+        "postgres://127.0.0.1:" + str(urlsplit(lineage_run.url).port),
+    }
+
+
+@pytest.mark.e2e
+def test_quality_facets_match_dq_results(lineage_run: Stack) -> None:
+    stack = loaded(lineage_run)
+    facets = {}
+    for task, (event,) in [
+        (t, row)
+        for t in ("check_raw", "check_marts")
+        for row in stack.query(
+            """select event from audit.lineage_events
+               where job_name = %s and event_type = 'COMPLETE'""",
+            (f"safetynet_daily.{t}",),
+        )
+    ]:
+        for dataset in event["inputs"]:
+            assertions = dataset["facets"]["dataQualityAssertions"]["assertions"]
+            for a in assertions:
+                key = (dataset["name"].split(".", 1)[1], a["assertion"], a.get("column"))
+                facets[key] = (a["success"], a["severity"], task)
+    stored = stack.query(
+        "select suite, expectation, column_name, success, severity from audit.dq_results"
+    )
+    tables = {"delivery": "audit.load_batches", "audit.casework_rejections": "audit.rejected_rows"}
+    expected = {
+        (tables.get(suite, suite), exp, col): (ok, severity)
+        for suite, exp, col, ok, severity in stored
+    }
+    assert len(expected) > 30
+    assert {k: v[:2] for k, v in facets.items()} == expected
+    assert {v[2] for v in facets.values()} == {"check_raw", "check_marts"}
+    # the auditor reads the events and the edges (audit_lineage.sql grants them by name)
+    with warehouse.connect(stack.url) as conn:
+        conn.execute("set role safetynet_auditor")
+        assert conn.execute("select count(*) from audit.lineage_edges").fetchone()[0] > 0
+        assert conn.execute("select count(*) from audit.lineage_feeds('x')").fetchone()[0] == 0
