@@ -98,6 +98,12 @@ def _hold_lease(context) -> None:
     _fail_fast(pipeline.hold_lease, _day(context["ds"]), context["run_id"])
 
 
+def _record_rule_versions(project_dir: str, context=None, **_) -> None:
+    """dbt_build's callback (cosmos, before its temp project folder goes): the commit and
+    the manifest's model checksums of this run (issue 21, audit.rule_versions)."""
+    pipeline.record_rule_versions(project_dir, _day(context["ds"]), context["run_id"])
+
+
 dbt_profile = ProfileConfig(
     profile_name="safetynet",
     target_name="warehouse",
@@ -143,6 +149,7 @@ def safetynet_daily() -> None:
         pre_execute=_hold_lease,
         # (issue 21) one OpenLineage run per dbt model (docs/lineage.md)
         post_execute=model_lineage.emit_model_events,
+        callback=_record_rule_versions,
         doc_md=TASK_DOCS["dbt_build"],
     )
     marts_checked = check_marts()

@@ -125,6 +125,15 @@ def _population_band(url: str, extract_date: date) -> dict[str, int]:
     }
 
 
+def record_rule_versions(project_dir: str, extract_date: date, run_id: str) -> int:
+    """dbt_build's callback (issue 21): the run's git commit and the model checksums of
+    the manifest dbt wrote in ``project_dir`` go to audit.rule_versions."""
+    from safetynet.explain import versions
+
+    url = Settings.from_env().warehouse_url
+    return versions.record_from_project(url, run_id, extract_date, project_dir)
+
+
 def check_marts(extract_date: date, run_id: str) -> dict[str, int]:
     """First the casework rows dbt rejected go to audit.rejected_rows (a warning check
     of the marts suites counts them), then the marts checks."""
