@@ -360,3 +360,36 @@ def test_ui_users_have_roles_and_no_shared_admin(services: dict) -> None:
     script = (ROOT / "docker" / "api-server.sh").read_text(encoding="utf-8")
     assert "/run/secrets/ui_passwords" in script
     assert not {n for n in env_example_names() if "ADMIN_PASSWORD" in n}
+
+
+LINEAGE_PROFILE = {"marquez-db", "marquez", "marquez-web"}
+
+
+def test_marquez_is_optional_and_the_lineage_config_holds_no_secret(compose: dict) -> None:
+    """(issue 21) Marquez runs only with ``--profile marquez``; no Airflow service waits
+    for it. Every Airflow service has the same OpenLineage settings: the project's
+    extractor, the file transport by default (http to Marquez when
+    SAFETYNET_LINEAGE_TRANSPORT=http), and no password, key or credentialed URL."""
+    services = compose["services"]
+    for name in LINEAGE_PROFILE:
+        assert services[name].get("profiles") == ["marquez"], name
+    for name, service in services.items():
+        if name not in LINEAGE_PROFILE:
+            assert not service.get("profiles"), f"{name} must start without a profile"
+            assert not set(service.get("depends_on") or {}) & LINEAGE_PROFILE, name
+    configs = set()
+    for name in AIRFLOW:
+        env = environment(services[name])
+        lineage = {k: v for k, v in env.items() if "OPENLINEAGE" in k}
+        assert "AIRFLOW__OPENLINEAGE__TRANSPORT" not in lineage, "it would override the type"
+        assert lineage["AIRFLOW__OPENLINEAGE__EXTRACTORS"].startswith("safetynet.lineage.")
+        assert lineage["OPENLINEAGE__TRANSPORT__TYPE"] == "${SAFETYNET_LINEAGE_TRANSPORT:-file}"
+        assert lineage["OPENLINEAGE__TRANSPORT__URL"].startswith("http://marquez:")
+        for var, value in lineage.items():
+            assert not SECRET_NAME.search(var), f"{name}: {var} in the lineage config"
+            assert not URL_PASSWORD.search(value) and "@" not in value, f"{name}: {var}"
+            assert not interpolated(value) - {"SAFETYNET_LINEAGE_TRANSPORT"}, f"{name}: {var}"
+        configs.add(tuple(sorted(lineage.items())))
+    assert len(configs) == 1, "the Airflow services differ in their lineage settings"
+    example = ENV_EXAMPLE.read_text(encoding="utf-8")
+    assert re.search(r"^SAFETYNET_LINEAGE_TRANSPORT=file$", example, re.M)
