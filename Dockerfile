@@ -49,6 +49,13 @@ RUN mkdir -p /opt/safetynet/var/landing /opt/safetynet/var/feed /opt/safetynet/v
         /opt/safetynet/var/cosmos /opt/airflow/logs /opt/airflow/auth \
     && chown -R airflow:airflow /opt/safetynet/var /opt/airflow
 
+# (issue 21) The commit the image is built from, for audit.rule_versions (the image has no
+# .git): docker build --build-arg SAFETYNET_COMMIT=$(git rev-parse HEAD). Read by
+# safetynet.explain.versions from $SAFETYNET_HOME/_build_commit.txt. Late, so a new commit
+# rebuilds only the last few layers.
+ARG SAFETYNET_COMMIT=unknown
+RUN printf '%s\n' "$SAFETYNET_COMMIT" > /opt/safetynet/_build_commit.txt
+
 USER airflow
 # Build the row filter now (var/native); a changed rowfilter.c is rebuilt on first use.
 RUN python -m safetynet.ingest.rowfilter

@@ -63,6 +63,16 @@ run: up ## run safetynet_daily for one date through Airflow: DATE=YYYY-MM-DD
 	@$(ENV); $(VENV)/bin/python -m safetynet_dev.stack.services check-date $(DATE) && \
 	  airflow dags test safetynet_daily $(DATE)
 
+# (issue 21) One alert's account: the source lines, rule version, checks, feed line,
+# lineage. DATE only when given (default: the latest date the episode held); `make -s
+# explain ... FORMAT=json` prints one JSON document (the set-up's messages go to stderr).
+.PHONY: explain
+explain: $(STAMP) ## explain an alert down to its source lines: ALERT=<alert_id> [DATE=YYYY-MM-DD] [FORMAT=json]
+	@test -n "$(ALERT)" || { echo "usage: make explain ALERT=<alert_id> [DATE=YYYY-MM-DD] [FORMAT=json]" >&2; exit 2; }
+	@$(MAKE) -s up >&2
+	@$(ENV); $(VENV)/bin/python -m safetynet.explain "$(ALERT)" --format $(or $(FORMAT),text) \
+	  $(if $(filter-out file default,$(origin DATE)),--date $(DATE))
+
 # TIER=unit needs no server: then PostgreSQL is not started either.
 test: $(if $(filter unit,$(TIER)),$(STAMP),up) ## the test suite against the real local stack (TIER=unit|integration|e2e: one tier)
 	@$(ENV); $(PYTEST) $(if $(TIER),-m "$(TIER)")

@@ -122,8 +122,27 @@ def report(dates: list[date]) -> str:
         else:
             parts.append("\nFollow-up\n  (no marts.alert_cases in this warehouse yet)")
         parts.append(_precision(conn, dates))
+        parts.append(_explain_example(conn, dates))
     parts.append(_where(settings, dates))
     return "\n".join(parts)
+
+
+def _explain_example(conn: Any, dates: list[date]) -> str:
+    """(issue 21) One `make explain` command for an alert of the last day."""
+    row = None
+    if dates and _exists(conn, "marts.monitoring_alerts"):
+        row = conn.execute(
+            """select alert_id, rule_code from marts.monitoring_alerts where alert_date = %s
+               order by is_new desc, rule_code, alert_id limit 1""",
+            (max(dates),),
+        ).fetchone()
+    if row is None:
+        return "\nExplain an alert / 解释预警\n  (no alert on the last day)"
+    return (
+        f"\nExplain an alert / 解释预警 (an {row[1]} alert of {max(dates)})\n"
+        f"  make explain ALERT={row[0]}\n"
+        f"  make -s explain ALERT={row[0]} FORMAT=json"
+    )
 
 
 def _deadlines() -> str:
