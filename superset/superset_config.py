@@ -5,7 +5,8 @@ Everything comes from the environment, so one file serves the local stack
 (``make superset``: tools/safetynet_dev/stack/superset.py sets the variables) and a
 deployment (the compose service ``superset``: docs/superset.md):
 
-* ``SUPERSET_DATABASE_URI``: the metadata database (PostgreSQL database ``superset``).
+* ``SUPERSET_DATABASE_URI`` or ``SUPERSET_DATABASE_URI_FILE`` (a secret file): the
+  metadata database (PostgreSQL database ``superset``).
 * ``SUPERSET_SECRET_KEY`` or ``SUPERSET_SECRET_KEY_FILE``: signs sessions and encrypts
   the stored warehouse passwords. Refused when missing, short or a known default,
   unless ``SAFETYNET_ENVIRONMENT=local`` (the embedded stack, as for the pseudonym
@@ -64,8 +65,18 @@ def read_secret_key() -> str:
     return key
 
 
+def read_database_uri() -> str:
+    """The metadata database's URL: ``SUPERSET_DATABASE_URI_FILE`` or the variable."""
+    path = os.environ.get("SUPERSET_DATABASE_URI_FILE", "")
+    uri = Path(path).read_text(encoding="utf-8").strip() if path else ""
+    uri = uri or os.environ.get("SUPERSET_DATABASE_URI", "").strip()
+    if not uri.startswith("postgresql"):
+        raise RuntimeError("SUPERSET_DATABASE_URI(_FILE) must name a PostgreSQL database")
+    return uri
+
+
 SECRET_KEY = read_secret_key()
-SQLALCHEMY_DATABASE_URI = os.environ["SUPERSET_DATABASE_URI"]
+SQLALCHEMY_DATABASE_URI = read_database_uri()
 SQLALCHEMY_TRACK_MODIFICATIONS = False
 
 # Chinese by default, English on the language menu.

@@ -22,7 +22,7 @@ ENV_EXAMPLE = ROOT / ".env.example"
 ONE_SHOT = {"airflow-init"}
 WORKERS = {"worker-1", "worker-2"}
 AIRFLOW = {"airflow-init", "api-server", "scheduler", "dag-processor", "triggerer", *WORKERS}
-SERVICES = {"postgres", "redis", *AIRFLOW}
+SERVICES = {"postgres", "redis", *AIRFLOW, "superset"}
 CODE_MOUNTS = {"./dags", "./plugins", "./dbt_project", "./expectations"}
 STATE_DIRS = ("SAFETYNET_LANDING_DIR", "SAFETYNET_FEED_DIR", "SAFETYNET_REPORTS_DIR")
 # The settings the platform reads (include/safetynet/config.py, notify.py) and those a
@@ -48,7 +48,14 @@ WAREHOUSE_USERS = {"airflow-init", *WORKERS}
 KEY_FILE = "/run/secrets/pseudonym_key"
 ROLES = {"viewer", "user", "op", "admin"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$|TOKEN|AUTH$")
-NOT_SECRETS = {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"}
+NOT_SECRETS = {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", "SUPERSET_SECRET_KEY_FILE"}
+# (issue 22) Superset's secrets: files given to the superset service alone.
+SUPERSET_SECRETS = {
+    "superset_database_uri",
+    "superset_secret_key",
+    "superset_logins",
+    "superset_connections",
+}
 REQUIRED_VAR = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}")
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 URL_PASSWORD = re.compile(r"://[^:/@\s\"']*:([^@\s\"']+)@")
@@ -360,6 +367,38 @@ def test_ui_users_have_roles_and_no_shared_admin(services: dict) -> None:
     script = (ROOT / "docker" / "api-server.sh").read_text(encoding="utf-8")
     assert "/run/secrets/ui_passwords" in script
     assert not {n for n in env_example_names() if "ADMIN_PASSWORD" in n}
+
+
+def test_superset_runs_its_own_image_on_the_same_postgres(compose: dict) -> None:
+    """(issue 22) Superset: its own image from its own lock, metadata and warehouse on
+    the stack's PostgreSQL, every secret a file only it receives, strict (no local key)."""
+    services = compose["services"]
+    superset = services["superset"]
+    build = superset["build"]
+    dockerfile = (ROOT / build.get("context", ".") / build["dockerfile"]).resolve()
+    assert dockerfile.is_relative_to(ROOT / "superset") and dockerfile.is_file()
+    text = dockerfile.read_text(encoding="utf-8")
+    assert "pip install" in text and "superset/requirements.lock" in text
+    assert "SUPERSET_CONFIG_PATH=/opt/superset/superset_config.py" in text
+    assert superset["image"] not in {s.get("image") for n, s in services.items() if n in AIRFLOW}
+    entrypoint = (ROOT / "superset" / "docker-entrypoint.sh").read_text(encoding="utf-8")
+    assert "superset db upgrade" in entrypoint and "provision.py setup import access" in entrypoint
+    env = environment(superset)
+    assert env.get("SAFETYNET_ENVIRONMENT", "") == "", "a deployment refuses weak keys"
+    assert not set(env) & {"SUPERSET_SECRET_KEY", "SUPERSET_DATABASE_URI", *WAREHOUSE_ENV}
+    for var, value in env.items():
+        if var.endswith(("_FILE", "_LOGINS", "_CONNECTIONS")):
+            assert value.startswith("/run/secrets/"), f"{var}={value}"
+    assert service_secrets(superset) == SUPERSET_SECRETS
+    declared = compose["secrets"]
+    for name in SUPERSET_SECRETS:
+        assert declared[name]["file"].startswith("./secrets/"), name
+    for name, service in services.items():
+        if name != "superset":
+            assert not service_secrets(service) & SUPERSET_SECRETS, f"{name} has a Superset secret"
+    assert set(superset["depends_on"]) >= {"postgres", "airflow-init"}
+    assert "/health" in " ".join(superset["healthcheck"]["test"])
+    assert all(str(port).startswith("127.0.0.1:") for port in superset["ports"])
 
 
 LINEAGE_PROFILE = {"marquez-db", "marquez", "marquez-web"}
