@@ -25,12 +25,12 @@ from psycopg import sql
 
 from safetynet import privacy, warehouse
 from safetynet.config import checks_dir
-from safetynet.quality import datadocs
+from safetynet.quality import datadocs, value_sets
 
 log = logging.getLogger(__name__)
 
 PLACEHOLDER = re.compile(r"^\{(\w+)\}$")
-RESERVED = {"expect", "severity", "description", "via"}
+RESERVED = {"expect", "severity", "description", "via", "value_set_of"}
 KEY_RESULT = "_key_result_table"  # set by key_results(): where its GROUP BY was stored
 # Each suite's batch is a view in this schema, created for the run and dropped after it.
 CHECKS_SCHEMA = "dq_checks"
@@ -88,6 +88,8 @@ def build_expectation(check: dict[str, Any], params: dict[str, Any]) -> Any:
     if check.get("via") == "group_by":
         return _key_expectation(check)
     kwargs = {k: _fill(v, params) for k, v in check.items() if k not in RESERVED}
+    if "value_set_of" in check:  # a list of values from its one home (value_sets.py)
+        kwargs["value_set"] = value_sets.resolve(check["value_set_of"])
     expectation_class = getattr(gx.expectations, _class_name(check["expect"]))
     return expectation_class(
         **kwargs,
