@@ -9,7 +9,6 @@ secret, carry the GX results as data-quality facets, and load only once.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ from conftest import ROOT, SAMPLES, Stack, isolated_stack
 
 from safetynet import warehouse
 from safetynet.lineage import naming, store
+from safetynet.lineage import transport as lineage_transport
 
 DAY = "2026-10-01"
 KEY = "lineage-test-pseudonym-key-0123456789"
@@ -32,10 +32,8 @@ KEY = "lineage-test-pseudonym-key-0123456789"
 @pytest.fixture(scope="module")
 def lineage_run(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("lineage")
-    events = root / "lineage"
-    events.mkdir()
-    transport = {"type": "file", "log_file_path": str(events / "events"), "append": False}
-    os.environ[store.TRANSPORT_ENV] = json.dumps(transport)
+    # the local stack's transport: files under the stack's own reports folder
+    os.environ[store.TRANSPORT_ENV] = lineage_transport.DEFAULT_TRANSPORT
     with isolated_stack(local_stack, root, "t_lineage", key=KEY) as stack:
         shutil.copytree(SAMPLES / "landing", stack.landing)
         run = stack.run_dag(DAY)
@@ -54,8 +52,10 @@ def load_cli(stack: Stack) -> subprocess.CompletedProcess[str]:
     )
 
 
-def event_files() -> list[Path]:
-    return store.transport_files()
+def event_files(stack: Stack) -> list[Path]:
+    files = store.transport_files(reports_dir=stack.reports)
+    assert files and all(f.is_relative_to(stack.reports) for f in files)
+    return files
 
 
 @pytest.mark.e2e
@@ -64,7 +64,7 @@ def test_loading_twice_adds_no_row(lineage_run: Stack) -> None:
     assert in_run > 0, "publish_feed loaded no lineage event"
     first = load_cli(lineage_run)
     after_first = lineage_run.query("select count(*) from audit.lineage_events")[0][0]
-    events = sum(1 for _ in store.read_events(event_files()))
+    events = sum(1 for _ in store.read_events(event_files(lineage_run)))
     assert after_first == events, first.stdout  # every event once
     assert after_first >= in_run
     second = load_cli(lineage_run)
@@ -121,7 +121,7 @@ def test_one_run_forms_the_graph_from_landing_files_to_the_feed(lineage_run: Sta
 def test_no_secret_in_any_event(lineage_run: Stack) -> None:
     password = urlsplit(lineage_run.url).password
     assert password and len(password) > 8
-    texts = [p.read_text(encoding="utf-8") for p in event_files()]
+    texts = [p.read_text(encoding="utf-8") for p in event_files(lineage_run)]
     assert len(texts) > 50
     stored = lineage_run.query("select event::text from audit.lineage_events")
     for text in texts + [t for (t,) in stored]:
@@ -172,3 +172,38 @@ def test_quality_facets_match_dq_results(lineage_run: Stack) -> None:
         conn.execute("set role safetynet_auditor")
         assert conn.execute("select count(*) from audit.lineage_edges").fetchone()[0] > 0
         assert conn.execute("select count(*) from audit.lineage_feeds('x')").fetchone()[0] == 0
+
+
+@pytest.mark.unit
+def test_dataset_names_hold_no_credentials() -> None:
+    url = "postgresql://safetynet:s3cret-pass@db.example:6543/warehouse"
+    assert naming.warehouse_namespace(url) == "postgres://db.example:6543"
+    assert naming.table_name(url, "raw.bank_balances") == "warehouse.raw.bank_balances"
+    assert (
+        naming.landing_file("bank", date(2026, 10, 1), "b.txt") == "landing/bank/2026-10-01/b.txt"
+    )
+
+
+@pytest.mark.unit
+def test_transport_files_of_both_configurations(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "lineage").mkdir()
+    (tmp_path / "lineage" / "events-1.json").write_text("{}\n")
+    (tmp_path / "other-1.json").write_text("{}\n")
+    files = store.transport_files(lineage_transport.DEFAULT_TRANSPORT, reports_dir=tmp_path)
+    assert files == [tmp_path / "lineage" / "events-1.json"]
+    monkeypatch.delenv(store.TRANSPORT_ENV, raising=False)  # docker-compose: client variables
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "file")
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__LOG_FILE_PATH", str(tmp_path / "other"))
+    assert store.transport_files() == [tmp_path / "other-1.json"]
+    monkeypatch.setenv("OPENLINEAGE__TRANSPORT__TYPE", "http")
+    assert store.transport_files() == []
+
+
+@pytest.mark.unit
+def test_dbt_sources_are_named_after_their_tables() -> None:
+    from safetynet.config import dbt_project_dir
+    from safetynet.lineage import dbt
+
+    renamed = dbt.source_tables(dbt_project_dir())
+    assert renamed["raw.balances"] == "raw.bank_balances"
+    assert renamed["raw.persons"] == "raw.civil_affairs_persons"

@@ -1,10 +1,11 @@
 """(issue 21) Load the OpenLineage file transport's events into ``audit.lineage_events``.
 
 Locally the provider writes one event per file (transport ``file``, ``append``
-false: ``<log_file_path>-<timestamp>.json``; with ``append`` true, one JSON event per
-line of ``<log_file_path>``). ``load`` reads them all and inserts the new ones: a
-unique index on (run_id, event_type, job_name, event_time) makes a second load of
-the same files insert nothing. Called at the end of each run (publish_feed,
+false: ``<log_file_path>-<timestamp>.json``, under the deployment's reports folder:
+``transport``; with ``append`` true, one JSON event per line of ``<log_file_path>``).
+``load`` reads them all and inserts the new ones: a unique index on (run_id,
+event_type, job_name, event_time) makes a second load of the same files insert
+nothing. Called at the end of each run (publish_feed,
 discard_day) and by ``python -m safetynet.lineage load``. With another transport
 (HTTP to Marquez, docker-compose) there is no file and nothing to load.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from safetynet import warehouse
+from safetynet.lineage import transport as lineage_transport
 
 log = logging.getLogger(__name__)
 TRANSPORT_ENV = "AIRFLOW__OPENLINEAGE__TRANSPORT"
@@ -49,17 +51,39 @@ class LoadResult:
     inserted: int
 
 
-def transport_files(transport: str | None = None) -> list[Path]:
-    """The event files of the configured file transport ([] for any other transport)."""
+def transport_config(transport: str | None = None) -> dict[str, Any]:
+    """The transport of the events: Airflow's ``[openlineage] transport`` (JSON, the local
+    stack), else the OpenLineage client's ``OPENLINEAGE__TRANSPORT__*`` variables
+    (docker-compose)."""
     text = transport if transport is not None else os.environ.get(TRANSPORT_ENV, "")
-    try:
-        config = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError:
-        log.warning("%s is not JSON: no lineage file to load", TRANSPORT_ENV)
-        return []
+    if text.strip():
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError:
+            log.warning("%s is not JSON: no lineage file to load", TRANSPORT_ENV)
+            return {}
+        return config if isinstance(config, dict) else {}
+    prefix = "OPENLINEAGE__TRANSPORT__"
+    config = {k[len(prefix) :].lower(): v for k, v in os.environ.items() if k.startswith(prefix)}
+    config["append"] = str(config.get("append", "")).lower() == "true"
+    return config
+
+
+def transport_files(transport: str | None = None, reports_dir: Path | None = None) -> list[Path]:
+    """The event files of the configured file transport ([] for any other transport).
+    With the project's filesystem (``transport.FILESYSTEM``) they are under the reports
+    folder (``reports_dir``, default: the deployment's)."""
+    config = transport_config(transport)
     if config.get("type") != "file" or not config.get("log_file_path"):
         return []
     path = Path(config["log_file_path"])
+    if config.get("filesystem") == lineage_transport.FILESYSTEM:
+        path = lineage_transport.event_dir(reports_dir) / path
+    elif config.get("filesystem"):
+        log.warning(
+            "lineage transport filesystem %s: files not readable here", config["filesystem"]
+        )
+        return []
     if config.get("append"):
         return [path] if path.exists() else []
     return sorted(path.parent.glob(f"{path.name}-*.json"))

@@ -8,11 +8,11 @@ first use), so a shell that exported an older one keeps working.
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 
 from safetynet import config
+from safetynet.lineage import transport as lineage_transport
 from safetynet_dev.stack import localpg
 
 # Connection URLs that name the local cluster: their password is always the current one.
@@ -52,13 +52,12 @@ def local_environment() -> dict[str, str]:
         "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         "AIRFLOW__COSMOS__CACHE_DIR": str(var / "cosmos"),
-        # (issue 21) OpenLineage: one event per file under var/lineage (docs/lineage.md),
-        # loaded into audit.lineage_events; the TaskFlow tasks' datasets come from the
-        # project's extractor. No secret goes into the transport config.
+        # (issue 21) OpenLineage: one event per file under <reports>/lineage (each
+        # deployment's own: safetynet.lineage.transport; docs/lineage.md), loaded into
+        # audit.lineage_events; the TaskFlow tasks' datasets come from the project's
+        # extractor. No secret goes into the transport config.
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "safetynet",
-        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
-            {"type": "file", "log_file_path": str(var / "lineage" / "events"), "append": False}
-        ),
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": lineage_transport.DEFAULT_TRANSPORT,
         "AIRFLOW__OPENLINEAGE__EXTRACTORS": "safetynet.lineage.extractor.SafetynetExtractor",
         "AIRFLOW__OPENLINEAGE__DISABLE_SOURCE_CODE": "True",
         "GX_ANALYTICS_ENABLED": "False",
@@ -68,19 +67,8 @@ def local_environment() -> dict[str, str]:
     for name in LOCAL_URLS:
         if localpg.is_local_url(exports[name], port):
             exports[name] = localpg.with_password(exports[name], password)
-    lineage_dir(exports["AIRFLOW__OPENLINEAGE__TRANSPORT"])
     exports["PATH"] = f"{root / '.venv' / 'bin'}:{os.environ.get('PATH', '')}"
     return exports
-
-
-def lineage_dir(transport: str) -> None:
-    """The file transport writes into an existing folder only: create it."""
-    try:
-        config = json.loads(transport)
-    except json.JSONDecodeError:
-        return
-    if config.get("type") == "file" and config.get("log_file_path"):
-        os.makedirs(os.path.dirname(config["log_file_path"]), exist_ok=True)
 
 
 def main() -> None:
