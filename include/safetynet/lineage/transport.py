@@ -30,8 +30,8 @@ def event_dir(reports_dir: Path | None = None) -> Path:
 
 def reports_filesystem() -> Any:
     """The transport's filesystem: local files under ``event_dir()``."""
-    from fsspec.implementations.dirfs import DirFileSystem
-    from fsspec.implementations.local import LocalFileSystem
+    from fsspec.implementations.dirfs import DirFileSystem  # type: ignore[import-untyped]
+    from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
 
     root = event_dir()
     root.mkdir(parents=True, exist_ok=True)
