@@ -114,6 +114,7 @@ def report(dates: list[date]) -> str:
                 rows = conn.execute(query, {"dates": dates}).fetchall()
             parts.append(_table(title, HEADERS[title], rows))
         parts.append(_deadlines())
+        parts.append(_lineage(conn, settings, dates))
         if _exists(conn, "marts.alert_cases"):
             for title, (header, query) in FOLLOWUP.items():
                 rows = conn.execute(query, {"dates": dates}).fetchall()
@@ -219,3 +220,25 @@ def _where(settings: Settings, dates: list[date]) -> str:
     lines.append(f"  dbt docs   {Path('dbt_project/target/index.html').resolve()} (make docs)")
     lines.append(f"  warehouse  {settings.warehouse_url.split('@')[-1]} (make psql)")
     return "\n".join(lines)
+
+def _lineage(conn: Any, settings: Settings, dates: list[date]) -> str:
+    """(issue 21) 血缘 The OpenLineage events and runs recorded for the days, and where."""
+    from safetynet.lineage import store
+
+    store.load_quietly(settings.warehouse_url)  # the last run's final events too
+    files = store.transport_files()
+    where = files[0].parent if files else "(no file transport configured)"
+    if not _exists(conn, "audit.lineage_events"):
+        return f"\nLineage / 血缘 (OpenLineage)\n  (no audit.lineage_events yet)  files: {where}"
+    row = conn.execute(
+        """select count(*), count(distinct run_id), count(distinct airflow_run_id)
+           from audit.lineage_events where extract_date = any(%s)""",
+        (dates,),
+    ).fetchone()
+    events, runs, dag_runs = row if row else (0, 0, 0)
+    return (
+        "\nLineage / 血缘 (OpenLineage, docs/lineage.md)\n"
+        f"  {events} events of {runs} runs (tasks and dbt models) in {dag_runs} DAG runs"
+        " → audit.lineage_events, audit.lineage_edges\n"
+        f"  event files ({len(files)}): {where}"
+    )
