@@ -24,7 +24,8 @@ LINTERS := \
   "yamllint --strict ." \
   "mypy include/safetynet"
 
-.PHONY: help venv up demo run test check env psql stop data docs bench airflow backfill lint cluster-demo
+.PHONY: help venv up demo run test check env psql stop data docs bench airflow backfill lint cluster-demo \
+  superset
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -115,10 +116,25 @@ backfill: up ## Airflow's own backfill of safetynet_daily, in order: START=... E
 	@$(ENV); $(VENV)/bin/python -m safetynet_dev.stack.services backfill safetynet_daily \
 	  $(START) $(or $(END),$(START)) $(or $(REPROCESS),failed)
 
+# Superset (issue 22) in its own venv from its own lock (its pins do not fit ours: SQLAlchemy
+# < 2, pandas < 2.2), installed on first use (about a minute). docs/superset.md.
+SUPERSET_VENV := .venv-superset
+SUPERSET_STAMP := $(SUPERSET_VENV)/.installed
+$(SUPERSET_STAMP): superset/requirements.lock
+	@command -v $(PY) >/dev/null || { echo "need $(PY)" >&2; exit 1; }
+	@$(PY) -m venv $(SUPERSET_VENV) >&2
+	@$(SUPERSET_VENV)/bin/pip install -q --disable-pip-version-check \
+	  -r superset/requirements.lock >&2
+	@touch $(SUPERSET_STAMP)
+
+superset: up $(SUPERSET_STAMP) ## Superset on the warehouse (dashboards, SQL Lab): prints URL and logins
+	@$(ENV); $(VENV)/bin/python -m safetynet_dev.stack.superset start
+
 cluster-demo: $(STAMP) ## CeleryExecutor proof: Redis + Airflow + 2 Celery workers run one sample day
 	@$(ENV); $(VENV)/bin/python -m safetynet_dev.stack.cluster demo
 
-stop: ## stop local services (Airflow, the Celery cluster, PostgreSQL)
+stop: ## stop local services (Airflow, the Celery cluster, Superset, PostgreSQL)
 	@if [ -x $(VENV)/bin/python ]; then $(ENV); $(VENV)/bin/python -m safetynet_dev.stack.services stop; \
+	  $(VENV)/bin/python -m safetynet_dev.stack.superset stop; \
 	  $(VENV)/bin/python -m safetynet_dev.stack.cluster stop; \
 	  $(VENV)/bin/python -m safetynet_dev.stack.localpg stop; fi
