@@ -99,7 +99,10 @@ FEATURE_FLAGS = {
 
 # Offline: no map tiles, no fonts or pixels from outside, no outbound CORS.
 MAPBOX_API_KEY = ""
-DECKGL_BASE_MAP: list[list[str]] = []
+# One entry is required (Superset 6.1's frontend reads the first at start and shows
+# blank pages without one): a loopback address that never answers, which the content
+# security policy below blocks anyway, so no map tile is ever asked for outside.
+DECKGL_BASE_MAP = [["tile://http://127.0.0.1:9/{z}/{x}/{y}.png", "无底图 No base map (offline)"]]
 THEME_FONT_URL_ALLOWED_DOMAINS: list[str] = []
 ENABLE_CORS = False
 CORS_OPTIONS: dict[str, list[str]] = {}
