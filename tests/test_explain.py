@@ -280,20 +280,24 @@ def test_lookups_are_recorded(explained: Stack) -> None:
     assert who
 
 
-def test_lineage_is_read_once_recorded(explained: Stack) -> None:
-    """[] until helper "lineage" records events (audit.lineage_events); then the runs of
-    the alert's date are listed."""
-    alert_id = alerts_per_rule(explained, DAYS[-1]).popitem()[1]
-    account = account_of(explained, alert_id)
+def test_lineage_names_the_runs_that_produced_the_alert(explained: Stack) -> None:
+    """[] until helper "lineage" records events (audit.lineage_events); then, for an alert
+    of day 2 (whose run's final events day 3's run loaded), the runs from the loads of
+    the landing files through the rule's dbt model to the feed, and nothing beside."""
+    rule, alert_id = sorted(alerts_per_rule(explained, DAYS[1]).items())[0]
+    account = account_of(explained, alert_id, "--date", DAYS[1].isoformat())
     exists = explained.query("select to_regclass('audit.lineage_events') is not null")[0][0]
     if not exists:
         assert account["lineage"] == []
         return
-    events = explained.query(
-        "select count(*) from audit.lineage_events where extract_date = %s", (DAYS[-1],)
-    )[0][0]
-    assert (len(account["lineage"]) > 0) == (events > 0)
-    assert all({"job_name", "run_id", "event_time"} <= set(e) for e in account["lineage"])
+    jobs = [e["job_name"] for e in account["lineage"]]
+    model = next(ALERT_MODELS.glob(f"int_alerts__{rule.lower()}_*.sql")).stem
+    assert "safetynet_daily.load_civil_affairs" in jobs, jobs
+    assert any(j.endswith(f".{model}.build.run") for j in jobs), jobs
+    assert any(j.endswith(".monitoring_alerts.build.run") for j in jobs), jobs
+    assert {"safetynet_daily.dbt_build", "safetynet_daily.publish_feed"} <= set(jobs), jobs
+    assert not any(".alert_episodes." in j or ".dim_regions." in j for j in jobs), jobs
+    assert len({e["run_id"] for e in account["lineage"]}) == len(jobs)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -7,6 +7,7 @@ never the landing files.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -158,19 +159,110 @@ def publication(
     }
 
 
-def lineage(conn: psycopg.Connection, day: date, run_id: str | None) -> list[dict[str, Any]]:
-    """OpenLineage runs of that date's Airflow run from ``audit.lineage_events`` (issue 21,
-    helper "lineage"); [] while that table does not exist."""
+# The events of the Airflow run (airflow_run_id), and the dbt model runs whose parent is
+# one of its tasks: their parent run id is deterministic per task and logical date, so a
+# re-run shares it; they are told apart by time (within the Airflow run's events) and by
+# the warehouse (dbt job names start with the database name).
+LINEAGE_RUNS = """
+with of_run as (
+    select * from audit.lineage_events where extract_date = %(d)s and airflow_run_id = %(r)s
+),
+span as (select min(event_time) as first, max(event_time) as last from of_run),
+events as (
+    select * from of_run
+    union
+    select e.* from audit.lineage_events e, span
+    where e.extract_date = %(d)s and e.event_time between span.first and span.last
+      and e.parent_run_id in (select run_id from of_run)
+      and e.job_name like current_database() || '.%%'
+)
+select job_name, run_id, max(event_time), max(parent_run_id),
+       coalesce(jsonb_agg(distinct i ->> 'name') filter (where i is not null), '[]'),
+       coalesce(jsonb_agg(distinct o ->> 'name') filter (where o is not null), '[]')
+from events e
+left join lateral jsonb_array_elements(e.inputs) i on true
+left join lateral jsonb_array_elements(e.outputs) o on true
+group by job_name, run_id"""
+
+
+@dataclass(frozen=True)
+class _Run:
+    job_name: str
+    run_id: str
+    event_time: Any
+    parent_run_id: str | None
+    inputs: frozenset[str]
+    outputs: frozenset[str]
+
+
+def _upstream(runs: list[_Run], datasets: set[str]) -> set[_Run]:
+    """Runs that wrote ``datasets`` and, recursively, the runs that wrote their inputs."""
+    found: set[_Run] = set()
+    frontier = set(datasets)
+    while True:
+        more = {r for r in runs if r not in found and r.outputs & frontier}
+        if not more:
+            return found
+        found |= more
+        frontier |= {d for r in more for d in r.inputs}
+
+
+def _downstream_to_feed(runs: list[_Run], datasets: set[str]) -> set[_Run]:
+    """Runs on a path from ``datasets`` to a feed file (monitoring_alerts, publish_feed;
+    the last run's final events are loaded by its successor, docs/lineage.md)."""
+    reached: set[_Run] = set()
+    frontier = set(datasets)
+    while True:
+        more = {r for r in runs if r not in reached and r.inputs & frontier}
+        if not more:
+            break
+        reached |= more
+        frontier |= {d for r in more for d in r.outputs}
+    # the feed's writer: by its output files, or by name while only its START is loaded
+    sinks = {
+        r
+        for r in reached
+        if r.job_name.endswith(".publish_feed") or any(d.startswith("feed/") for d in r.outputs)
+    }
+    # the mart the feed is written from, while the feed's own events are not loaded yet
+    targets = {d for r in sinks for d in r.inputs} or {
+        d for r in reached for d in r.outputs if d.endswith(".monitoring_alerts")
+    }
+    return sinks | (reached & _upstream(list(reached), targets))
+
+
+def lineage(
+    conn: psycopg.Connection, day: date, run_id: str | None, model: str
+) -> list[dict[str, Any]]:
+    """The OpenLineage runs that produced the alert, from ``audit.lineage_events`` (issue
+    21, helper "lineage"), for that date's Airflow run: the runs upstream of the rule's
+    model (dbt models, the loads of the landing files), those from it to the feed
+    (monitoring_alerts, publish_feed), and their parents (dbt_build, the DAG run).
+    [] while that table does not exist."""
     exists = conn.execute("select to_regclass('audit.lineage_events')").fetchone()
     if not exists or not exists[0] or run_id is None:
         return []
-    rows = conn.execute(
-        """select job_name, run_id, max(event_time) from audit.lineage_events
-           where extract_date = %s and (airflow_run_id = %s or airflow_run_id is null)
-           group by job_name, run_id order by max(event_time), job_name""",
-        (day, run_id),
-    ).fetchall()
-    return [{"job_name": j, "run_id": r, "event_time": t.isoformat()} for j, r, t in rows]
+    runs = [
+        _Run(job, run, at, parent, frozenset(ins), frozenset(outs))
+        for job, run, at, parent, ins, outs in conn.execute(LINEAGE_RUNS, {"d": day, "r": run_id})
+    ]
+    # a run with child runs (the DAG run, dbt_build: every source to every model) is
+    # walked through its children only, else it would join everything to everything
+    parents = {r.parent_run_id for r in runs}
+    leaves = [r for r in runs if r.run_id not in parents]
+    seeds = {d for r in leaves for d in r.outputs if d.endswith("." + model)}
+    chosen = _upstream(leaves, seeds) | _downstream_to_feed(leaves, seeds)
+    by_id = {r.run_id: r for r in runs}
+    for run in list(chosen):
+        parent = by_id.get(run.parent_run_id or "")
+        while parent is not None and parent not in chosen:
+            chosen.add(parent)
+            parent = by_id.get(parent.parent_run_id or "")
+    ordered = sorted(chosen, key=lambda r: (r.event_time, r.job_name))
+    return [
+        {"job_name": r.job_name, "run_id": r.run_id, "event_time": r.event_time.isoformat()}
+        for r in ordered
+    ]
 
 
 def explain(url: str, alert_id: str, on: date | None = None, feed_dir: Path | None = None) -> dict:
@@ -192,5 +284,5 @@ def explain(url: str, alert_id: str, on: date | None = None, feed_dir: Path | No
             "sources": records,
             "checks": checks(conn, alert.alert_date, run_id, tables),
             "publication": publication(conn, alert.alert_id, alert.alert_date, feed_dir),
-            "lineage": lineage(conn, alert.alert_date, run_id),
+            "lineage": lineage(conn, alert.alert_date, run_id, MODELS[alert.rule_code]),
         }

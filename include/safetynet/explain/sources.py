@@ -93,17 +93,15 @@ QUERIES: dict[str, str] = {
         from raw.bank_balances
         where extract_date = %(d)s and person_key in ({LIVING_MEMBER_KEYS})""",
     "claims": f"""
-        select 'health_medical_claims', c.batch_id, c.line_no,
+        select distinct on (c.claim_id) 'health_medical_claims', c.batch_id, c.line_no,
                jsonb_build_object('claim_id', c.claim_id, 'version', c.version,
                                   'person_key', encode(c.person_key, 'hex'),
                                   'masked_id', {MASKED.format(c="c.id_number")})
-        from unnest(%(claim_ids)s::text[], %(claim_versions)s::int[]) as e(claim_id, version)
-        cross join lateral (
-            select * from raw.health_medical_claims r
-            where r.claim_id = e.claim_id and r.version = e.version
-              and r.extract_date <= %(d)s
-            order by r.extract_date desc, r.batch_id desc
-            limit 1) c""",
+        from raw.health_medical_claims c
+        join unnest(%(claim_ids)s::text[], %(claim_versions)s::int[]) as e(claim_id, version)
+            on c.claim_id = e.claim_id and c.version = e.version
+        where c.extract_date <= %(d)s
+        order by c.claim_id, c.extract_date desc, c.batch_id desc""",
 }
 
 BATCH_FACTS = """
