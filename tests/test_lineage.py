@@ -41,9 +41,9 @@ def lineage_run(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield stack
 
 
-def load_cli(stack: Stack) -> subprocess.CompletedProcess[str]:
+def load_cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "safetynet.lineage", "load"],
+        [sys.executable, "-m", "safetynet.lineage", "load", *args],
         env=stack.environ(),
         capture_output=True,
         text=True,
@@ -67,8 +67,8 @@ def test_loading_twice_adds_no_row(lineage_run: Stack) -> None:
     events = sum(1 for _ in store.read_events(event_files(lineage_run)))
     assert after_first == events, first.stdout  # every event once
     assert after_first >= in_run
-    second = load_cli(lineage_run)
-    assert "0 new rows" in second.stdout
+    second = load_cli(lineage_run, "--all")  # every file read again
+    assert f"{events} events" in second.stdout and "0 new rows" in second.stdout
     assert lineage_run.query("select count(*) from audit.lineage_events")[0][0] == after_first
 
 
@@ -207,3 +207,39 @@ def test_dbt_sources_are_named_after_their_tables() -> None:
     renamed = dbt.source_tables(dbt_project_dir())
     assert renamed["raw.balances"] == "raw.bank_balances"
     assert renamed["raw.persons"] == "raw.civil_affairs_persons"
+
+
+@pytest.mark.e2e
+def test_a_blocked_day_reports_its_failed_checks(stack: Stack) -> None:
+    """A corrupt bank file: load_bank fails with the file as its input and no output,
+    check_raw fails, and its FAIL event carries the failed delivery check."""
+    from safetynet_dev.synth import damage
+
+    os.environ[store.TRANSPORT_ENV] = lineage_transport.DEFAULT_TRANSPORT
+    shutil.copytree(SAMPLES / "landing", stack.landing, dirs_exist_ok=True)
+    bank_file = damage.folder(stack.landing, "bank", date.fromisoformat(DAY))
+    damage.flip_byte(bank_file / "balances_20261001.txt")
+    run = stack.run_dag(DAY)
+    assert run.returncode != 0, "the day must be blocked"
+    load_cli(stack)
+    events = {
+        (job, kind): event
+        for job, kind, event in stack.query(
+            "select job_name, event_type, event from audit.lineage_events"
+        )
+    }
+    load_bank = events[("safetynet_daily.load_bank", "FAIL")]
+    assert [d["name"] for d in load_bank["inputs"]] == [
+        "landing/bank/2026-10-01/balances_20261001.txt"
+    ]
+    assert load_bank["outputs"] == []
+    check_raw = events[("safetynet_daily.check_raw", "FAIL")]
+    delivery = next(d for d in check_raw["inputs"] if d["name"].endswith(".audit.load_batches"))
+    failed = [
+        a for a in delivery["facets"]["dataQualityAssertions"]["assertions"] if not a["success"]
+    ]
+    stored = stack.query(
+        "select expectation from audit.dq_results where suite = 'delivery' and not success"
+    )
+    assert failed and sorted(a["assertion"] for a in failed) == sorted(e for (e,) in stored)
+    assert not any(job.endswith(".build.run") for job, _ in events), "dbt must not have run"

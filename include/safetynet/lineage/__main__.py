@@ -2,7 +2,8 @@
 
 Without files: the events of the configured file transport
 (``AIRFLOW__OPENLINEAGE__TRANSPORT``, local stack: var/lineage/events-*.json) into
-``audit.lineage_events`` of the warehouse (``AIRFLOW_CONN_WAREHOUSE``). Idempotent.
+``audit.lineage_events`` of the warehouse (``AIRFLOW_CONN_WAREHOUSE``). Idempotent;
+files older than a day before the newest stored event are skipped unless ``--all``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     loading = commands.add_parser("load", help="load the event files into audit.lineage_events")
     loading.add_argument("files", nargs="*", type=Path, help="event files (default: transport)")
+    loading.add_argument(
+        "--all", action="store_true", help="read every file again, not only the recent ones"
+    )
     args = parser.parse_args(argv)
     files = list(args.files) or None
-    result = store.load(Settings.from_env().warehouse_url, files)
+    result = store.load(Settings.from_env().warehouse_url, files, everything=args.all)
     print(
         f"lineage 血缘: {result.events} events in {result.files} files, "
         f"{result.inserted} new rows in audit.lineage_events"

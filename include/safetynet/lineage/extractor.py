@@ -7,7 +7,8 @@ On completion (or failure) this extractor reads what the task did from the audit
 tables of its Airflow run, the record the auditors already trust:
 
 - ``load_<source>``: the delivered files (``audit.load_batches``, latest attempt) →
-  the raw tables they were loaded into, with row counts;
+  the raw tables they were loaded into, with row counts (a delivery refused as a
+  whole, e.g. a checksum: the source's files of the day, no output);
 - ``check_raw`` / ``check_marts``: the checked tables as inputs, each with a
   DataQualityAssertionsDatasetFacet of its GX results (``audit.dq_results``,
   ``gate.quality_facets``);
@@ -33,6 +34,7 @@ from openlineage.client.generated.output_statistics_output_dataset import (
 
 from safetynet import warehouse
 from safetynet.config import Settings
+from safetynet.ingest.sources import specs_for
 from safetynet.lineage import naming
 from safetynet.publish import feed
 from safetynet.quality import gate
@@ -94,6 +96,12 @@ def load_lineage(url: str, source: str, run_id: str) -> OperatorLineage:
     namespace = naming.warehouse_namespace(url)
     inputs, outputs = [], []
     for day, file_name, table, file_rows, loaded_rows, status in rows:
+        if not table:  # the delivery failed as a whole (file_name holds the check's name)
+            inputs += [
+                InputDataset(naming.FILE_NAMESPACE, naming.landing_file(source, day, name))
+                for name in expected_files(source, day)
+            ]
+            continue
         stats = InputStatisticsInputDatasetFacet(rowCount=file_rows)
         inputs.append(
             InputDataset(
@@ -112,6 +120,12 @@ def load_lineage(url: str, source: str, run_id: str) -> OperatorLineage:
                 )
             )
     return OperatorLineage(inputs=inputs, outputs=outputs)
+
+
+def expected_files(source: str, day: date) -> list[str]:
+    """The files the source delivers for D (contract section 3): what a load that failed
+    before opening a batch was reading."""
+    return [spec.file_name(day) for spec in specs_for(source)]
 
 
 def stored_checks(url: str, task_id: str, run_id: str) -> list[gate.CheckResult]:

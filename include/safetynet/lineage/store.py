@@ -17,7 +17,7 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from safetynet.lineage import transport as lineage_transport
 
 log = logging.getLogger(__name__)
 TRANSPORT_ENV = "AIRFLOW__OPENLINEAGE__TRANSPORT"
+RECENT = timedelta(days=1)  # see load()
 
 INSERT = """
 insert into audit.lineage_events (event_time, event_type, job_namespace, job_name, run_id,
@@ -139,9 +140,16 @@ def event_row(event: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def load(url: str, files: list[Path] | None = None) -> LoadResult:
-    """Insert the new events of ``files`` (default: the transport's) into the audit table."""
-    files = transport_files() if files is None else files
+def load(url: str, files: list[Path] | None = None, everything: bool = False) -> LoadResult:
+    """Insert the new events of ``files`` (default: the transport's) into the audit table.
+
+    Without ``files`` and ``everything``, a file written more than ``RECENT`` before the
+    newest event already stored is not read again (its events are in: the in-run loads
+    stay cheap however many runs the folder holds)."""
+    if files is None:
+        files = transport_files()
+        if not everything:
+            files = _recent(url, files)
     rows = [event_row(e) for e in read_events(files) if e.get("run") and e.get("job")]
     if not rows:
         return LoadResult(len(files), 0, 0)
@@ -155,6 +163,23 @@ def load(url: str, files: list[Path] | None = None) -> LoadResult:
                 break
     log.info("lineage: %d events in %d files, %d new", len(rows), len(files), inserted)
     return LoadResult(len(files), len(rows), inserted)
+
+
+def _recent(url: str, files: list[Path]) -> list[Path]:
+    """The files modified after (newest stored event - RECENT); all when none is stored."""
+    with warehouse.connect(url) as conn:
+        table = conn.execute("select to_regclass('audit.lineage_events')").fetchone()
+        row = (
+            conn.execute(
+                "select extract(epoch from max(event_time)) from audit.lineage_events"
+            ).fetchone()
+            if table and table[0]
+            else None
+        )
+    if not row or row[0] is None:
+        return files
+    since = float(row[0]) - RECENT.total_seconds()
+    return [f for f in files if f.stat().st_mtime >= since]
 
 
 def _count(cur: Any) -> int:
