@@ -221,13 +221,14 @@ def _where(settings: Settings, dates: list[date]) -> str:
     lines.append(f"  warehouse  {settings.warehouse_url.split('@')[-1]} (make psql)")
     return "\n".join(lines)
 
+
 def _lineage(conn: Any, settings: Settings, dates: list[date]) -> str:
     """(issue 21) 血缘 The OpenLineage events and runs recorded for the days, and where."""
     from safetynet.lineage import store
 
     store.load_quietly(settings.warehouse_url)  # the last run's final events too
     files = store.transport_files()
-    where = files[0].parent if files else "(no file transport configured)"
+    where = store.event_folder() or "(not a file transport: no local event file)"
     if not _exists(conn, "audit.lineage_events"):
         return f"\nLineage / 血缘 (OpenLineage)\n  (no audit.lineage_events yet)  files: {where}"
     row = conn.execute(

@@ -70,6 +70,16 @@ def transport_config(transport: str | None = None) -> dict[str, Any]:
     return config
 
 
+def event_folder(transport: str | None = None, reports_dir: Path | None = None) -> Path | None:
+    """The folder the file transport writes into (None: another transport)."""
+    config = transport_config(transport)
+    if config.get("type") != "file" or not config.get("log_file_path"):
+        return None
+    if config.get("filesystem") == lineage_transport.FILESYSTEM:
+        return lineage_transport.event_dir(reports_dir)
+    return None if config.get("filesystem") else Path(config["log_file_path"]).parent
+
+
 def transport_files(transport: str | None = None, reports_dir: Path | None = None) -> list[Path]:
     """The event files of the configured file transport ([] for any other transport).
     With the project's filesystem (``transport.FILESYSTEM``) they are under the reports
