@@ -1,7 +1,7 @@
 """``python -m safetynet.lineage load [FILE ...]``: load OpenLineage events (issue 21).
 
 Without files: the events of the configured file transport
-(``AIRFLOW__OPENLINEAGE__TRANSPORT``, local stack: var/lineage/events-*.json) into
+(``AIRFLOW__OPENLINEAGE__TRANSPORT``, local stack: var/reports/lineage/events-*.json) into
 ``audit.lineage_events`` of the warehouse (``AIRFLOW_CONN_WAREHOUSE``). Idempotent;
 files older than a day before the newest stored event are skipped unless ``--all``.
 """
