@@ -347,7 +347,10 @@ def test_html_view_for_logged_in_users(explained: Stack, api_server: services.Ai
     page = f"{api_server.url}/safetynet-docs/explain/{alert_id}"
     status, headers, _ = _get(page, {"Accept": "text/html"})
     assert status in (302, 303, 307) and "login" in headers.get("location", "").lower()
-    bearer = {"Authorization": f"Bearer {api_server.token()}", "Accept": "text/html"}
+    token = api_server.token()
+    bearer = {"Authorization": f"Bearer {token}", "Accept": "text/html"}
+    plugins = json.dumps(api_server.request("GET", "/api/v2/plugins", token=token))
+    assert '"/safetynet-docs/explain/"' in plugins, "no Browse menu entry"  # external view
     status, _, body = _get(page, bearer)
     assert status == 200, body[:2000]
     assert alert_id in body and "来源记录 Source records" in body
