@@ -1,8 +1,10 @@
-"""Unit: which records each rule reads, and the account's text and HTML (issue 21)."""
+"""Unit: which records each rule reads, the account's text and HTML, and where a run's
+commit comes from (issue 21)."""
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +91,30 @@ def test_text_and_html_name_the_lines_and_escape() -> None:
     page = render.html_body(ACCOUNT)
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "households.csv" in page and "来源记录 Source records (1)" in page
+
+
+def test_the_commit_comes_from_env_git_or_the_baked_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from safetynet.explain import versions
+
+    monkeypatch.delenv("SAFETYNET_COMMIT", raising=False)
+    assert versions.current_commit(tmp_path) == "unknown"
+    (tmp_path / versions.BUILD_COMMIT_FILE).write_text("abc123\n")
+    assert versions.current_commit(tmp_path) == "abc123"  # the image: no .git
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / "dbt_project").mkdir()
+    (tmp_path / "dbt_project" / "m.sql").write_text("select 1\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "m"], check=True)
+    head = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    assert versions.current_commit(tmp_path) == head
+    (tmp_path / "dbt_project" / "m.sql").write_text("select 2\n")
+    assert versions.current_commit(tmp_path) == head + "+dirty"
+    monkeypatch.setenv("SAFETYNET_COMMIT", "override")
+    assert versions.current_commit(tmp_path) == "override"
