@@ -623,17 +623,15 @@ def bar(x_axis: str, metrics: list[str], groupby: list[str] | None = None) -> di
         "x_axis_title_margin": 15,
         "y_axis_title_margin": 15,
         "y_axis_title_position": "Left",
-        "xAxisLabelRotation": 45,
+        "xAxisLabelRotation": 30,
     }
     return params
 
 
 def line(x_axis: str, metrics: list[str], groupby: list[str] | None = None) -> dict[str, Any]:
-    params = bar(x_axis, metrics, groupby)
+    params = with_time_grain(bar(x_axis, metrics, groupby))
     params.pop("stack")
-    params["time_grain_sqla"] = "P1D"
     params["markerEnabled"] = True
-    params["xAxisLabelRotation"] = 0
     return params
 
 
@@ -661,7 +659,11 @@ def table(
 
 
 def with_time_grain(params: dict[str, Any]) -> dict[str, Any]:
+    """A daily time axis, dates written as 2026-10-03."""
     params["time_grain_sqla"] = "P1D"
+    params["x_axis_time_format"] = "%Y-%m-%d"
+    params["tooltipTimeFormat"] = "%Y-%m-%d"
+    params["xAxisLabelRotation"] = 0
     return params
 
 
