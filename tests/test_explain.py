@@ -255,6 +255,12 @@ def test_unknown_alert_exits_non_zero(explained: Stack) -> None:
     assert done.returncode != 0
     assert "no alert 'no-such-alert'" in done.stderr
     assert done.stdout == ""
+    typed = "440113196212299654"  # an id number typed into the search: stored masked
+    assert explain(explained, typed).returncode != 0
+    stored = explained.query(
+        "select alert_id, found from audit.explain_lookups order by looked_up_at desc limit 2"
+    )
+    assert stored == [("440113********9654", False), ("no-such-alert", False)]
 
 
 def test_lookups_are_recorded(explained: Stack) -> None:

@@ -7,7 +7,7 @@ import getpass
 import os
 from datetime import date
 
-from safetynet import warehouse
+from safetynet import privacy, warehouse
 
 
 def os_user() -> str:
@@ -29,11 +29,14 @@ def record(
     alert_date: date | None,
     found: bool,
 ) -> None:
-    """Write one lookup (its own transaction: a failed explanation is recorded too)."""
+    """Write one lookup (its own transaction: a failed explanation is recorded too). An
+    alert_id that named no alert is stored masked (privacy.mask_text): someone may have
+    typed an id number into the search."""
+    shown = alert_id if found else (privacy.mask_text(alert_id) or "")
     with warehouse.connect(url, autocommit=True) as conn:
         conn.execute(
             """insert into audit.explain_lookups
                    (who, channel, output_format, alert_id, alert_date, found)
                values (%s, %s, %s, %s, %s, %s)""",
-            (who, channel, output_format, alert_id[:200], alert_date, found),
+            (who, channel, output_format, shown[:200], alert_date, found),
         )
