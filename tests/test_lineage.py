@@ -243,3 +243,48 @@ def test_a_blocked_day_reports_its_failed_checks(stack: Stack) -> None:
     )
     assert failed and sorted(a["assertion"] for a in failed) == sorted(e for (e,) in stored)
     assert not any(job.endswith(".build.run") for job, _ in events), "dbt must not have run"
+
+
+def _event(time: str, run_id: str, job: str, airflow_run: str | None = None, parent=None):
+    facets: dict = {}
+    if airflow_run:
+        facets["airflow"] = {"dagRun": {"run_id": airflow_run, "logical_date": DAY}}
+    if parent:
+        facets["parent"] = {"run": {"runId": parent}, "job": {"name": "safetynet_daily.dbt_build"}}
+    return {
+        "eventTime": time,
+        "eventType": "COMPLETE" if parent else "START",
+        "run": {"runId": run_id, "facets": facets},
+        "job": {"namespace": "safetynet", "name": job},
+        "inputs": [],
+        "outputs": [],
+    }
+
+
+@pytest.mark.integration
+def test_a_re_run_of_a_date_gives_its_models_its_own_airflow_run(
+    local_stack, tmp_path: Path
+) -> None:
+    """dbt_build has one OpenLineage run id per date: each model event takes the
+    Airflow run of the latest dbt_build event before it, not the first one."""
+    import json
+
+    build = "0190-dbt-build-of-the-date"
+    events = [
+        _event("2026-12-01T10:00:00+00:00", build, "safetynet_daily.dbt_build", "first"),
+        _event("2026-12-01T10:00:05+00:00", "m1", "marts.alert_cases", parent=build),
+        _event("2026-12-01T11:00:00+00:00", build, "safetynet_daily.dbt_build", "second"),
+        _event("2026-12-01T11:00:05+00:00", "m2", "marts.alert_cases", parent=build),
+    ]
+    files = [tmp_path / "events-1.json"]
+    files[0].write_text("\n".join(json.dumps(e) for e in events) + "\n", encoding="utf-8")
+    with isolated_stack(local_stack, tmp_path, "t_lineage_rerun", key=KEY) as stack:
+        store.load(stack.url, files=files)
+        with warehouse.connect(stack.url) as conn:
+            runs = dict(
+                conn.execute(
+                    "select run_id, airflow_run_id from audit.lineage_events "
+                    "where run_id in ('m1', 'm2')"
+                ).fetchall()
+            )
+    assert runs == {"m1": "first", "m2": "second"}

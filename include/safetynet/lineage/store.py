@@ -34,14 +34,20 @@ insert into audit.lineage_events (event_time, event_type, job_namespace, job_nam
 values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 on conflict (run_id, event_type, job_name, event_time) do nothing
 """
-# a dbt model's run has no Airflow facet: it takes its parent's (the dbt_build task)
+# A dbt model's run has no Airflow facet: it takes its parent's (the dbt_build task).
+# Every re-run of a date gives dbt_build the same OpenLineage run id, so the parent
+# event is the latest one at or before the model's (the re-run that built it).
 INHERIT = """
 update audit.lineage_events as c
-set airflow_run_id = p.airflow_run_id, extract_date = p.extract_date
-from (select distinct on (run_id) run_id, airflow_run_id, extract_date
-      from audit.lineage_events where airflow_run_id is not null
-      order by run_id, event_time) as p
-where c.airflow_run_id is null and c.parent_run_id = p.run_id
+set (airflow_run_id, extract_date) = (
+    select p.airflow_run_id, p.extract_date from audit.lineage_events as p
+    where p.run_id = c.parent_run_id and p.airflow_run_id is not null
+        and p.event_time <= c.event_time
+    order by p.event_time desc limit 1)
+where c.airflow_run_id is null and c.parent_run_id is not null
+    and exists (select from audit.lineage_events as p
+                where p.run_id = c.parent_run_id and p.airflow_run_id is not null
+                    and p.event_time <= c.event_time)
 """
 
 
