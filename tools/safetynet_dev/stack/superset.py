@@ -200,7 +200,9 @@ class Superset:
         keep = {
             name: value
             for name, value in self.environ.items()
-            if not name.startswith(("AIRFLOW", "VIRTUAL_ENV", "PYTHON"))
+            # Not the superuser's URL, the pseudonym key or the project venv's settings.
+            if not name.startswith(("AIRFLOW", "VIRTUAL_ENV", "PYTHON", "PGPASS"))
+            and name != "SAFETYNET_PSEUDONYM_KEY"
         }
         return {
             **keep,
@@ -244,7 +246,10 @@ class Superset:
         self.run_step(superset, "db", "upgrade")
         self.run_step(superset, "init")
         provision = str(self.root / "superset" / "provision.py")
-        print(self.run_step(python, provision, "setup", "import", "access").strip())
+        output = self.run_step(python, provision, "setup", "import", "access")
+        for line in output.splitlines():
+            if line.strip() and not line.startswith("Loaded your LOCAL configuration"):
+                print(line)
 
     # ------------------------------------------------------------ the server
 
