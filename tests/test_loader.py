@@ -149,3 +149,33 @@ def test_set_up_converts_the_hex_person_keys_of_an_older_warehouse(stack: Stack)
     ) == [("bytea",)]
     assert stack.query("select person_key from raw.bank_balances") == [(key,)]
     assert stack.query("select to_regclass('staging.old_balances')::text") == [(None,)]
+
+
+def test_a_quoted_line_break_in_an_address_is_one_row(sample_stack: Stack) -> None:
+    """Contract section 2: `"` quoting, `rows` counts data rows. A quoted address that
+    holds a line break is one row (the manifest's count, not the file's line ends);
+    the records after it keep their physical line numbers."""
+    import hashlib
+    import json
+
+    folder = sample_stack.landing / "civil_affairs/2026-10-01"
+    path = folder / "households.csv"
+    lines = path.read_bytes().decode("gb18030").split("\r\n")
+    lines[1] = lines[1].replace("440113地址390号", '"440113地址\r\n390号, 东门"')
+    path.write_bytes("\r\n".join(lines).encode("gb18030"))
+    manifest = folder / "_manifest.json"
+    document = json.loads(manifest.read_text(encoding="utf-8"))
+    entry = next(f for f in document["files"] if f["name"] == "households.csv")
+    entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()  # rows stay 80
+    manifest.write_text(json.dumps(document), encoding="utf-8")
+
+    results = load_day(sample_stack)
+    assert (results["households.csv"].loaded, results["households.csv"].rejected) == (80, 0)
+    rows = sample_stack.query(
+        "select household_id, address, line_no from raw.civil_affairs_households "
+        "where household_id in ('44011300000001', '13082700000001') order by line_no"
+    )
+    assert rows == [
+        ("44011300000001", "440113地址\r\n390号, 东门", 2),
+        ("13082700000001", "130827地址941号", 4),  # physical line 4: the break took one
+    ]

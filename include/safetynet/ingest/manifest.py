@@ -118,27 +118,36 @@ def read_manifest(landing: Path, source: str, extract_date: date) -> dict[str, M
 
 
 def file_facts(path: Path, has_header: bool, multiline: bool = False, label: str = "") -> FileFacts:
-    """Data rows (line ends, plus an unterminated last line, minus header) and sha256.
+    """Data rows (CSV records, minus the header) and sha256.
 
-    ``multiline``: quoted values may hold line breaks, so rows are CSV records
-    (``count_records``); such files are small (casework) and read whole."""
+    Contract section 2: ``rows`` counts data rows, and any CSV source quotes with
+    ``"``, so a quoted value may hold a line break (a casework note, ``multiline``;
+    an address in any file). A file without a quote has one record per line end
+    (plus an unterminated last line); a file with quotes is split as the row filter
+    splits it (``count_records``)."""
     fd = open_regular(path, label or path.name)
     if multiline:
         with open(fd, "rb") as handle:
-            data = handle.read()
-        records = count_records(data)
-        sha256 = hashlib.sha256(data).hexdigest()
-        return FileFacts(max(records - (1 if has_header else 0), 0), sha256)
+            return _record_facts(handle.read(), has_header)
     digest = hashlib.sha256()
-    newlines = 0
+    newlines = quotes = 0
     last = b""
     with open(fd, "rb") as handle:
         while chunk := handle.read(CHUNK):
             digest.update(chunk)
             newlines += chunk.count(b"\n")
+            quotes += chunk.count(b'"')
             last = chunk[-1:]
+    if quotes:  # rare (a value with a comma or a quote): the file again, record by record
+        with open(open_regular(path, label or path.name), "rb") as handle:
+            return _record_facts(handle.read(), has_header)
     lines = newlines + (1 if last and last != b"\n" else 0)
     return FileFacts(max(lines - (1 if has_header else 0), 0), digest.hexdigest())
+
+
+def _record_facts(data: bytes, has_header: bool) -> FileFacts:
+    records = count_records(data)
+    return FileFacts(max(records - (1 if has_header else 0), 0), hashlib.sha256(data).hexdigest())
 
 
 # A quoted value may hold line breaks up to this many bytes (rowfilter.c, MAX_QUOTED).
