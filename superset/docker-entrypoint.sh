@@ -8,4 +8,5 @@ superset init
 python /opt/superset/provision.py setup import access
 exec gunicorn --bind 0.0.0.0:8088 --workers "${SUPERSET_WORKERS:-2}" \
   --worker-class gthread --threads 8 --timeout 120 \
-  --limit-request-line 0 --limit-request-field_size 0 "superset.app:create_app()"
+  --limit-request-line 0 --limit-request-field_size 0 --no-control-socket \
+  "superset.app:create_app()"

@@ -42,7 +42,7 @@ from urllib.parse import urlsplit, urlunsplit
 from safetynet import config
 from safetynet_dev.stack import localpg
 from safetynet_dev.stack.ports import port_open
-from safetynet_dev.stack.processes import PidFiles, stop_groups
+from safetynet_dev.stack.processes import PidFiles, is_running, stop_groups
 
 ROLES = ("leader", "analyst", "auditor", "admin")
 # PostgreSQL login role of each Superset connection and the group role it belongs to.
@@ -288,13 +288,19 @@ class Superset:
             "0",
             "--limit-request-field_size",
             "0",
+            # gunicorn 27's control socket is one path per user (~/.gunicorn): two
+            # deployments side by side (a developer's and a test's) would share it.
+            "--no-control-socket",
             "superset.app:create_app()",
         ]
-        self.processes.spawn(PROCESS, command, self.superset_environment())
+        pid = self.processes.spawn(PROCESS, command, self.superset_environment())
         deadline = time.monotonic() + START_TIMEOUT
         while not self.healthy():
-            if not self.running():
-                raise SupersetError(f"Superset exited:\n{self.processes.log_tail(PROCESS)}")
+            exited = exit_status(pid)
+            if exited is not None:
+                raise SupersetError(
+                    f"Superset exited ({exited}):\n{self.processes.log_tail(PROCESS)}"
+                )
             if time.monotonic() > deadline:
                 raise SupersetError(
                     f"no answer on {self.url}/health:\n{self.processes.log_tail(PROCESS)}"
@@ -315,6 +321,17 @@ class Superset:
         stop_groups([pid], STOP_TIMEOUT)
         self.processes.forget(PROCESS)
         return True
+
+
+def exit_status(pid: int) -> str | None:
+    """How the child ``pid`` ended (reaped here), or None while it runs."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # not a child of this process: ask /proc
+        return None if is_running(pid) else "gone"
+    if done == 0:
+        return None
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
 def ensure_login_role(conn: object, login: str, group: str, password: str) -> None:
