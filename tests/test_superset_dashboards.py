@@ -282,3 +282,44 @@ def test_every_chart_renders_in_the_browser(
         driver.save_screenshot(str(ARTIFACTS / f"{slug}.png"))
     failed = {title: state for title, state in states.items() if state != "drawn"}
     assert not failed, f"{slug} as {role}: {failed}"
+
+
+@e2e
+def test_city_filter_narrows_every_chart_to_that_city(superset_stack: SupersetStack) -> None:
+    """The 市 City native filter (marts.dim_regions) reaches the charts: after choosing
+    one city, the cockpit's county table lists only that city's counties."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    slug = SLUGS["cockpit"]
+    with chromium(ARTIFACTS / f"{slug}-city-filter") as driver:
+        driver.set_window_size(1600, 2000)
+        browser_login(superset_stack, driver, "analyst")
+        driver.get(f"{superset_stack.url}/superset/dashboard/{slug}/")
+        expected = bundled_chart_count(slug)
+
+        def settled() -> bool:
+            states = tile_states(driver)
+            return len(states) == expected and "loading" not in states.values()
+
+        wait_for(settled, timeout=120, what=f"{slug} to settle")
+        city_select = driver.find_elements(By.CSS_SELECTOR, "[data-test=filter-bar] .ant-select")[0]
+        city_select.click()
+        option = wait_for(
+            lambda: driver.find_elements(By.CSS_SELECTOR, ".ant-select-item-option"),
+            what="the city options",
+        )[0]
+        city = option.get_attribute("title") or option.text
+        city_select.find_element(By.CSS_SELECTOR, "input").send_keys(city, Keys.ENTER)
+        driver.find_element(By.CSS_SELECTOR, "[data-test=filter-bar__apply-button]").click()
+
+        def cities_in_table() -> set[str] | None:
+            if not settled():
+                return None
+            table = driver.find_elements(By.CSS_SELECTOR, "[data-test=chart-grid-component] table")[
+                -1
+            ]
+            cells = table.find_elements(By.CSS_SELECTOR, "tbody tr td:first-child")
+            return {cell.text for cell in cells if cell.text} or None
+
+        wait_for(lambda: cities_in_table() == {city}, timeout=60, what=f"only {city} in the table")
