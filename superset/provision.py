@@ -115,6 +115,22 @@ def setup_roles(databases: dict[str, Any]) -> None:
     db.session.commit()
 
 
+def allow_language_pack_before_login() -> None:
+    """The login page asks for the Chinese language pack before anyone has logged in:
+    the anonymous (Public) role may read it, and nothing else."""
+    from flask import current_app
+
+    from superset import db
+    from superset import security_manager as sm
+
+    public = sm.find_role(current_app.config["AUTH_ROLE_PUBLIC"])
+    permission = sm.find_permission_view_menu("can_language_pack", "Superset")
+    if public is not None and permission is not None:
+        if permission not in public.permissions:
+            public.permissions.append(permission)
+        db.session.commit()
+
+
 def setup_users() -> None:
     """One user per role; the password of the logins file, set again on every run."""
     from superset import db
@@ -190,6 +206,7 @@ def main(argv: list[str]) -> int:
             if step == "setup":
                 setup_roles(setup_databases())
                 setup_users()
+                allow_language_pack_before_login()
             elif step == "import":
                 import_bundles()
                 setup_databases()  # the bundles' databases/*.yaml: back to our logins

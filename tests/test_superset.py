@@ -210,6 +210,19 @@ def test_the_ui_speaks_chinese_and_loads_nothing_from_outside(
     sources = re.findall(r"""(?:src|href)=["'](https?://[^"']+)""", page.text)
     assert all(source.startswith(superset_stack.url) for source in sources), sources
     assert '"locale": "zh"' in page.text or "&#34;locale&#34;: &#34;zh&#34;" in page.text
+    # Before login: the Chinese language pack and nothing else (no dashboards, no data).
+    pack = requests.get(f"{superset_stack.url}/superset/language_pack/zh/", timeout=60)
+    assert pack.status_code == 200 and pack.json()["locale_data"]["superset"], pack.text[:200]
+    anonymous = requests.get(f"{superset_stack.url}/api/v1/dashboard/", timeout=60)
+    assert anonymous.status_code == 401, anonymous.status_code
+    public = superset_stack.metadata_query(
+        "select p.name, v.name from ab_permission_view_role pvr "
+        "join ab_role r on r.id = pvr.role_id "
+        "join ab_permission_view pv on pv.id = pvr.permission_view_id "
+        "join ab_permission p on p.id = pv.permission_id "
+        "join ab_view_menu v on v.id = pv.view_menu_id where r.name = 'Public'"
+    )
+    assert public == [("can_language_pack", "Superset")]
 
 
 @e2e
