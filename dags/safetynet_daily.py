@@ -144,6 +144,8 @@ def safetynet_daily() -> None:
         profile_config=dbt_profile,
         env={"SAFETYNET_AS_OF_DATE": "{{ ds }}"},
         install_deps=False,
+        # (issue 23) dbt's debug log file goes with cosmos's temp project folder: not written
+        dbt_cmd_flags=["--log-level-file", "none"],
         cache_dir=cosmos_settings.cache_dir / "safetynet_daily__dbt_build",
         retries=1,
         pre_execute=_hold_lease,
