@@ -431,9 +431,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--parallelism",
         type=int,
-        default=4,
-        help="Airflow core.parallelism (LocalExecutor slots); 4: the four "
-        "sources load side by side",
+        default=len(SOURCES),
+        help="Airflow core.parallelism (LocalExecutor slots); default: one per source, "
+        "the sources wait and load side by side",
     )
     parser.add_argument(
         "--back-to-back",
