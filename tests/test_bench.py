@@ -335,8 +335,32 @@ def test_render_and_write_results(tmp_path: Path) -> None:
     text = report.render(result)
     assert "dbt_build" in text and "select 1" in text and "[PASS] peak RSS" in text
     assert "[PASS] one day end to end" in text
+    assert "[FAIL] sample-size day <= 15 s" in text  # 10 households, 100 s
     path = report.write_results(result, tmp_path)
     assert path.exists() and (tmp_path / "latest.json").read_text() == path.read_text()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("households", "seconds", "expected"),
+    [(800, 14.9, True), (2_000, 15.1, False), (400_000, 10.0, None)],
+)
+def test_sample_size_day_verdict(households: int, seconds: float, expected: bool | None) -> None:
+    """(issue 23) Only a run of <= 2,000 households gets the 15 s verdict, on its slowest day."""
+    days = [
+        {"process_wall_seconds": wall, "returncode": 0, "cpu": {"pipeline_seconds": 8.0}}
+        for wall in (9.0, seconds)
+    ]
+    for day in days:
+        day.update(memory={"peak_process_rss": MIB}, rows={})
+    found = [
+        ok
+        for label, ok, _ in report.verdicts(
+            {"parameters": {"households": households}, "days": days}
+        )
+        if label.startswith("sample-size day")
+    ]
+    assert found == ([] if expected is None else [expected])
 
 
 @pytest.mark.integration
