@@ -13,7 +13,8 @@ when missing, metadata in a PostgreSQL database of its own
 (``SAFETYNET_TEST_SUPERSET_DB``, default ``superset_test``, emptied first; the
 warehouse database is ``t_<that name>``), a free port, its folders (landing, feed,
 Superset's home with logins and key) in ``var/superset-tests/<that name>``, every bundle of
-superset/assets/ imported. It stops Superset at the end of the session.
+superset/assets/ imported. It stops Superset at the end of the session. One per
+session, however many test modules import it.
 
 ``SupersetStack.api(role)`` is a ``requests`` session logged in as that role through
 ``/api/v1/security/login`` (JWT) with a CSRF token, ready for POSTs.
@@ -21,6 +22,7 @@ superset/assets/ imported. It stops Superset at the end of the session.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -135,8 +137,9 @@ def superset_environment(stack: Stack, home: Path, database: str) -> dict[str, s
     }
 
 
-@pytest.fixture(scope="session", name="superset_stack")
-def superset_stack_fixture(local_stack: localpg.Cluster) -> Iterator[SupersetStack]:
+@contextlib.contextmanager
+def running_superset(local_stack: localpg.Cluster) -> Iterator[SupersetStack]:
+    """The warehouse with its days, then `make superset` on it; stopped at the end."""
     database = os.environ.get("SAFETYNET_TEST_SUPERSET_DB") or "superset_test"
     # Under var/, not pytest's temporary folders: pytest keeps the last three of those,
     # so a session started beside this one would remove this one's (Superset's home,
@@ -147,8 +150,7 @@ def superset_stack_fixture(local_stack: localpg.Cluster) -> Iterator[SupersetSta
     metadata_url = fresh_database(local_stack, database)
     # The warehouse database is named after the metadata one: two sessions side by side
     # (SAFETYNET_TEST_SUPERSET_DB apart) never drop each other's.
-    name = f"t_{database}"
-    with isolated_stack(local_stack, root, name, key="superset-test-key") as stack:
+    with isolated_stack(local_stack, root, f"t_{database}", key="superset-test-key") as stack:
         stack.landing.mkdir()
         fill_warehouse(stack)
         environ = superset_environment(stack, root / "superset-home", database)
@@ -166,3 +168,21 @@ def superset_stack_fixture(local_stack: localpg.Cluster) -> Iterator[SupersetSta
             yield SupersetStack(superset, stack, started.stdout, metadata_url)
         finally:
             superset.stop()
+
+
+# pytest makes one fixture per module that imports it (a session-scoped fixture found in
+# two test modules would run twice): the first one started is shared by the others.
+_RUNNING: dict[str, SupersetStack] = {}
+
+
+@pytest.fixture(scope="session", name="superset_stack")
+def superset_stack_fixture(local_stack: localpg.Cluster) -> Iterator[SupersetStack]:
+    if "stack" in _RUNNING:
+        yield _RUNNING["stack"]
+        return
+    with running_superset(local_stack) as running:
+        _RUNNING["stack"] = running
+        try:
+            yield running
+        finally:
+            _RUNNING.pop("stack", None)

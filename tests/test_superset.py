@@ -329,3 +329,11 @@ def test_make_stop_stops_superset_and_make_superset_starts_it() -> None:
     pins = [line for line in lock if line and not line.startswith("#")]
     assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==\S+", line) for line in pins)
     assert any(line.startswith("apache_superset==6.1.") for line in pins)
+
+
+@unit
+def test_make_superset_keeps_its_metadata_in_the_database_superset() -> None:
+    local = stack_superset.Superset({})
+    assert local.metadata_db == "superset" and local.port == 8088
+    moved = stack_superset.Superset({"SAFETYNET_SUPERSET_DB": "s2", "SAFETYNET_SUPERSET_PORT": "9"})
+    assert moved.metadata_db == "s2" and moved.port == 9
