@@ -184,6 +184,24 @@ def test_leader_opens_dashboards_but_not_sql_lab(superset_stack: SupersetStack) 
 
 
 @e2e
+def test_dashboards_are_shown_to_the_roles_of_access_yml(superset_stack: SupersetStack) -> None:
+    """superset/access.yml (slug -> roles) is what each role's dashboard list shows."""
+    import yaml
+
+    access = yaml.safe_load((ROOT / "superset" / "access.yml").read_text(encoding="utf-8"))
+    if not list((ROOT / "superset" / "assets").glob("*/metadata.yaml")):
+        pytest.skip("no dashboard bundle in superset/assets yet")
+    for role in ROLES:
+        session = superset_stack.api(role)
+        listed = session.get(f"{superset_stack.url}/api/v1/dashboard/?q=(page_size:100)")
+        slugs = {row["slug"] for row in listed.json()["result"]}
+        expected = {
+            slug for slug, roles in access["dashboards"].items() if role in roles or role == "admin"
+        }
+        assert slugs & set(access["dashboards"]) == expected, (role, slugs)
+
+
+@e2e
 def test_metadata_lives_in_postgres(superset_stack: SupersetStack) -> None:
     users = {row[0] for row in superset_stack.metadata_query("select username from ab_user")}
     assert users >= ROLES
