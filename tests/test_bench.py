@@ -6,6 +6,8 @@ no Airflow run (``make bench`` is the real thing, see docs/benchmark.md).
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -15,8 +17,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from conftest import SAMPLES
 
 from safetynet.config import SOURCES
+from safetynet.ingest import loader
 from safetynet.ingest.sources import SPECS
 from safetynet_dev.bench import baseline, logs, report, runner, stages
 from safetynet_dev.bench import sampler as sampling
@@ -316,7 +320,11 @@ def test_render_and_write_results(tmp_path: Path) -> None:
         "cpu": {"other_cores_busy": 0.1},
         "rows": dict.fromkeys(SOURCES, 1000),
         "load_rows_per_s": 200.0,
-        "warehouse": {"marts.low_income_population": 10},
+        "warehouse": {
+            "marts.low_income_population": 10,
+            "raw_day_bytes": 4 * MIB,
+            "line_number_bytes": MIB // 10,
+        },
         "dbt_nodes": [],
         "dbt": {},
         "airflow_overheads": {},
@@ -336,6 +344,7 @@ def test_render_and_write_results(tmp_path: Path) -> None:
     assert "dbt_build" in text and "select 1" in text and "[PASS] peak RSS" in text
     assert "[PASS] one day end to end" in text
     assert "[FAIL] sample-size day <= 15 s" in text  # 10 households, 100 s
+    assert re.search(r"of it source line numbers, %\s+2\.5\b", text)
     path = report.write_results(result, tmp_path)
     assert path.exists() and (tmp_path / "latest.json").read_text() == path.read_text()
 
@@ -386,3 +395,16 @@ def test_loader_against_copy_loads_every_source_and_times_both(stack, tmp_path: 
     assert persons == (
         baseline.day_inventory(stack.landing, DAY)["civil_affairs"]["persons.csv"]["rows"],
     )
+
+
+@pytest.mark.integration
+def test_warehouse_facts_size_the_day_and_its_line_numbers(stack) -> None:
+    """(issue 21) the report sets the line numbers against the day's raw partitions."""
+    shutil.copytree(SAMPLES / "landing", stack.landing, dirs_exist_ok=True)
+    for source in SOURCES:
+        loader.load_source(stack.url, stack.landing, source, date(2026, 10, 1), stack.key)
+    facts = runner.warehouse_facts(stack.url, date(2026, 10, 1))
+    rows = sum(v for k, v in facts.items() if k.startswith("raw.") and v)
+    assert rows > 700 and facts["line_number_bytes"] == 4 * rows
+    assert facts["raw_day_bytes"] > 10 * facts["line_number_bytes"]
+    assert runner.warehouse_facts(stack.url, date(2026, 10, 2))["raw_day_bytes"] == 0

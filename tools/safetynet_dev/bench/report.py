@@ -320,6 +320,16 @@ def _machine_rows(table: _Table) -> None:
             lambda d, stage=stage: _others(d.get("stage_other_cores", {}).get(stage, {})),
         )
     table.each("  database size, MiB", lambda d: _mib(d["warehouse"].get("database_bytes")), 0)
+    table.each(
+        "  the day's raw partitions, MiB", lambda d: _mib(d["warehouse"].get("raw_day_bytes")), 0
+    )
+    table.each("    of it source line numbers, %", _line_number_share, 1)
+
+
+def _line_number_share(day: dict[str, Any]) -> float | None:
+    """(issue 21) raw.*.line_no (4 bytes a row) against the day's raw partitions."""
+    raw, lines = day["warehouse"].get("raw_day_bytes"), day["warehouse"].get("line_number_bytes")
+    return 100.0 * lines / raw if raw and lines is not None else None
 
 
 def _others(others: dict[str, float]) -> str | None:

@@ -159,7 +159,25 @@ def warehouse_facts(url: str, day: date) -> dict[str, Any]:
         )
         size = conn.execute("select pg_database_size(current_database())").fetchone()
         facts["database_bytes"] = int(size[0]) if size else None
+        facts["raw_day_bytes"] = _raw_day_bytes(conn, day)
+    # (issue 21) every raw row keeps the physical line it came from: an integer column
+    raw_rows = sum(facts[f"raw.{spec.table}"] or 0 for spec in SPECS)
+    facts["line_number_bytes"] = LINE_NUMBER_BYTES * raw_rows
     return facts
+
+
+LINE_NUMBER_BYTES = 4  # raw.*.line_no integer not null
+RAW_DAY_BYTES = """
+select coalesce(sum(pg_total_relation_size(c.oid)), 0)
+from pg_inherits i join pg_class c on c.oid = i.inhrelid
+join pg_class p on p.oid = i.inhparent join pg_namespace n on n.oid = p.relnamespace
+where n.nspname = 'raw' and pg_get_expr(c.relpartbound, c.oid) like %s"""
+
+
+def _raw_day_bytes(conn: psycopg.Connection, day: date) -> int:
+    """The day's raw partitions on disk (tables, indexes, toast)."""
+    row = conn.execute(RAW_DAY_BYTES, (f"%'{day.isoformat()}'%",)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def overnight(url: str) -> dict[str, float]:
