@@ -219,7 +219,21 @@ def _where(settings: Settings, dates: list[date]) -> str:
     lines.append(f"  Data Docs  {gate.data_docs_index(settings.reports_dir)}")
     lines.append(f"  dbt docs   {Path('dbt_project/target/index.html').resolve()} (make docs)")
     lines.append(f"  warehouse  {settings.warehouse_url.split('@')[-1]} (make psql)")
+    lines.append(f"  dashboards {_superset_where()}")
     return "\n".join(lines)
+
+
+def _superset_where() -> str:
+    """(issue 22) Superset: running or how to start it (docs/superset.md)."""
+    from safetynet_dev.stack import ports
+
+    port = int(os.environ.get("SAFETYNET_SUPERSET_PORT") or 8088)
+    if ports.port_open(port):
+        return f"Superset http://127.0.0.1:{port}/ (logins: make superset, docs/superset.md)"
+    return (
+        "make superset: 低收入人口 cockpit, 监测预警, 数据质量 in Superset "
+        "(logins printed; docs/superset.md)"
+    )
 
 
 def _lineage(conn: Any, settings: Settings, dates: list[date]) -> str:
