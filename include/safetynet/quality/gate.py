@@ -419,7 +419,7 @@ def _key_examples(url: str, result: Any) -> dict[tuple, list]:
 
 def mask_results(context: Any, result: Any) -> None:
     """Mask every check result of a checkpoint run in place (examples and observed
-    values of id columns as masked ids, of name columns as masked names, 15+-digit
+    values of id columns as masked ids, of name columns as masked names, 15-to-18-digit
     runs anywhere: ``privacy``) and store the masked results over GX's, so the
     validation files and the Data Docs rendered from them hold no raw id or name."""
     store = context.validation_results_store
