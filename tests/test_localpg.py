@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import stat
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,13 +17,24 @@ from safetynet_dev.stack.ports import free_port
 pytestmark = pytest.mark.integration
 
 
-def test_start_reuse_stop() -> None:
-    # Under the project's var/: the server runs as `postgres` when we are root,
-    # and pytest's own tmp folders are private to root.
-    var = config.var_dir() / "test-localpg"
+def _folder(name: str) -> Path:
+    """An empty folder under the project's var/: the server runs as `postgres` when we
+    are root, and pytest's own tmp folders are private to root."""
+    var = config.var_dir() / name
     shutil.rmtree(var, ignore_errors=True)
     var.mkdir(parents=True)
-    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
+    return var
+
+
+def _cluster(var: Path, port: int | None = None) -> localpg.Cluster:
+    return localpg.Cluster(
+        var / "pgdata", var / "pgsock", port or free_port(), localpg.find_bin_dir()
+    )
+
+
+def test_start_reuse_stop() -> None:
+    var = _folder("test-localpg")
+    cluster = _cluster(var)
     try:
         assert cluster.start() is True
         assert cluster.is_running()
@@ -41,11 +53,9 @@ def test_start_reuse_stop() -> None:
 def test_port_given_at_start_wins_over_the_one_of_initdb() -> None:
     """SAFETYNET_PG_PORT moves an existing cluster (e.g. a second checkout's tests beside
     a running one): the port is given at every start, not only written at initdb."""
-    var = config.var_dir() / "test-localpg-port"
-    shutil.rmtree(var, ignore_errors=True)
-    var.mkdir(parents=True)
-    first = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
-    moved = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
+    var = _folder("test-localpg-port")
+    first = _cluster(var)
+    moved = _cluster(var)
     assert first.port != moved.port
     try:
         first.start()
@@ -62,10 +72,8 @@ def test_settings_reach_a_cluster_made_by_an_older_checkout() -> None:
     """A setting added since a cluster's initdb is appended at its next start; a value
     already there (an older initdb or ALTER SYSTEM) is kept. With wal_level minimal a
     COPY into a table truncated in its own transaction writes no WAL (every raw load)."""
-    var = config.var_dir() / "test-localpg-settings"
-    shutil.rmtree(var, ignore_errors=True)
-    var.mkdir(parents=True)
-    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
+    var = _folder("test-localpg-settings")
+    cluster = _cluster(var)
     conf = var / "pgdata" / "postgresql.auto.conf"
     try:
         cluster.start()
@@ -101,10 +109,8 @@ def _wal_bytes_of_a_truncated_copy(conn: psycopg.Connection, rows: int) -> int:
 def test_the_cluster_wants_the_password_of_a_0600_file() -> None:
     """Issue 20: scram-sha-256 for every connection, the password generated into the
     pgpass file beside the data folder (0600), the socket folder 0700, no trust."""
-    var = config.var_dir() / "test-localpg-password"
-    shutil.rmtree(var, ignore_errors=True)
-    var.mkdir(parents=True)
-    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
+    var = _folder("test-localpg-password")
+    cluster = _cluster(var)
     try:
         cluster.start()
         assert stat.S_IMODE(cluster.password_file.stat().st_mode) == 0o600
@@ -124,10 +130,8 @@ def test_the_cluster_wants_the_password_of_a_0600_file() -> None:
 
 
 def test_a_trust_cluster_of_an_older_checkout_gets_the_password_and_keeps_its_data() -> None:
-    var = config.var_dir() / "test-localpg-trust"
-    shutil.rmtree(var, ignore_errors=True)
-    var.mkdir(parents=True)
-    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
+    var = _folder("test-localpg-trust")
+    cluster = _cluster(var)
     trusted = f"postgresql://safetynet@127.0.0.1:{cluster.port}/postgres"
     try:
         _start_as_an_older_checkout_did(cluster)
@@ -152,10 +156,8 @@ def test_a_trust_cluster_of_an_older_checkout_gets_the_password_and_keeps_its_da
 
 def test_a_running_trust_cluster_is_switched_in_place_by_start() -> None:
     """`make up` beside a server an older checkout started: a reload, no restart."""
-    var = config.var_dir() / "test-localpg-trust-running"
-    shutil.rmtree(var, ignore_errors=True)
-    var.mkdir(parents=True)
-    cluster = localpg.Cluster(var / "pgdata", var / "pgsock", free_port(), localpg.find_bin_dir())
+    var = _folder("test-localpg-trust-running")
+    cluster = _cluster(var)
     trusted = f"postgresql://safetynet@127.0.0.1:{cluster.port}/postgres"
     try:
         _start_as_an_older_checkout_did(cluster)
@@ -190,14 +192,12 @@ def _refused(url: str) -> None:
 
 def test_a_start_that_fails_says_why() -> None:
     """A port in use (or any pg_ctl failure) raises with the end of the server log."""
-    var = config.var_dir() / "test-localpg-busy"
-    shutil.rmtree(var, ignore_errors=True)
-    var.mkdir(parents=True)
+    var = _folder("test-localpg-busy")
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        cluster = localpg.Cluster(var / "pgdata", var / "pgsock", port, localpg.find_bin_dir())
+        cluster = _cluster(var, port)
         try:
             with pytest.raises(localpg.ClusterStartError, match=f"port {port}") as failed:
                 cluster.start()
