@@ -226,10 +226,11 @@ def _where(settings: Settings, dates: list[date]) -> str:
 def _superset_where() -> str:
     """(issue 22) Superset: running or how to start it (docs/superset.md)."""
     from safetynet_dev.stack import ports
+    from safetynet_dev.stack.superset import Superset
 
-    port = int(os.environ.get("SAFETYNET_SUPERSET_PORT") or 8088)
-    if ports.port_open(port):
-        return f"Superset http://127.0.0.1:{port}/ (logins: make superset, docs/superset.md)"
+    superset = Superset()  # its port and URL from the environment, as make superset reads them
+    if ports.port_open(superset.port):
+        return f"Superset {superset.url}/ (logins: make superset, docs/superset.md)"
     return (
         "make superset: 低收入人口 cockpit, 监测预警, 数据质量 in Superset "
         "(logins printed; docs/superset.md)"

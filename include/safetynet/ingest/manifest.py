@@ -140,9 +140,10 @@ def file_facts(path: Path, has_header: bool, multiline: bool = False, label: str
             last = chunk[-1:]
     if quotes:  # rare (a value with a comma or a quote): the file again, record by record
         with open(open_regular(path, label or path.name), "rb") as handle:
-            return _record_facts(handle.read(), has_header)
-    lines = newlines + (1 if last and last != b"\n" else 0)
-    return FileFacts(max(lines - (1 if has_header else 0), 0), digest.hexdigest())
+            rows = count_records(handle.read())
+    else:
+        rows = newlines + (1 if last and last != b"\n" else 0)
+    return FileFacts(max(rows - (1 if has_header else 0), 0), digest.hexdigest())
 
 
 def _record_facts(data: bytes, has_header: bool) -> FileFacts:

@@ -38,16 +38,20 @@ on conflict (run_id, event_type, job_name, event_time) do nothing
 # Every re-run of a date gives dbt_build the same OpenLineage run id, so the parent
 # event is the latest one at or before the model's (the re-run that built it).
 INHERIT = """
-update audit.lineage_events as c
-set (airflow_run_id, extract_date) = (
-    select p.airflow_run_id, p.extract_date from audit.lineage_events as p
-    where p.run_id = c.parent_run_id and p.airflow_run_id is not null
+with parent as (
+    select distinct on (c.run_id, c.event_type, c.job_name, c.event_time)
+        c.run_id, c.event_type, c.job_name, c.event_time, p.airflow_run_id, p.extract_date
+    from audit.lineage_events as c
+    inner join audit.lineage_events as p
+        on p.run_id = c.parent_run_id and p.airflow_run_id is not null
         and p.event_time <= c.event_time
-    order by p.event_time desc limit 1)
-where c.airflow_run_id is null and c.parent_run_id is not null
-    and exists (select from audit.lineage_events as p
-                where p.run_id = c.parent_run_id and p.airflow_run_id is not null
-                    and p.event_time <= c.event_time)
+    where c.airflow_run_id is null
+    order by c.run_id, c.event_type, c.job_name, c.event_time, p.event_time desc)
+update audit.lineage_events as c
+set airflow_run_id = parent.airflow_run_id, extract_date = parent.extract_date
+from parent
+where (c.run_id, c.event_type, c.job_name, c.event_time)
+    = (parent.run_id, parent.event_type, parent.job_name, parent.event_time)
 """
 
 
