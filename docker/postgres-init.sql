@@ -1,21 +1,35 @@
 -- First start of the postgres container only (empty data volume): the image's
 -- entrypoint runs this file with psql as the superuser, ON_ERROR_STOP on.
 -- Passwords come from the container environment (docker-compose.yml passes
--- AIRFLOW_DB_PASSWORD and WAREHOUSE_DB_PASSWORD from .env); nothing secret is here.
+-- AIRFLOW_DB_PASSWORD, WAREHOUSE_DB_PASSWORD and the three SUPERSET_*_DB_PASSWORD from
+-- .env); nothing secret is here.
 -- Changing them later: ALTER ROLE ... PASSWORD, then update .env (this file never reruns).
 
 \set airflow_password ''
 \set warehouse_password ''
+\set superset_password ''
+\set superset_analyst_password ''
+\set superset_auditor_password ''
 \getenv airflow_password AIRFLOW_DB_PASSWORD
 \getenv warehouse_password WAREHOUSE_DB_PASSWORD
-select :'airflow_password' = '' as no_airflow_password,
-       :'warehouse_password' = '' as no_warehouse_password \gset
-\if :no_airflow_password
-  do $$ begin raise exception 'AIRFLOW_DB_PASSWORD is not set'; end $$;
-\endif
-\if :no_warehouse_password
-  do $$ begin raise exception 'WAREHOUSE_DB_PASSWORD is not set'; end $$;
-\endif
+\getenv superset_password SUPERSET_DB_PASSWORD
+\getenv superset_analyst_password SUPERSET_ANALYST_DB_PASSWORD
+\getenv superset_auditor_password SUPERSET_AUDITOR_DB_PASSWORD
+-- Every password is required: stop, naming the ones that are empty.
+select coalesce(string_agg(name, ', '), '') as missing_passwords
+from (values ('AIRFLOW_DB_PASSWORD', :'airflow_password'),
+             ('WAREHOUSE_DB_PASSWORD', :'warehouse_password'),
+             ('SUPERSET_DB_PASSWORD', :'superset_password'),
+             ('SUPERSET_ANALYST_DB_PASSWORD', :'superset_analyst_password'),
+             ('SUPERSET_AUDITOR_DB_PASSWORD', :'superset_auditor_password')) as p (name, value)
+where value = '' \gset
+select set_config('safetynet.missing_passwords', :'missing_passwords', false) as ignored \gset
+do $$
+begin
+    if current_setting('safetynet.missing_passwords') <> '' then
+        raise exception 'not set in .env: %', current_setting('safetynet.missing_passwords');
+    end if;
+end $$;
 
 -- Airflow metadata: its own role and database.
 create role airflow login password :'airflow_password';
@@ -37,17 +51,6 @@ grant connect on database warehouse
 -- Superset (issue 22, docs/superset.md): its metadata role and database, and the two
 -- read-only logins of its warehouse connections (members of the analyst and auditor
 -- group roles: PostgreSQL, not Superset, decides what their queries may read).
-\set superset_password ''
-\set superset_analyst_password ''
-\set superset_auditor_password ''
-\getenv superset_password SUPERSET_DB_PASSWORD
-\getenv superset_analyst_password SUPERSET_ANALYST_DB_PASSWORD
-\getenv superset_auditor_password SUPERSET_AUDITOR_DB_PASSWORD
-select :'superset_password' = '' or :'superset_analyst_password' = ''
-       or :'superset_auditor_password' = '' as no_superset_password \gset
-\if :no_superset_password
-  do $$ begin raise exception 'SUPERSET_*_DB_PASSWORD are not all set'; end $$;
-\endif
 create role superset login password :'superset_password';
 create database superset owner superset;
 revoke all on database superset from public;
