@@ -126,6 +126,7 @@ def test_stage_times_group_tasks_into_stages() -> None:
         stages.TaskTime("dbt_build", "success", _t(40), _t(100)),
         stages.TaskTime("check_marts", "success", _t(100), _t(110)),
         stages.TaskTime("publish_feed", "success", _t(110), _t(111)),
+        stages.TaskTime("compact_history", "success", _t(111), _t(114)),
         stages.TaskTime("discard_day", "skipped", None, None),
     ]
     times = stages.stage_times(tasks)
@@ -136,8 +137,9 @@ def test_stage_times_group_tasks_into_stages() -> None:
         "dbt_build": 60.0,
         "check_marts": 10.0,
         "publish": 1.0,
+        "compact": 3.0,
     }
-    assert times["total"] == 111.0
+    assert times["total"] == 114.0
     assert times["other"] == pytest.approx(1.0)  # the gap between load and check_raw
     assert times["tasks"]["load_bank"]["seconds"] == 8.0
     assert times["tasks"]["discard_day"]["seconds"] is None
@@ -342,11 +344,42 @@ def test_render_and_write_results(tmp_path: Path) -> None:
     }
     text = report.render(result)
     assert "dbt_build" in text and "select 1" in text and "[PASS] peak RSS" in text
-    assert "[PASS] one day end to end" in text
+    assert "[FAIL] every day start to feed <= 60 s (25 persons)" in text  # 100 s
     assert "[FAIL] sample-size day <= 15 s" in text  # 10 households, 100 s
     assert re.search(r"of it source line numbers, %\s+2\.5\b", text)
     path = report.write_results(result, tmp_path)
     assert path.exists() and (tmp_path / "latest.json").read_text() == path.read_text()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("persons", "feed", "expected"),
+    [(1_028_303, 59.0, True), (1_028_303, 61.0, False), (5_100_000, 290.0, True)],
+)
+def test_day_target_by_scale(persons: int, feed: float, expected: bool) -> None:
+    """(issue 23) 1M persons: 60 s to the feed; a province of 5M: 300 s."""
+    days = [{"feed_seconds": feed, "process_wall_seconds": feed + 20, "returncode": 0}]
+    result = {"days": days, "generation": {"persons": persons}}
+    _, ok, detail = report._day_target(result)
+    assert ok is expected and str(round(feed + 20, 1)) in detail
+
+
+@pytest.mark.unit
+def test_history_growth_counts_days_after_a_full_window() -> None:
+    """(issue 23) Growth is judged on days whose day before had a full window."""
+
+    def day(size_mib: int) -> dict:
+        files = {"bank": {"b.txt": {"rows": 1, "bytes": 100 * MIB}}}
+        return {"date": "d", "files": files, "warehouse": {"database_bytes": size_mib * MIB}}
+
+    days = [day(500), day(600), day(609), day(620)]  # grows 100, 9, 11 MiB
+    window_1 = {"days": days, "parameters": {"snapshot_window_days": "1"}}
+    assert report.growth(days)[1:] == [100 * MIB, 9 * MIB, 11 * MIB]
+    _, ok, detail = report._history_growth_target(window_1)
+    assert ok is False and "11.0%" in detail and "9.0%" in detail and "100 of" not in detail
+    assert report._history_growth_target({**window_1, "days": days[:3]})[1] is True
+    _, ok, _ = report._history_growth_target({"days": days, "parameters": {}})
+    assert ok is None  # a 14-day window is not full after 4 days
 
 
 @pytest.mark.unit

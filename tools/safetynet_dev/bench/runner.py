@@ -53,6 +53,12 @@ from safetynet_dev.synth import casework
 from safetynet_dev.synth.generator import generate
 
 
+def _feed_seconds(tasks: dict[str, Any], started: float) -> float | None:
+    """Seconds from the ``airflow dags test`` start to the end of ``publish_feed``."""
+    end = tasks.get("publish_feed", {}).get("end")
+    return end - started if end else None
+
+
 def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[str, Any]:
     """``airflow dags test`` for ``day`` with the sampler; everything measured about it."""
     log_file = deployment.root / "logs" / f"dags_test_{day.isoformat()}.log"
@@ -107,6 +113,8 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
         "run_state": run.get("state"),
         "run_id": run.get("run_id"),
         "process_wall_seconds": wall,
+        # (issue 23) the day's feed is out when publish_feed ends (compaction comes after)
+        "feed_seconds": _feed_seconds(times["tasks"], started),
         **times,
         "memory": memory.as_dict(),
         "task_peak_rss": task_memory,
@@ -344,6 +352,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "interval": args.interval,
             "parallelism": args.parallelism,
             "back_to_back": args.back_to_back,
+            # (issue 23) the snapshot window the run used (history of older dates)
+            "snapshot_window_days": deployment.environ().get(
+                "SAFETYNET_SNAPSHOT_WINDOW_DAYS", "default"
+            ),
         },
         "machine": {
             "cpus": os.cpu_count(),

@@ -20,6 +20,8 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dbt_build", ("dbt_build",)),
     ("check_marts", ("check_marts",)),
     ("publish", ("publish_feed",)),
+    # (issue 23) after the feed: fold dates older than the snapshot window into history
+    ("compact", ("compact_history",)),
 )
 
 
