@@ -120,6 +120,8 @@ class Settings:
     reports_dir: Path
     source_timeout: int
     warehouse_url: str
+    # issue 23: the newest N processed dates keep whole snapshots (docs/history.md)
+    snapshot_window_days: int = 14
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -130,7 +132,28 @@ class Settings:
             reports_dir=Path(_env("SAFETYNET_REPORTS_DIR", str(var / "reports"))),
             source_timeout=int(_env("SAFETYNET_SOURCE_TIMEOUT", "3600")),
             warehouse_url=_env("AIRFLOW_CONN_WAREHOUSE", local_warehouse_url()),
+            snapshot_window_days=snapshot_window_days(),
         )
+
+
+class SettingError(ValueError):
+    """A setting from the environment has a value the pipeline cannot use."""
+
+
+def snapshot_window_days() -> int:
+    """SAFETYNET_SNAPSHOT_WINDOW_DAYS (issue 23): how many of the newest processed
+    dates keep whole snapshots; older ones are folded into the change history.
+    An integer >= 1 (1: only the date just built), default 14."""
+    value = _env("SAFETYNET_SNAPSHOT_WINDOW_DAYS", "14").strip()
+    try:
+        days = int(value)
+    except ValueError:
+        days = 0
+    if days < 1 or not value.lstrip("+").isdigit():
+        raise SettingError(
+            f"SAFETYNET_SNAPSHOT_WINDOW_DAYS must be a whole number of days >= 1, got {value!r}"
+        )
+    return days
 
 
 class PseudonymKeyError(RuntimeError):

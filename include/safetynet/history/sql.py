@@ -1,0 +1,185 @@
+"""SQL of the change history, generated from the specs (issue 23, design 2.2-2.4).
+
+``history_sql()`` is the text of ``include/safetynet/sql/history.sql`` (the tables,
+indexes, calendar, views and functions; a unit test keeps the file equal to it:
+``python -m safetynet.history sql > include/safetynet/sql/history.sql``). The fold's
+statements are built here too, so the views and the fold read one definition.
+"""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from safetynet.history.specs import CALENDAR, RAW_SPECS, SPECS, Spec, Stored
+
+ENGINEER = "safetynet_engineer"
+READERS = ("safetynet_analyst", "safetynet_auditor")
+
+
+def ident(spec: Spec, suffix: str = "") -> sql.Identifier:
+    return sql.Identifier(spec.schema, spec.table + suffix)
+
+
+def part_names(spec: Spec) -> list[str]:
+    """The version tables of ``spec``: ``__hist``, and ``__histv`` when volatile."""
+    return ["__hist", "__histv"] if spec.volatile else ["__hist"]
+
+
+def part_columns(spec: Spec, suffix: str) -> tuple[Stored, ...]:
+    return spec.volatile if suffix == "__histv" else spec.stable
+
+
+def columns_list(names: list[str], alias: str = "") -> sql.Composable:
+    if alias:
+        return sql.SQL(", ").join(sql.Identifier(alias, n) for n in names)
+    return sql.SQL(", ").join(sql.Identifier(n) for n in names)
+
+
+def valid_at(alias: str, date: str = "d.extract_date") -> sql.Composable:
+    """``alias`` is valid on the date: valid_from <= X < coalesce(valid_to, infinity)."""
+    return sql.SQL("{a}.valid_from <= {d} and ({a}.valid_to is null or {a}.valid_to > {d})").format(
+        a=sql.Identifier(alias), d=sql.SQL(date)
+    )
+
+
+def _create_tables(spec: Spec) -> sql.Composable:
+    keys = sql.SQL(", ").join(
+        sql.SQL("{} {} not null").format(sql.Identifier(k), sql.SQL(spec.column_type(k)))
+        for k in spec.key
+    )
+    statements = [
+        sql.SQL(
+            "create table if not exists {t} (\n"
+            "    key_id integer generated always as identity primary key,\n"
+            "    {keys},\n    unique ({cols}));"
+        ).format(t=ident(spec, "__keys"), keys=keys, cols=columns_list(list(spec.key)))
+    ]
+    for suffix in part_names(spec):
+        cols = sql.SQL(",\n    ").join(
+            sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.type))
+            for c in part_columns(spec, suffix)
+        )
+        name = spec.table + suffix
+        statements += [
+            sql.SQL(
+                "create table if not exists {t} (\n    key_id integer not null,\n    {cols},\n"
+                "    valid_from date not null,\n    valid_to date\n) with (fillfactor = 90);"
+            ).format(t=ident(spec, suffix), cols=cols),
+            sql.SQL(
+                "create index if not exists {i} on {t} (key_id) where valid_to is null;"
+            ).format(i=sql.Identifier(name + "_open"), t=ident(spec, suffix)),
+            sql.SQL("create index if not exists {i} on {t} using brin (valid_from);").format(
+                i=sql.Identifier(name + "_from"), t=ident(spec, suffix)
+            ),
+            sql.SQL("create index if not exists {i} on {t} using brin (valid_to);").format(
+                i=sql.Identifier(name + "_to"), t=ident(spec, suffix)
+            ),
+        ]
+    return sql.SQL("\n").join(statements)
+
+
+def point_in_time(spec: Spec) -> sql.Composable:
+    """select <public columns> from the calendar ``d`` and the versions valid on
+    d.extract_date; the caller adds the date condition."""
+    outputs = sql.SQL(",\n    ").join(
+        sql.SQL("{} as {}").format(sql.SQL(spec.output(name)), sql.Identifier(name))
+        for name, _ in spec.columns
+    )
+    joins: list[sql.Composable] = [
+        sql.SQL("join {h} h on {valid}").format(h=ident(spec, "__hist"), valid=valid_at("h")),
+        sql.SQL("join {k} k on k.key_id = h.key_id").format(k=ident(spec, "__keys")),
+    ]
+    if spec.volatile:
+        joins.append(
+            sql.SQL("join {v} v on v.key_id = h.key_id and {valid}").format(
+                v=ident(spec, "__histv"), valid=valid_at("v")
+            )
+        )
+    if spec.joins:
+        joins.append(sql.SQL(spec.joins))
+    return sql.SQL(
+        "select\n    {outputs}\nfrom {cal} d\n{joins}\nwhere d.table_name = {name}"
+    ).format(
+        outputs=outputs,
+        cal=sql.SQL(CALENDAR),
+        joins=sql.SQL("\n").join(joins),
+        name=sql.Literal(spec.table),
+    )
+
+
+def _reader(spec: Spec) -> sql.Composable:
+    if spec.is_raw:
+        return sql.SQL(
+            "create or replace function {f}(x date) returns setof {t}\n"
+            "language sql stable as $fn$\n{body}\n    and d.extract_date = x\n$fn$;"
+        ).format(f=ident(spec, "__at"), t=ident(spec), body=point_in_time(spec))
+    return sql.SQL("create or replace view {v} as\n{body};").format(
+        v=ident(spec, "__history"), body=point_in_time(spec)
+    )
+
+
+def _grants(spec: Spec) -> sql.Composable:
+    tables = sql.SQL(", ").join(ident(spec, s) for s in ["__keys", *part_names(spec)])
+    readers = sql.SQL(", ").join(sql.Identifier(r) for r in READERS)
+    engineer = sql.Identifier(ENGINEER)
+    if spec.is_raw:
+        return sql.SQL(
+            "grant all on {t} to {e};\nrevoke all on {t} from {r};\n"
+            "revoke all on function {f}(date) from public;\n"
+            "grant execute on function {f}(date) to {e};"
+        ).format(t=tables, e=engineer, r=readers, f=ident(spec, "__at"))
+    return sql.SQL("grant all on {t}, {v} to {e};\ngrant select on {t}, {v} to {r};").format(
+        t=tables, v=ident(spec, "__history"), e=engineer, r=readers
+    )
+
+
+HEADER = """\
+-- Change history (issue 23, docs/history.md, docs/history-design.md 2.2-2.4).
+-- GENERATED from safetynet/history/specs.py: do not edit by hand, run
+--   python -m safetynet.history sql > include/safetynet/sql/history.sql
+-- Idempotent, run by every set-up after roles.sql and before dbt (it reads no
+-- dbt table). Raw history: engineers only. Mart history:
+-- readable like the marts. audit.history_days: auditors, by name.
+"""
+
+CALENDAR_SQL = """\
+-- 已折叠日期 the folded dates: a version is visible on X when it is valid on X and
+-- (table, X) is here. batch_id: the raw load batch that stood for X; rows and
+-- text_md5: the snapshot's row count and digest (the fold's proof).
+create table if not exists audit.history_days (
+    table_name text not null, extract_date date not null,
+    batch_id bigint,
+    rows bigint not null,
+    text_md5 text not null,
+    run_id text, folded_at timestamptz not null default now(),
+    primary key (table_name, extract_date));
+-- dates taken out of the calendar (discard_day): the next compaction moves the
+-- version bounds at such a date to the next folded date and merges (history.fold)
+create table if not exists audit.history_dropped_days (
+    table_name text not null, extract_date date not null,
+    primary key (table_name, extract_date));
+create or replace function audit.history_days_dropped() returns trigger
+language plpgsql as $fn$
+begin
+    insert into audit.history_dropped_days
+    select distinct table_name, extract_date from gone
+    on conflict do nothing;
+    return null;
+end $fn$;
+create or replace trigger history_days_dropped after delete on audit.history_days
+    referencing old table as gone for each statement
+    execute function audit.history_days_dropped();
+grant all on audit.history_days, audit.history_dropped_days to safetynet_engineer;
+grant select on audit.history_days to safetynet_auditor;
+"""
+
+
+def history_sql() -> str:
+    """The whole text of sql/history.sql."""
+    parts = [HEADER, CALENDAR_SQL]
+    for spec in SPECS:
+        kind = "raw snapshot" if spec in RAW_SPECS else "mart"
+        parts.append(f"-- {spec.schema}.{spec.table} ({kind})\n")
+        for piece in (_create_tables(spec), _reader(spec), _grants(spec)):
+            parts.append(piece.as_string() + "\n")
+    return "\n".join(parts)
