@@ -1,7 +1,8 @@
 """One alert's account as a JSON-ready dict (issue 21): the alert, the rule version
 of that date's run, the delivered records, the day's checks, the publication and
 the OpenLineage runs. Reads ``marts`` and ``audit`` (and ``raw`` for line numbers);
-never the landing files.
+the landing files only for a date older than the snapshot window, whose raw
+partitions are restored from them (``restore``, issue 23).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 import psycopg
 
 from safetynet import warehouse
-from safetynet.explain import sources
+from safetynet.config import Settings
+from safetynet.explain import restore, sources
 
 MODELS = {
     "A01": "int_alerts__a01_deceased_beneficiary",
@@ -265,12 +267,23 @@ def lineage(
     ]
 
 
-def explain(url: str, alert_id: str, on: date | None = None, feed_dir: Path | None = None) -> dict:
-    """The whole account of one alert (issue 21); raises UnknownAlert."""
+def explain(
+    url: str,
+    alert_id: str,
+    on: date | None = None,
+    feed_dir: Path | None = None,
+    landing: Path | None = None,
+) -> dict:
+    """The whole account of one alert (issue 21); raises UnknownAlert, and
+    restore.RestoreRefused when its date is older than the snapshot window and a
+    landing file is missing or not the one loaded (issue 23). ``landing``: the landing
+    folder (default ``SAFETYNET_LANDING_DIR``), read only for such a date."""
     with warehouse.connect(url) as conn:
         alert = find_alert(conn, alert_id, on)
         run_id = run_of(conn, alert.alert_date)
-        records = sources.delivered_records(conn, alert)
+        folder = landing if landing is not None else Settings.from_env().landing_dir
+        relations = restore.restore(conn, url, folder, alert.alert_date)
+        records = sources.delivered_records(conn, alert, relations)
         tables = sorted({r["table"] for r in records})
         return {
             "alert_id": alert.alert_id,
