@@ -2,20 +2,13 @@
 
 ``compact(url, window_days)`` folds every processed date older than the window into
 the history tables of ``sql/history.sql``; ``status(url, window_days)`` says what is
-where (docs/history.md). The specs of what is kept: ``safetynet.history.specs``.
+where (docs/history.md). The specs of what is kept: ``safetynet.history.specs``;
+the fold itself: ``safetynet.history.fold``; the entry: ``safetynet.history.compaction``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from safetynet.history.compaction import CompactionReport, FoldResult, compact, status
+from safetynet.history.fold import HistoryVerificationError
 
-__all__ = ["CompactionReport", "FoldResult", "compact", "status"]
-
-
-def __getattr__(name: str) -> Any:
-    # imported on use: sql/specs stay importable without the fold's dependencies
-    if name in __all__:
-        from safetynet.history import compact as module
-
-        return getattr(module, name)
-    raise AttributeError(name)
+__all__ = ["CompactionReport", "FoldResult", "HistoryVerificationError", "compact", "status"]

@@ -1,0 +1,353 @@
+"""Fold one date of one table into its change history (issue 23, design 2.3).
+
+``fold(conn, spec, x)`` runs inside the caller's transaction: it stages the snapshot
+of X with its key ids, writes the versions (fast path when X is later than every
+folded date of the table; else the slow path: equal to the point in time already
+kept -> nothing rewritten, different -> replace the day and merge neighbours),
+records X in ``audit.history_days``, verifies that the point-in-time rows of X are
+the snapshot (count and digest of the row text) and only then removes the snapshot
+(drops the raw partition, under ``lock_timeout``; deletes the mart's ``__recent``
+rows of X). Any failure raises: the transaction rolls back and the snapshot stays.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+import psycopg
+from psycopg import sql
+
+from safetynet.history.specs import CALENDAR, Spec
+from safetynet.history.sql import ident, part_columns, part_names
+
+log = logging.getLogger(__name__)
+
+FAST = "fast"
+SLOW_EQUAL = "slow-equal"
+SLOW_REPLACED = "slow-replaced"
+LOCK_TIMEOUT = "5s"
+
+
+class HistoryVerificationError(RuntimeError):
+    """The point-in-time rows of a date are not its snapshot: nothing was folded."""
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Row count and digest of a set of rows' text: md5 of the count and of the sums
+    of each row text's md5 (two 64-bit halves), so no sort of the rows is needed."""
+
+    rows: int
+    text_md5: str
+
+
+@dataclass
+class Folded:
+    path: str
+    rows: int
+    snapshot_kept: bool = False
+
+
+def snapshot_rel(spec: Spec) -> sql.Composable:
+    return ident(spec) if spec.is_raw else ident(spec, "__recent")
+
+
+def _row_text(names: list[str] | tuple[str, ...], alias: str) -> sql.Composable:
+    return sql.SQL("row({})::text").format(
+        sql.SQL(", ").join(sql.Identifier(alias, n) for n in names)
+    )
+
+
+def _digest(conn: psycopg.Connection, source: sql.Composable, spec: Spec) -> Digest:
+    query = sql.SQL(
+        "select count(*), md5(count(*) || ':' || coalesce(sum(('x' || substr(m, 1, 16))"
+        "::bit(64)::bigint::numeric), 0) || ':' || coalesce(sum(('x' || substr(m, 17, 16))"
+        "::bit(64)::bigint::numeric), 0)) from (select md5({row}) as m from {src}) q"
+    ).format(row=_row_text(spec.compared, "s"), src=source)
+    row = conn.execute(query).fetchone()
+    assert row is not None
+    return Digest(int(row[0]), str(row[1]))
+
+
+def snapshot_source(spec: Spec, x: date) -> sql.Composable:
+    return sql.SQL("{rel} s where s.{col} = {x}").format(
+        rel=snapshot_rel(spec), col=sql.Identifier(spec.date_column), x=sql.Literal(x)
+    )
+
+
+def point_in_time_source(spec: Spec, x: date) -> sql.Composable:
+    """The rows of ``spec`` as of X rebuilt from the history (alias ``s``)."""
+    if spec.is_raw:
+        return sql.SQL("{f}({x}) s").format(f=ident(spec, "__at"), x=sql.Literal(x))
+    return sql.SQL("{v} s where s.{col} = {x}").format(
+        v=ident(spec, "__history"), col=sql.Identifier(spec.date_column), x=sql.Literal(x)
+    )
+
+
+def snapshot_digest(conn: psycopg.Connection, spec: Spec, x: date) -> Digest:
+    return _digest(conn, snapshot_source(spec, x), spec)
+
+
+def point_in_time_digest(conn: psycopg.Connection, spec: Spec, x: date) -> Digest:
+    return _digest(conn, point_in_time_source(spec, x), spec)
+
+
+def raw_partition(conn: psycopg.Connection, spec: Spec, x: date) -> str | None:
+    """The raw partition holding X (the loader's ``replace_partition`` makes it)."""
+    row = conn.execute(
+        """select c.oid::regclass::text from pg_inherits i join pg_class c on c.oid = i.inhrelid
+           where i.inhparent = %s::regclass
+             and pg_get_expr(c.relpartbound, c.oid) = format('FOR VALUES IN (%%L)', %s::date)""",
+        (f"raw.{spec.table}", x),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _calendar(conn: psycopg.Connection, spec: Spec) -> list[date]:
+    rows = conn.execute(
+        f"select extract_date from {CALENDAR} where table_name = %s order by 1", (spec.table,)
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _key_match(spec: Spec, a: str, b: str) -> sql.Composable:
+    return sql.SQL(" and ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(a, k), sql.Identifier(b, k)) for k in spec.key
+    )
+
+
+def _stage(conn: psycopg.Connection, spec: Spec, x: date) -> None:
+    """New keys into ``__keys``; the snapshot with key ids and stored columns into
+    the temporary table ``hs_s``."""
+    keys = sql.SQL(", ").join(sql.Identifier(k) for k in spec.key)
+    conn.execute(
+        sql.SQL(
+            "insert into {keys} ({cols}) select distinct {scols} from {src} "
+            "and not exists (select 1 from {keys} k where {match})"
+        ).format(
+            keys=ident(spec, "__keys"),
+            cols=keys,
+            scols=sql.SQL(", ").join(sql.Identifier("s", k) for k in spec.key),
+            src=snapshot_source(spec, x),
+            match=_key_match(spec, "k", "s"),
+        )
+    )
+    stored = sql.SQL(", ").join(
+        sql.SQL("{} as {}").format(sql.SQL(c.source()), sql.Identifier(c.name))
+        for c in spec.stable + spec.volatile
+    )
+    conn.execute("drop table if exists pg_temp.hs_s")
+    conn.execute(
+        sql.SQL(
+            "create temp table hs_s on commit drop as select k.key_id, {stored} "
+            "from {rel} s join {keys} k on {match} where s.{col} = {x}"
+        ).format(
+            stored=stored,
+            rel=snapshot_rel(spec),
+            keys=ident(spec, "__keys"),
+            match=_key_match(spec, "k", "s"),
+            col=sql.Identifier(spec.date_column),
+            x=sql.Literal(x),
+        )
+    )
+    conn.execute("analyze hs_s")
+
+
+def _names(spec: Spec, suffix: str) -> list[str]:
+    return [c.name for c in part_columns(spec, suffix)]
+
+
+def _fast(conn: psycopg.Connection, spec: Spec, x: date) -> None:
+    """Close open versions gone or different on X; open one for every row of X
+    without an open identical version (design 2.3, the row hash is the text)."""
+    for suffix in part_names(spec):
+        names = _names(spec, suffix)
+        table = ident(spec, suffix)
+        conn.execute(
+            sql.SQL(
+                "update {t} o set valid_to = {x} where o.valid_to is null and not exists "
+                "(select 1 from hs_s s where s.key_id = o.key_id and {srow} = {orow})"
+            ).format(
+                t=table, x=sql.Literal(x), srow=_row_text(names, "s"), orow=_row_text(names, "o")
+            )
+        )
+        conn.execute(
+            sql.SQL(
+                "insert into {t} (key_id, {cols}, valid_from, valid_to) "
+                "select s.key_id, {scols}, {x}, null from hs_s s where not exists "
+                "(select 1 from {t} o where o.valid_to is null and o.key_id = s.key_id)"
+            ).format(
+                t=table,
+                cols=sql.SQL(", ").join(sql.Identifier(n) for n in names),
+                scols=sql.SQL(", ").join(sql.Identifier("s", n) for n in names),
+                x=sql.Literal(x),
+            )
+        )
+
+
+def merge_at(conn: psycopg.Connection, spec: Spec, suffix: str, m: date) -> None:
+    """Join neighbouring versions of a key meeting at ``m`` with the same row text."""
+    names = _names(spec, suffix)
+    conn.execute(
+        sql.SQL(
+            "with pairs as (select a.ctid as a_id, b.ctid as b_id, b.valid_to as b_to "
+            "from {t} a join {t} b on b.key_id = a.key_id and b.valid_from = {m} "
+            "where a.valid_to = {m} and {arow} = {brow}), "
+            "gone as (delete from {t} where ctid in (select b_id from pairs)) "
+            "update {t} t set valid_to = pairs.b_to from pairs where t.ctid = pairs.a_id"
+        ).format(
+            t=ident(spec, suffix),
+            m=sql.Literal(m),
+            arow=_row_text(names, "a"),
+            brow=_row_text(names, "b"),
+        )
+    )
+
+
+def _replace_day(conn: psycopg.Connection, spec: Spec, x: date, n: date | None) -> None:
+    """Replace X's versions by the rows of ``hs_s`` (design 2.3 "Slow path"):
+    split every version covering X into [from, X) and [n, to), insert X's rows as
+    [X, n), merge at X and at n (n = the next folded date after X, or none)."""
+    cover = sql.SQL("{} and valid_from <= {x} and (valid_to is null or valid_to > {x})")
+    for suffix in part_names(spec):
+        names = _names(spec, suffix)
+        table = ident(spec, suffix)
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in names)
+        args = {"t": table, "x": sql.Literal(x), "n": sql.Literal(n), "cols": cols}
+        covers = cover.format(sql.SQL("true"), x=sql.Literal(x))
+        conn.execute(
+            sql.SQL(
+                "insert into {t} (key_id, {cols}, valid_from, valid_to) "
+                "select key_id, {cols}, valid_from, {x} from {t} where {cover} "
+                "and valid_from < {x}"
+            ).format(cover=covers, **args)
+        )
+        conn.execute(
+            sql.SQL(
+                "delete from {t} where {cover} and ({n}::date is null or valid_to <= {n})"
+            ).format(cover=covers, **args)
+        )
+        if n is not None:
+            conn.execute(
+                sql.SQL("update {t} set valid_from = {n} where {cover}").format(
+                    cover=covers, **args
+                )
+            )
+        conn.execute(
+            sql.SQL(
+                "insert into {t} (key_id, {cols}, valid_from, valid_to) "
+                "select key_id, {cols}, {x}, {n} from hs_s"
+            ).format(**args)
+        )
+        merge_at(conn, spec, suffix, x)
+        if n is not None:
+            merge_at(conn, spec, suffix, n)
+
+
+def normalise_dropped(conn: psycopg.Connection, spec: Spec, y: date) -> None:
+    """Y left the calendar (discard_day): versions covering no folded date go, the
+    bounds at Y move to the next folded date n, neighbours meeting there merge. The
+    versions are then those of a fold that never saw Y."""
+    later = [d for d in _calendar(conn, spec) if d > y]
+    n = later[0] if later else None
+    for suffix in part_names(spec):
+        args = {"t": ident(spec, suffix), "y": sql.Literal(y), "n": sql.Literal(n)}
+        conn.execute(
+            sql.SQL(
+                "delete from {t} where valid_from = {y} and "
+                "({n}::date is null or (valid_to is not null and valid_to <= {n}))"
+            ).format(**args)
+        )
+        if n is not None:
+            conn.execute(
+                sql.SQL("update {t} set valid_from = {n} where valid_from = {y}").format(**args)
+            )
+        conn.execute(sql.SQL("update {t} set valid_to = {n} where valid_to = {y}").format(**args))
+        if n is not None:
+            merge_at(conn, spec, suffix, n)
+
+
+def _raw_batch(conn: psycopg.Connection, spec: Spec, x: date) -> int | None:
+    row = conn.execute(
+        sql.SQL("select count(distinct s.batch_id), min(s.batch_id) from {src}").format(
+            src=snapshot_source(spec, x)
+        )
+    ).fetchone()
+    assert row is not None
+    if row[0] > 1:
+        raise HistoryVerificationError(
+            f"raw.{spec.table} {x}: {row[0]} load batches in one partition, expected one"
+        )
+    return None if row[1] is None else int(row[1])
+
+
+def _record(
+    conn: psycopg.Connection,
+    spec: Spec,
+    x: date,
+    digest: Digest,
+    batch: int | None,
+    run_id: str | None,
+) -> None:
+    conn.execute(
+        f"""insert into {CALENDAR} (table_name, extract_date, batch_id, rows, text_md5, run_id)
+            values (%s, %s, %s, %s, %s, %s)
+            on conflict (table_name, extract_date) do update set batch_id = excluded.batch_id,
+                rows = excluded.rows, text_md5 = excluded.text_md5, run_id = excluded.run_id,
+                folded_at = now()""",
+        (spec.table, x, batch, digest.rows, digest.text_md5, run_id),
+    )
+
+
+def _remove_snapshot(conn: psycopg.Connection, spec: Spec, x: date) -> bool:
+    """Drop X's raw partition (lock_timeout; on timeout it stays for the next
+    compaction) or delete the mart's __recent rows of X. True when removed."""
+    if not spec.is_raw:
+        conn.execute(
+            sql.SQL("delete from {rel} where {col} = {x}").format(
+                rel=snapshot_rel(spec), col=sql.Identifier(spec.date_column), x=sql.Literal(x)
+            )
+        )
+        return True
+    part = raw_partition(conn, spec, x)
+    if part is None:
+        return True
+    conn.execute("savepoint drop_partition")
+    conn.execute(f"set local lock_timeout = '{LOCK_TIMEOUT}'")
+    try:
+        conn.execute(sql.SQL("drop table {}").format(sql.SQL(part)))
+    except psycopg.errors.LockNotAvailable:
+        conn.execute("rollback to savepoint drop_partition")
+        log.warning("history: raw.%s %s folded, partition kept (busy): next time", spec.table, x)
+        return False
+    conn.execute("release savepoint drop_partition")
+    return True
+
+
+def fold(conn: psycopg.Connection, spec: Spec, x: date, run_id: str | None = None) -> Folded:
+    """Fold the snapshot of X of ``spec`` (inside the caller's transaction)."""
+    snap = snapshot_digest(conn, spec, x)
+    batch = _raw_batch(conn, spec, x) if spec.is_raw else None
+    folded = _calendar(conn, spec)
+    if x in folded and point_in_time_digest(conn, spec, x) == snap:
+        _record(conn, spec, x, snap, batch, run_id)
+        return Folded(SLOW_EQUAL, snap.rows, not _remove_snapshot(conn, spec, x))
+    _stage(conn, spec, x)
+    if not folded or x > folded[-1]:
+        path = FAST
+        _fast(conn, spec, x)
+    else:
+        path = SLOW_REPLACED
+        later = [d for d in folded if d > x]
+        _replace_day(conn, spec, x, later[0] if later else None)
+    _record(conn, spec, x, snap, batch, run_id)
+    got = point_in_time_digest(conn, spec, x)
+    if got != snap:
+        raise HistoryVerificationError(
+            f"{spec.schema}.{spec.table} {x}: point in time gives {got.rows} rows "
+            f"(digest {got.text_md5}), the snapshot {snap.rows} ({snap.text_md5}); "
+            "nothing folded, the snapshot stays"
+        )
+    return Folded(path, snap.rows, not _remove_snapshot(conn, spec, x))
