@@ -282,7 +282,7 @@ def explain(
         alert = find_alert(conn, alert_id, on)
         run_id = run_of(conn, alert.alert_date)
         folder = landing if landing is not None else Settings.from_env().landing_dir
-        relations = restore.restore(conn, url, folder, alert.alert_date)
+        relations = restore.restore(conn, folder, alert.alert_date)
         records = sources.delivered_records(conn, alert, relations)
         tables = sorted({r["table"] for r in records})
         return {

@@ -241,7 +241,6 @@ def restore_table(
 
 def restore(
     conn: psycopg.Connection,
-    url: str,
     landing: Path,
     day: date,
     pseudonym_key: str | None = None,
@@ -249,13 +248,19 @@ def restore(
     """Restore every folded raw snapshot table of ``day``; raw table -> relation to read
     (``{}`` inside the window: nothing read, no key needed). The key (default
     ``config.pseudonym_key()``) must be the warehouse's (keyguard), else the restored
-    person_keys would join nothing."""
+    person_keys would join nothing: its fingerprint is compared with the warehouse's,
+    ``ingest.keyguard``)."""
     folded = folded_tables(conn, day)
     if not folded:
         return {}
     try:
         key = config.pseudonym_key() if pseudonym_key is None else pseudonym_key
-        keyguard.guard(url, key)
-    except (DeliveryError, config.PseudonymKeyError) as error:
+    except config.PseudonymKeyError as error:
         raise RestoreRefused(f"cannot restore {day} (pseudonym key): {error}") from None
+    recorded = keyguard.recorded(conn)  # read only: explain never records a fingerprint
+    if recorded is not None and recorded != keyguard.fingerprint(key):
+        raise RestoreRefused(
+            f"cannot restore {day}: SAFETYNET_PSEUDONYM_KEY is not the key this warehouse "
+            f"was keyed with ({keyguard.TABLE}): the restored person_keys would join nothing"
+        )
     return {f.table: restore_table(conn, landing, f, day, key) for f in folded}
