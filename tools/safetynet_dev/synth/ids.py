@@ -6,6 +6,13 @@ millions of ids, so it adds up the weighted digit sums part by part (region,
 year, month/day, sequence: tables below) instead of calling ``check_char`` on
 every id; ``tests/test_generator.py`` holds every issued id to the rules.
 
+Beyond ``ID_CAPACITY`` people per region (about 715,000 households with 32
+regions) the people of a region are split into ``pages`` of ``ID_CAPACITY``
+ordinals (``birth_slot``); page ``k`` of ``pages`` is born in years congruent
+to ``k`` (``page_year``: up to ``pages - 1`` years older), so two pages never
+share a birth year and the (month/day, sequence) slots of a page are its own.
+With one page (every size that fitted before, issue 23) nothing changes.
+
 A person may be spelled in an accepted non-canonical form (``spell_id``), the
 reverse of ``safetynet.identity.normalise_id``.
 """
@@ -56,6 +63,8 @@ YEAR_SUM = {y: digit_sum(str(y), WEIGHTS[6:10]) for y in range(1880, 2100)}
 RANDOM_SLOTS = 490
 ID_CAPACITY = 365 * RANDOM_SLOTS  # distinct (birth month/day, s) per region and year
 ID_MULT, ID_ADD = 104_729, 7_919
+MAX_ID_PAGES = 4  # pages of ID_CAPACITY ordinals per region: birth years at most 3 years earlier
+MIN_BIRTH_YEAR = 1900
 
 
 def region_sum(region_code: str) -> int:
@@ -66,3 +75,26 @@ def issue_id(prefix: str, prefix_sum: int, day_of_year: int, seq: int) -> str:
     """``prefix`` (region + year, weighted sum ``prefix_sum``) + month/day + seq + check."""
     total = prefix_sum + _MONTH_DAY_SUM[day_of_year] + _SEQ_SUM[seq]
     return prefix + MONTH_DAY[day_of_year] + _SEQ_TEXT[seq] + CHECK_CHARS[total % 11]
+
+
+def birth_slot(ordinal: int, id_add: int) -> tuple[int, int, int]:
+    """(page, birth day of year, sequence slot) of a person's ordinal within its region.
+
+    Within a page, (day, slot) is a bijection of ``ordinal % ID_CAPACITY`` (ID_MULT is
+    prime); for ordinals below ``ID_CAPACITY`` it is the spread of every earlier version.
+    """
+    page, rest = divmod(ordinal, ID_CAPACITY)
+    day_of_year, slot = divmod((ID_MULT * rest + id_add) % ID_CAPACITY, RANDOM_SLOTS)
+    return page, day_of_year, slot
+
+
+def page_year(year: int, page: int, pages: int) -> int:
+    """The birth year of a page-``page`` person of age-given ``year``: ``page`` modulo ``pages``.
+
+    At most ``pages - 1`` years earlier (later only where that would fall before
+    MIN_BIRTH_YEAR); ``year`` itself with one page.
+    """
+    if pages == 1:
+        return year
+    shifted = year - (year - page) % pages
+    return shifted if shifted >= MIN_BIRTH_YEAR else shifted + pages

@@ -1,7 +1,11 @@
 """What generated rows are made of: names, streets, banks, diagnoses, property types.
 
 Also the serial numbers of bank accounts and property certificates: a
-bijection of a serial, so that two households never share one.
+bijection of a serial, so that two households never share one. The first
+``NARROW_HOUSEHOLDS`` random households (every size the generator took before
+issue 23) keep their serials; later ones have accounts packed after them
+(below the scripted households' 90,000,000) and certificates of 8 digits
+instead of 7 (so never equal to a 7-digit one).
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ DIAGNOSES = (
 PROPERTY_TYPES = ("住宅", "商业", "车位", "其他")
 AREA_RANGES = ((3500, 10500), (1500, 10500), (1000, 600), (500, 3500))  # (min, span) fen*m2
 ACCOUNT_MULT, CERT_MULT = 48_271, 1_234_577
+NARROW_HOUSEHOLDS = 700_000  # households with the serials of before issue 23
+MEMBERS, ACCOUNTS_EACH, PROPERTIES_EACH = 6, 4, 3  # at most, per household / member
+SCRIPTED_ACCOUNT_SERIAL = 90_000_000  # cases.script: scripted accounts from here
 
 
 def person_name(rnd: Any, rare: bool) -> str:
@@ -81,3 +88,29 @@ def masked_account(serial: int, add: int) -> str:
 
 def cert_no(region: str, serial: int, add: int) -> str:
     return f"{region[:2]}不动产权第{(CERT_MULT * serial + add) % 10_000_000:07d}号"
+
+
+def account_serial(index: int, member: int, j: int) -> int:
+    """Serial of account ``j`` of ``member`` of random household ``index``.
+
+    64 serials a household below NARROW_HOUSEHOLDS (as before issue 23), then
+    MEMBERS x ACCOUNTS_EACH a household after them.
+    """
+    if index < NARROW_HOUSEHOLDS:
+        return (index * 8 + member) * 8 + j
+    packed = ((index - NARROW_HOUSEHOLDS) * MEMBERS + member) * ACCOUNTS_EACH + j
+    return NARROW_HOUSEHOLDS * 64 + packed
+
+
+def max_account_households() -> int:
+    """Random households whose account serials stay below the scripted ones."""
+    room = SCRIPTED_ACCOUNT_SERIAL - NARROW_HOUSEHOLDS * 64
+    return NARROW_HOUSEHOLDS + room // (MEMBERS * ACCOUNTS_EACH)
+
+
+def property_cert(region: str, index: int, j: int, add: int) -> str:
+    """Certificate of property ``j`` of random household ``index`` (8 digits beyond NARROW)."""
+    if index < NARROW_HOUSEHOLDS:
+        return cert_no(region, index * 8 + j, add)
+    serial = (index - NARROW_HOUSEHOLDS) * PROPERTIES_EACH + j
+    return f"{region[:2]}不动产权第{(CERT_MULT * serial + add) % 100_000_000:08d}号"

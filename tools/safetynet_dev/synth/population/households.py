@@ -5,11 +5,13 @@ Each day the chunk's households are made again from the same random streams
 (``population.day``).
 
 Identifiers are unique by construction: a person's birth month/day and
-sequence digits come from a bijection of (region, household, member), so no
-two people share an id_number unless the generator means it (a person
-borrowed into a second household). A small share (``dirty_ratio``) of people
-are spelled in an accepted non-canonical form in some files (``mask``: one bit
-per file).
+sequence digits come from a bijection of (region, household, member) (birth
+years by page beyond ``ids.ID_CAPACITY`` people a region: ``ids.birth_slot``),
+so no two people share an id_number unless the generator means it (a person
+borrowed into a second household). Account and certificate serials beyond the
+first ``vocabulary.NARROW_HOUSEHOLDS`` households: ``vocabulary``. A small
+share (``dirty_ratio``) of people are spelled in an accepted non-canonical form
+in some files (``mask``: one bit per file).
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from safetynet_dev.synth.vocabulary import (
     BANKS,
     PROPERTY_TYPES,
     STREETS,
-    cert_no,
+    account_serial,
     masked_account,
     person_name,
+    property_cert,
 )
 
 Row = list[Any]
@@ -134,10 +137,10 @@ class Households:
     def _person(
         self, rnd: Any, region_index: int, ordinal: int, age: int, male: bool, relation: str
     ) -> Row:
-        year = max(1900, self.year0 - 1 - age)
+        page, day_of_year, s = ids.birth_slot(ordinal, self.id_add)
+        year = max(ids.MIN_BIRTH_YEAR, self.year0 - 1 - age)
+        year = ids.page_year(year, page, self.plan.id_pages)
         prefix, prefix_sum, year_text = self._prefix(region_index, year)
-        spread = (ids.ID_MULT * ordinal + self.id_add) % ids.ID_CAPACITY
-        day_of_year, s = divmod(spread, ids.RANDOM_SLOTS)
         id18 = ids.issue_id(prefix, prefix_sum, day_of_year, 2 * s + 1 if male else 2 * s)
         name = person_name(rnd, rnd() < 0.01)
         disability = 0 if rnd() < 0.92 else 1 + int(rnd() * 4)
@@ -211,7 +214,7 @@ class Households:
             count = 0 if v < 0.14 else 1 if v < 0.58 else 2 if v < 0.83 else 3 if v < 0.95 else 4
             for j in range(count):
                 kind, fen = _balance(rnd, scale)
-                account = masked_account((index * 8 + member) * 8 + j, self.account_add)
+                account = masked_account(account_serial(index, member, j), self.account_add)
                 accounts.append([BANKS[int(rnd() * 8)], account, member, kind, fen])
         return accounts
 
@@ -228,7 +231,7 @@ class Households:
             cancelled = ""
             if rnd() < 0.07:
                 cancelled = iso(registered + int((self.d0 - 1 - registered) * rnd()))
-            cert = cert_no(region.code, index * 8 + j, self.cert_add)
+            cert = property_cert(region.code, index, j, self.cert_add)
             area = money(low + int(rnd() * span))
             kind_name = PROPERTY_TYPES[kind]
             props.append([cert, owners, kind_name, area, region.code, iso(registered), cancelled])
