@@ -1,0 +1,403 @@
+"""The change history keeps every date exactly (issue 23, docs/history.md).
+
+A stack runs 4 days through the real DAG with a window wide enough to fold nothing;
+each test works on a copy of that database (``create database ... template``):
+
+- folding with a window of 1 keeps, for every spec and every date, the same rows on
+  the row text (``EXCEPT ALL`` both ways between the snapshot taken before and the
+  point-in-time rows after), drops the folded raw partitions and __recent rows, and a
+  second compaction folds nothing;
+- a mid-history replace-day (day 2 re-built with other rows) gives the version set of
+  a fresh fold of the altered days, and re-folding the original day 2 gives back the
+  original version set;
+- a verification failure (a corrupt version) rolls back: calendar, history and
+  snapshot as before;
+- the history tables' columns and types are the snapshot tables' (a new mart column
+  fails here until the spec and sql/history.sql have it).
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import psycopg
+import pytest
+from conftest import drop_database, isolated_stack
+from psycopg import sql
+
+from safetynet import history
+from safetynet.history import fold, specs
+from safetynet.history.sql import ident, part_columns, part_names
+from safetynet_dev.synth import generator
+
+pytestmark = pytest.mark.integration
+
+DAYS = [date(2026, 10, 1) + timedelta(days=i) for i in range(4)]
+WIDE = {"SAFETYNET_SNAPSHOT_WINDOW_DAYS": "30"}
+
+
+@pytest.fixture(scope="module")
+def four_days(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The name of a database holding 4 processed days, nothing folded."""
+    root = tmp_path_factory.mktemp("history_fold")
+    with isolated_stack(local_stack, root, "t_history_fold") as stack:
+        generator.generate(root / "pristine", 300, DAYS[0], len(DAYS), seed=29)
+        shutil.copytree(root / "pristine", stack.landing)
+        for day in DAYS:
+            run = stack.run_dag(day.isoformat(), **WIDE)
+            assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+        assert _folded(stack.url) == set()
+        yield "t_history_fold"
+
+
+@pytest.fixture
+def copy(local_stack, four_days: str) -> Iterator[str]:
+    """A fresh copy of the 4-day database: its url."""
+    name = f"t_history_copy_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(local_stack.url("postgres"), autocommit=True) as conn:
+        conn.execute(f'create database "{name}" template "{four_days}"')
+    try:
+        yield local_stack.url(name)
+    finally:
+        drop_database(local_stack, name)
+
+
+def _folded(url: str) -> set[tuple[str, date]]:
+    with psycopg.connect(url) as conn:
+        return set(conn.execute("select table_name, extract_date from audit.history_days"))
+
+
+def _save_snapshots(conn: psycopg.Connection, schema: str) -> None:
+    """A copy of every spec's whole snapshots (all dates) into ``schema``."""
+    conn.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
+    for spec in specs.SPECS:
+        conn.execute(
+            sql.SQL("create table {} as select * from {}").format(
+                sql.Identifier(schema, spec.table), fold.snapshot_rel(spec)
+            )
+        )
+
+
+def _differences(conn: psycopg.Connection, spec: specs.Spec, schema: str, x: date) -> tuple:
+    """Rows of the saved snapshot of X not in the point in time, and the reverse."""
+    cols = sql.SQL(", ").join(sql.Identifier("s", n) for n in spec.compared)
+    folded = conn.execute(
+        "select 1 from audit.history_days where table_name = %s and extract_date = %s",
+        (spec.table, x),
+    ).fetchone()
+    now = fold.point_in_time_source(spec, x) if folded else fold.snapshot_source(spec, x)
+    saved = sql.SQL("select row({c})::text from {t} s where s.{d} = {x}").format(
+        c=cols,
+        t=sql.Identifier(schema, spec.table),
+        d=sql.Identifier(spec.date_column),
+        x=sql.Literal(x),
+    )
+    rebuilt = sql.SQL("select row({c})::text from {src}").format(c=cols, src=now)
+    row = conn.execute(
+        sql.SQL(
+            "select (select count(*) from ({a} except all {b}) p), "
+            "(select count(*) from ({b} except all {a}) q), (select count(*) from ({a}) r)"
+        ).format(a=saved, b=rebuilt)
+    ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def _versions(conn: psycopg.Connection) -> dict[str, set[str]]:
+    """Every version of every spec as text, with its key columns (not its key_id)."""
+    found: dict[str, set[str]] = {}
+    for spec in specs.SPECS:
+        for suffix in part_names(spec):
+            cols = [sql.Identifier("k", k) for k in spec.key] + [
+                sql.Identifier("h", c.name) for c in part_columns(spec, suffix)
+            ]
+            rows = conn.execute(
+                sql.SQL(
+                    "select row({c}, h.valid_from, h.valid_to)::text from {h} h "
+                    "join {k} k using (key_id)"
+                ).format(c=sql.SQL(", ").join(cols), h=ident(spec, suffix), k=ident(spec, "__keys"))
+            ).fetchall()
+            texts = [r[0] for r in rows]
+            assert len(texts) == len(set(texts)), f"{spec.table}{suffix}: duplicate versions"
+            found[spec.table + suffix] = set(texts)
+    return found
+
+
+def test_fold_keeps_every_date(copy: str) -> None:
+    with psycopg.connect(copy, autocommit=True) as conn:
+        _save_snapshots(conn, "before")
+    report = history.compact(copy, 1, run_id="test")
+    assert report.window == [DAYS[-1]]
+    assert {(r.table, r.date) for r in report.folded} == {
+        (s.table, d) for s in specs.SPECS for d in DAYS[:-1]
+    }
+    assert {r.path for r in report.folded} == {fold.FAST}
+    with psycopg.connect(copy, autocommit=True) as conn:
+        for spec in specs.SPECS:
+            for x in DAYS:
+                gone, extra, rows = _differences(conn, spec, "before", x)
+                assert (gone, extra) == (0, 0), f"{spec.table} {x}"
+                assert rows > 0 or spec.table != "low_income_population"
+            # the window stays whole, the folded snapshots are gone
+            for x in DAYS[:-1]:
+                if spec.is_raw:
+                    assert fold.raw_partition(conn, spec, x) is None, f"{spec.table} {x}"
+                else:
+                    assert fold.snapshot_digest(conn, spec, x).rows == 0, f"{spec.table} {x}"
+            assert fold.snapshot_digest(conn, spec, DAYS[-1]).rows > 0 or spec.table.startswith(
+                ("monitoring", "alert")
+            )
+        # the calendar's counts are the snapshots'
+        counts = dict(
+            conn.execute(
+                "select table_name || ' ' || extract_date, rows from audit.history_days"
+            ).fetchall()
+        )
+        for spec in specs.SPECS:
+            for x in DAYS[:-1]:
+                saved = conn.execute(
+                    sql.SQL("select count(*) from {} where {} = %s").format(
+                        sql.Identifier("before", spec.table), sql.Identifier(spec.date_column)
+                    ),
+                    (x,),
+                ).fetchone()
+                assert saved is not None and counts[f"{spec.table} {x}"] == saved[0]
+        versions = _versions(conn)
+    again = history.compact(copy, 1, run_id="again")
+    assert again.folded == []
+    with psycopg.connect(copy, autocommit=True) as conn:
+        assert _versions(conn) == versions
+    text = history.status(copy, 1)
+    assert "folded    3" in text and "low_income_population" in text
+
+
+def _alter_day(conn: psycopg.Connection, schema: str, x: date) -> None:
+    """Change X's rows in the saved snapshots of ``schema``: rows gone, stable and
+    volatile columns changed, the population kept consistent with dim_households."""
+
+    def change(table: str, what: str, bucket: str, extra: str = "true") -> None:
+        spec = specs.BY_NAME[table]
+        statement = "delete from {t} t" if what == "delete" else "update {t} t set " + what
+        conn.execute(
+            sql.SQL(statement + " where md5(t::text) like {b} and {d} = {x} and " + extra).format(
+                t=sql.Identifier(schema, table),
+                b=sql.Literal(bucket + "%"),
+                d=sql.Identifier(spec.date_column),
+                x=sql.Literal(x),
+            )
+        )
+
+    for spec in specs.RAW_SPECS:
+        change(spec.table, "delete", "0")
+        text = next(c.name for c in spec.stable if c.type == "text")
+        change(spec.table, f"{text} = {text} || '*'", "1")
+    change("bank_balances", "balance_fen = balance_fen + 1", "2")
+    # dim_households: households gone (and their population rows), a stable and the
+    # volatile column changed (the population follows: it is built from the same)
+    change("dim_households", "delete", "0")
+    change("dim_households", "region_name = region_name || '*'", "1")
+    change("dim_households", "financial_assets = financial_assets + 1", "2")
+    population = sql.Identifier(schema, "low_income_population")
+    dim = sql.Identifier(schema, "dim_households")
+    conn.execute(
+        sql.SQL(
+            "delete from {p} p where p.as_of_date = {x} and not exists (select 1 from {d} d "
+            "where d.as_of_date = {x} and d.household_id = p.household_id)"
+        ).format(p=population, d=dim, x=sql.Literal(x))
+    )
+    conn.execute(
+        sql.SQL(
+            "update {p} p set financial_assets = d.financial_assets::numeric(20, 2) from {d} d "
+            "where p.as_of_date = {x} and d.as_of_date = {x} and d.household_id = p.household_id"
+        ).format(p=population, d=dim, x=sql.Literal(x))
+    )
+    change("low_income_population", "masked_name = masked_name || '*'", "1")
+    change("monitoring_alerts", "delete", "0")
+    change("monitoring_alerts", "rule_name = rule_name || '*'", "1")
+    change(
+        "monitoring_alerts",
+        "evidence = jsonb_set(evidence, '{{financial_assets}}', "
+        "to_jsonb((evidence ->> 'financial_assets')::numeric + 1))",
+        "2",
+        "jsonb_typeof(evidence -> 'financial_assets') = 'number'",
+    )
+    change("alert_cases", "delete", "0")
+    change("alert_cases", "state = state || '*'", "1")
+
+
+def _put_back(conn: psycopg.Connection, schema: str, x: date, partitions: dict) -> None:
+    """X's snapshot from ``schema`` into the snapshot tables (a re-built X)."""
+    for spec in specs.SPECS:
+        if spec.is_raw:
+            conn.execute(
+                sql.SQL("create table {} partition of {} for values in ({})").format(
+                    sql.SQL(partitions[spec.table]), ident(spec), sql.Literal(x)
+                )
+            )
+        cols = sql.SQL(", ").join(sql.Identifier(n) for n, _ in spec.columns)
+        conn.execute(
+            sql.SQL("insert into {rel} ({c}) select {c} from {src} where {d} = {x}").format(
+                rel=fold.snapshot_rel(spec),
+                c=cols,
+                src=sql.Identifier(schema, spec.table),
+                d=sql.Identifier(spec.date_column),
+                x=sql.Literal(x),
+            )
+        )
+
+
+def _reset(conn: psycopg.Connection) -> None:
+    """Empty the history (a fresh start for a fresh fold)."""
+    for spec in specs.SPECS:
+        for suffix in ["__keys", *part_names(spec)]:
+            conn.execute(sql.SQL("truncate {} restart identity").format(ident(spec, suffix)))
+    conn.execute("truncate audit.history_days, audit.history_dropped_days")
+
+
+def test_replace_day_equals_a_fresh_fold(copy: str) -> None:
+    x = DAYS[1]
+    with psycopg.connect(copy, autocommit=True) as conn:
+        partitions = {s.table: fold.raw_partition(conn, s, x) for s in specs.RAW_SPECS}
+        _save_snapshots(conn, "original")
+        _save_snapshots(conn, "altered")
+        _alter_day(conn, "altered", x)
+    history.compact(copy, 1)
+    with psycopg.connect(copy, autocommit=True) as conn:
+        original_versions = _versions(conn)
+        _put_back(conn, "altered", x, partitions)
+    report = history.compact(copy, 1)
+    assert {(r.table, r.path) for r in report.folded} == {
+        (s.table, fold.SLOW_REPLACED) for s in specs.SPECS
+    }
+    with psycopg.connect(copy, autocommit=True) as conn:
+        for spec in specs.SPECS:
+            for d in DAYS:
+                schema = "altered" if d == x else "original"
+                assert _differences(conn, spec, schema, d)[:2] == (0, 0), f"{spec.table} {d}"
+        replaced = _versions(conn)
+        assert replaced != original_versions
+        # a fresh fold of the altered days: the same version set
+        _reset(conn)
+        for d in DAYS[:-1]:
+            if d != x:
+                _put_back(
+                    conn,
+                    "original",
+                    d,
+                    {s.table: f"raw.he_{s.table}_{d:%Y%m%d}" for s in specs.RAW_SPECS},
+                )
+        _put_back(conn, "altered", x, partitions)
+    assert {r.path for r in history.compact(copy, 1).folded} == {fold.FAST}
+    with psycopg.connect(copy, autocommit=True) as conn:
+        fresh = _versions(conn)
+        assert fresh == replaced
+        # re-folding the original day 2 gives back the original version set
+        _put_back(conn, "original", x, partitions)
+    report = history.compact(copy, 1)
+    assert {r.path for r in report.folded} == {fold.SLOW_REPLACED}
+    with psycopg.connect(copy, autocommit=True) as conn:
+        assert _versions(conn) == original_versions
+        # a byte-identical re-run: nothing rewritten
+        _put_back(conn, "original", x, partitions)
+    report = history.compact(copy, 1)
+    assert {r.path for r in report.folded} == {fold.SLOW_EQUAL}
+    with psycopg.connect(copy, autocommit=True) as conn:
+        assert _versions(conn) == original_versions
+
+
+def test_verification_failure_keeps_the_snapshot(copy: str) -> None:
+    history.compact(copy, 3)  # day 1 folded
+    spec = specs.BY_NAME["bank_balances"]
+    x = DAYS[1]
+    with psycopg.connect(copy, autocommit=True) as conn:
+        # a corrupt history: one account's open version twice (the fold keeps
+        # identical open versions, so day 2's point in time has one row too many)
+        conn.execute(
+            "insert into raw.bank_balances__hist select * from raw.bank_balances__hist "
+            "where valid_to is null and key_id = (select min(key_id) from raw.bank_balances__hist)"
+        )
+        before = _versions_counts(conn)
+        calendar = _folded(copy)
+    with pytest.raises(history.HistoryVerificationError, match="bank_balances"):
+        history.compact(copy, 2)
+    with psycopg.connect(copy, autocommit=True) as conn:
+        assert fold.raw_partition(conn, spec, x) is not None
+        assert fold.snapshot_digest(conn, spec, x).rows > 0
+        assert _versions_counts(conn)["bank_balances__hist"] == before["bank_balances__hist"]
+        assert _versions_counts(conn)["bank_balances__histv"] == before["bank_balances__histv"]
+    after = _folded(copy)
+    # the tables folded before bank_balances on day 2 stay folded; bank_balances not
+    assert ("bank_balances", x) not in after and calendar <= after
+
+
+def _versions_counts(conn: psycopg.Connection) -> dict[str, int]:
+    counts = {}
+    for spec in specs.SPECS:
+        for suffix in part_names(spec):
+            row = conn.execute(
+                sql.SQL("select count(*) from {}").format(ident(spec, suffix))
+            ).fetchone()
+            counts[spec.table + suffix] = row[0] if row else -1
+    return counts
+
+
+def _attributes(conn: psycopg.Connection, relation: str) -> list[tuple[str, str]]:
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            """select attname, format_type(atttypid, atttypmod) from pg_attribute
+               where attrelid = %s::regclass and attnum > 0 and not attisdropped
+               order by attnum""",
+            (relation,),
+        ).fetchall()
+    ]
+
+
+def test_history_tables_match_the_snapshot_tables(copy: str) -> None:
+    """A new column of a mart (or raw table) fails here until the spec has it."""
+    with psycopg.connect(copy) as conn:
+        for spec in specs.SPECS:
+            snapshot = f"{spec.schema}.{spec.snapshot_table}"
+            assert _attributes(conn, snapshot) == list(spec.columns), snapshot
+            if not spec.is_raw:
+                view = f"{spec.schema}.{spec.table}__history"
+                assert _attributes(conn, view) == list(spec.columns), view
+            keys = _attributes(conn, f"{spec.schema}.{spec.table}__keys")
+            assert keys == [("key_id", "integer")] + [(k, spec.column_type(k)) for k in spec.key]
+            for suffix in part_names(spec):
+                table = f"{spec.schema}.{spec.table}{suffix}"
+                expected = [("key_id", "integer")]
+                expected += [(c.name, c.type) for c in part_columns(spec, suffix)]
+                expected += [("valid_from", "date"), ("valid_to", "date")]
+                assert _attributes(conn, table) == expected, table
+            # every snapshot column is kept: the key, stored, or rebuilt
+            stored = {c.name for c in spec.stable + spec.volatile}
+            for name, _ in spec.columns:
+                assert (
+                    name in spec.key
+                    or name in stored
+                    or name in spec.derived
+                    or name == spec.date_column
+                    or (spec.is_raw and name in {"batch_id", "line_no"})
+                ), f"{snapshot}.{name} is not kept"
+
+
+def test_grants(copy: str) -> None:
+    with psycopg.connect(copy) as conn:
+        for role in ("safetynet_analyst", "safetynet_auditor"):
+            for spec in specs.SPECS:
+                for suffix in ["__keys", *part_names(spec)] + (
+                    [] if spec.is_raw else ["__history"]
+                ):
+                    row = conn.execute(
+                        "select has_table_privilege(%s, %s, 'select')",
+                        (role, f"{spec.schema}.{spec.table}{suffix}"),
+                    ).fetchone()
+                    assert row == (not spec.is_raw,), (role, spec.table, suffix)
+        row = conn.execute(
+            "select has_table_privilege('safetynet_auditor', 'audit.history_days', 'select')"
+        ).fetchone()
+        assert row == (True,)
