@@ -150,6 +150,7 @@ def test_same_sources_after_the_fold(history: dict[str, Any]) -> None:
         assert snapshot & {s["table"] for s in before["sources"]}, rule
         assert after["sources"] == before["sources"], rule
         assert (after["evidence"], after["rule"]) == (before["evidence"], before["rule"])
+        assert after == before, rule  # publication, checks, lineage: read by public names
         for source in after["sources"]:
             check_record(physical_record(stack, source), source, after["household_id"])
 
