@@ -74,6 +74,12 @@ explain: $(STAMP) ## explain an alert down to its source lines: ALERT=<alert_id>
 	@$(ENV); $(VENV)/bin/python -m safetynet.explain "$(ALERT)" --format $(or $(FORMAT),text) \
 	  $(if $(filter-out file default,$(origin DATE)),--date $(DATE))
 
+# (issue 23) Fold every processed date older than the newest SAFETYNET_SNAPSHOT_WINDOW_DAYS
+# into the change history now (the DAG's compact_history does it after each feed).
+.PHONY: compact
+compact: up ## fold dates older than the window into the change history (SAFETYNET_SNAPSHOT_WINDOW_DAYS)
+	@$(ENV); $(VENV)/bin/python -m safetynet.history compact
+
 # TIER=unit needs no server: then PostgreSQL is not started either.
 test: $(if $(filter unit,$(TIER)),$(STAMP),up) ## the test suite against the real local stack (TIER=unit|integration|e2e: one tier)
 	@$(ENV); $(PYTEST) $(if $(TIER),-m "$(TIER)")

@@ -3,7 +3,7 @@
 wait for the five manifests (four agencies and, v2, the case system's casework)
 → check arrivals → load each source → check raw (GX, critical blocks) → dbt build
 → check marts (casework rejections recorded, GX) → publish feed (alerts.csv,
-overdue.csv).
+overdue.csv) → compact history (issue 23: dates older than the window folded).
 Steps live in ``include/safetynet/pipeline.py``; this file only wires them.
 """
 
@@ -93,6 +93,12 @@ def publish_feed(ds: str | None = None, run_id: str | None = None) -> dict:
     return _fail_fast(pipeline.publish, _day(ds), run_id)
 
 
+@task(doc_md=TASK_DOCS["compact_history"])
+def compact_history(ds: str | None = None, run_id: str | None = None) -> dict:
+    # after the feed: a failed compaction never withdraws a published day
+    return pipeline.compact_history(_day(ds), str(run_id))
+
+
 def _hold_lease(context) -> None:
     """dbt_build's pre_execute: builds only while its run holds the warehouse lease."""
     _fail_fast(pipeline.hold_lease, _day(context["ds"]), context["run_id"])
@@ -158,9 +164,11 @@ def safetynet_daily() -> None:
     published = publish_feed()
 
     waits >> arrived >> loads >> raw_checked >> dbt_build >> marts_checked >> published
+    published >> compact_history()
     # after a failed build or check; also releases the warehouse lease when the run failed
-    # in check_raw (dbt_build is then upstream_failed). publish_feed stays a leaf, so a
-    # failed day ends as a failed run (it discards and releases itself when it fails).
+    # in check_raw (dbt_build is then upstream_failed). A failed publish_feed leaves
+    # compact_history upstream_failed, so a failed day ends as a failed run (publish_feed
+    # discards and releases itself when it fails).
     [dbt_build, marts_checked] >> discard_day()
 
 

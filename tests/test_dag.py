@@ -37,8 +37,11 @@ def test_stage_order(dagbag) -> None:
     assert _downstream(dag, "check_raw") == {"dbt_build"}
     assert _downstream(dag, "dbt_build") == {"check_marts", "discard_day"}
     assert _downstream(dag, "check_marts") == {"publish_feed", "discard_day"}
-    # the leaf: a failed day ends as a failed run even when discard_day succeeded
-    assert _downstream(dag, "publish_feed") == set()
+    # (issue 23) the compaction after the feed, the leaf: a failed day (publish_feed
+    # failed: compact_history upstream_failed) ends as a failed run even when
+    # discard_day succeeded
+    assert _downstream(dag, "publish_feed") == {"compact_history"}
+    assert _downstream(dag, "compact_history") == set()
     assert dag.get_task("discard_day").trigger_rule == "one_failed"
     assert dag.max_active_runs == 1
 

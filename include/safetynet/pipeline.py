@@ -7,12 +7,14 @@ picture of the flow and every step can be run and tested on its own.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 from datetime import date, timedelta
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from safetynet import runlock, warehouse
@@ -23,7 +25,13 @@ from safetynet.publish import feed
 from safetynet.quality import gate
 
 log = logging.getLogger(__name__)
-MART_DATE_COLUMNS = {
+# (issue 23) the marts that repeat themselves daily keep whole snapshots of the newest
+# SAFETYNET_SNAPSHOT_WINDOW_DAYS processed dates in marts.<name>__recent; older dates are
+# folded into the change history (safetynet.history); marts.<name> is a view over both
+WINDOWED_MARTS = ("low_income_population", "monitoring_alerts", "dim_households", "alert_cases")
+RECENT = "__recent"
+# the public names analysts, GX, the feed and explain read, and each one's date column
+PUBLIC_MART_DATE_COLUMNS = {
     "marts.low_income_population": "as_of_date",
     "marts.monitoring_alerts": "alert_date",
     "marts.dim_households": "as_of_date",
@@ -31,6 +39,11 @@ MART_DATE_COLUMNS = {
     # (v2) alert follow-up, section 9 (marts.alert_episodes is a view)
     "marts.alert_cases": "as_of_date",
     "marts.alert_followup_daily": "as_of_date",
+}
+# the tables D's mart rows are written to (discard_day deletes them)
+MART_DATE_COLUMNS = {
+    (f"{table}{RECENT}" if table.split(".")[1] in WINDOWED_MARTS else table): column
+    for table, column in PUBLIC_MART_DATE_COLUMNS.items()
 }
 
 
@@ -174,9 +187,9 @@ def discard_day(extract_date: date, run_id: str | None = None) -> list[str]:
         )
     else:
         with warehouse.connect(settings.warehouse_url) as conn:
-            for table, column in MART_DATE_COLUMNS.items():
-                exists = conn.execute("select to_regclass(%s)", (table,)).fetchone()
-                if exists and exists[0]:
+            for public, column in PUBLIC_MART_DATE_COLUMNS.items():
+                table = _table_of_rows(conn, public)
+                if table:
                     schema, name = table.split(".")
                     conn.execute(
                         sql.SQL("delete from {} where {} = %s").format(
@@ -185,11 +198,45 @@ def discard_day(extract_date: date, run_id: str | None = None) -> list[str]:
                         (extract_date,),
                     )
                     removed.append(table)
+            removed += _unfold_marts(conn, extract_date)
         feed.withdraw(settings.warehouse_url, settings.feed_dir, extract_date)
     if run_id and phase:
         runlock.release(settings.warehouse_url, run_id, extract_date)
     lineage_store.load_quietly(settings.warehouse_url)  # (issue 21) the run's lineage so far
     return removed
+
+
+def _table_of_rows(conn: psycopg.Connection, public: str) -> str | None:
+    """The table holding a mart's rows of D: ``<name>__recent`` of a windowed mart, else
+    the public name when it is a table (every other mart; a warehouse not set up by
+    dbt yet); None when there is none."""
+    recent = f"{public}{RECENT}"
+    if public.split(".")[1] in WINDOWED_MARTS and _regclass(conn, recent):
+        return recent
+    row = conn.execute(
+        "select relkind in ('r', 'p') from pg_class where oid = to_regclass(%s)", (public,)
+    ).fetchone()
+    return public if row and row[0] else None
+
+
+def _regclass(conn: psycopg.Connection, name: str) -> bool:
+    row = conn.execute("select to_regclass(%s)", (name,)).fetchone()
+    return bool(row and row[0])
+
+
+def _unfold_marts(conn: psycopg.Connection, extract_date: date) -> list[str]:
+    """(issue 23, design 2.5) D was folded into the change history and this run re-built
+    it: its calendar rows of the windowed marts go too, so D is no longer a processed
+    date (as a discarded day in the window). Raw calendar rows stay (raw is never
+    discarded); versions covering no calendar day are pruned by the next compaction."""
+    if not _regclass(conn, "audit.history_days"):
+        return []
+    rows = conn.execute(
+        "delete from audit.history_days where extract_date = %s and table_name = any(%s) "
+        "returning table_name",
+        (extract_date, list(WINDOWED_MARTS)),
+    ).fetchall()
+    return sorted(f"audit.history_days ({name})" for (name,) in rows)
 
 
 def publish(extract_date: date, run_id: str) -> dict[str, Any]:
@@ -222,6 +269,46 @@ def publish(extract_date: date, run_id: str) -> dict[str, Any]:
     runlock.release(settings.warehouse_url, run_id, extract_date)
     lineage_store.load_quietly(settings.warehouse_url)  # (issue 21) the run's lineage so far
     return result
+
+
+def compact_history(extract_date: date, run_id: str) -> dict[str, Any]:
+    """(issue 23) After the feed: fold every processed date older than the newest
+    ``SAFETYNET_SNAPSHOT_WINDOW_DAYS`` into the change history (safetynet.history),
+    under the warehouse lease (phase ``compacting``: never beside a check or a build),
+    renewing it between the folds. When another run holds the warehouse past
+    ``SAFETYNET_LEASE_WAIT`` the compaction is *deferred*: nothing folded, the task
+    succeeds and the next run folds what is left (it folds every date due)."""
+    from safetynet import history  # imported on use: the DAG file parses without it
+
+    settings = Settings.from_env()
+    url = settings.warehouse_url
+    try:
+        runlock.acquire(url, run_id, extract_date, phase=runlock.COMPACTING)
+    except runlock.LeaseTimeout as busy:
+        log.warning("compaction deferred to the next run: %s", busy)
+        record_summary(extract_date, run_id, "compaction_deferred", {"reason": str(busy)})
+        return {"deferred": True}
+    try:
+        report = history.compact(
+            url,
+            settings.snapshot_window_days,
+            run_id=run_id,
+            between=lambda: runlock.renew(url, run_id, extract_date),
+        )
+    finally:
+        runlock.release(url, run_id, extract_date)
+    metrics = {"deferred": False, "window_days": settings.snapshot_window_days}
+    metrics.update(_as_metrics(report))
+    log.info("compaction: %s", metrics)
+    record_summary(extract_date, run_id, "compacted", metrics)
+    return metrics
+
+
+def _as_metrics(report: object) -> dict[str, Any]:
+    """The compaction report as JSON-able metrics (a dataclass, or its repr)."""
+    if dataclasses.is_dataclass(report) and not isinstance(report, type):
+        return json.loads(json.dumps(dataclasses.asdict(report), default=str))
+    return {"report": repr(report)}
 
 
 def _day_counts(extract_date: date) -> dict[str, Any]:

@@ -13,6 +13,9 @@ lease is a row of ``audit.run_lease`` in the warehouse itself, whatever starts t
 - ``dbt_build``, ``check_marts`` and ``publish_feed`` renew it first (``renew``), and
   fail when their run lost it;
 - ``publish_feed`` releases it; on failure ``discard_day`` does (``release``);
+- (issue 23) ``compact_history`` takes it again after the feed, in phase ``compacting``,
+  so folding old dates never runs beside a check or a build; when it stays busy past
+  ``SAFETYNET_LEASE_WAIT`` the compaction is deferred to the next run;
 - a lease not renewed for ``SAFETYNET_LEASE_TTL`` seconds (its holder died: a killed
   ``airflow dags test``, a lost worker) is taken over, with a warning naming it.
 
@@ -35,7 +38,7 @@ from safetynet.config import Settings
 log = logging.getLogger(__name__)
 
 LEASE = "warehouse"  # one lease per warehouse
-CHECKING, BUILDING = "checking", "building"
+CHECKING, BUILDING, COMPACTING = "checking", "building", "compacting"
 
 
 class LeaseTimeout(Exception):
@@ -78,8 +81,9 @@ def acquire(
     wait: float | None = None,
     ttl: int | None = None,
     poll: float = 2.0,
+    phase: str = CHECKING,
 ) -> None:
-    """Take the lease for (run_id, D); wait while another live run holds it."""
+    """Take the lease for (run_id, D) in ``phase``; wait while another live run holds it."""
     warehouse.ensure_schema(url)
     wait = lease_wait() if wait is None else wait
     ttl = lease_ttl() if ttl is None else ttl
@@ -104,7 +108,7 @@ def acquire(
                    where (l.run_id = excluded.run_id and l.extract_date = excluded.extract_date)
                       or l.expires_at < now()
                    returning run_id""",
-                (LEASE, run_id, extract_date, CHECKING, _holder(), ttl),
+                (LEASE, run_id, extract_date, phase, _holder(), ttl),
             ).fetchone()
         if taken:
             if before and before[3] and (before[0], before[1]) != (run_id, extract_date):

@@ -49,7 +49,8 @@ rejected casework rows (they never block the day).
 system's team which lines were rejected (`audit.rejected_rows`, source casework).""",
     "discard_day": """Runs only when something failed. When this run built the day
 (its raw checks passed, so `dbt_build` started), removes the day's mart rows (alerts,
-population, households, summary, alert_cases, alert_followup_daily) and its feed
+population, households, summary, alert_cases, alert_followup_daily; for a date older
+than the window also its calendar rows in `audit.history_days`, issue 23) and its feed
 folder so nothing half-built is visible. A run that failed before building (a load,
 `check_raw`, waiting for the warehouse) removes nothing: the day's earlier
 publication stays. Then releases the warehouse lease. Earlier days are untouched. A
@@ -59,4 +60,16 @@ episode_start), `overdue.csv` (alerts newly overdue on D, 新增逾期, from
 `marts.alert_cases`, with their due date) and `_manifest.json` (rows and sha256 of
 both) to a temporary folder and renames it into `$SAFETYNET_FEED_DIR/<D>`: the feed
 appears complete or not at all.""",
+    "compact_history": """(issue 23) After the feed is out: folds every processed
+date older than the newest `SAFETYNET_SNAPSHOT_WINDOW_DAYS` (窗口 the window, default
+14) into the change history (变更历史, `safetynet.history`): per table and date one
+transaction, verified (row count and md5 of the rows' text, 时点查询 the point-in-time
+rows equal the snapshot) before the raw partition is dropped or the mart's
+`__recent` rows deleted; the public marts (`marts.low_income_population`, ...) still
+give every processed date. Runs under the warehouse lease (phase `compacting`): when
+another run holds it past `SAFETYNET_LEASE_WAIT` the compaction is *deferred* (the
+task succeeds, `audit.run_summaries` stage `compaction_deferred`) and the next run
+folds what is left. A failure never withdraws the published feed.
+**If it fails:** read the error (a verification names the table and date: nothing of
+that date was dropped); `make compact` folds by hand once fixed.""",
 }

@@ -1,5 +1,6 @@
 {{
     config(
+        alias='alert_cases__recent',
         unique_key='as_of_date',
         pre_hook="{{ delete_rows_of_date('as_of_date') }}",
     )
@@ -110,7 +111,8 @@ overdue as (
 
 ),
 
--- the cases of the latest processed date before D (none on the first one)
+-- the cases of the latest processed date before D (none on the first one),
+-- from the public view: it may be folded (macro full_history, issue 23)
 cases_of_the_latest_processed_date as (
 
     {% if is_incremental() %}
@@ -118,7 +120,7 @@ cases_of_the_latest_processed_date as (
             alert_id,
             is_overdue
 
-        from {{ this }}
+        from {{ full_history(this) }}
         where as_of_date = {{ latest_processed_date_before(as_of_date()) }}
     {% else %}
         select

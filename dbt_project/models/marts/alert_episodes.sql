@@ -6,7 +6,8 @@
 
 -- 预警事件 One row per episode of an alert (contract section 9): a run of
 -- processed dates on which the same (rule, household, person) holds. A view
--- over the date-keyed marts alert_cases and low_income_population, so a
+-- over the date-keyed marts alert_cases (its public view: the window and the
+-- change history, issue 23) and low_income_population, so a
 -- discarded (blocked) day leaves nothing behind here. The follow-up of an
 -- episode is tracked while it holds: its state is the one in force on the
 -- latest processed date while it still holds, or on the last date it held
@@ -16,7 +17,7 @@ with
 
 cases as (
 
-    select * from {{ ref('alert_cases') }}
+    select * from {{ ref('alert_cases_all') }}
 
 ),
 

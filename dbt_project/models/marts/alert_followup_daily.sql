@@ -29,7 +29,8 @@ decisions as (
 
 ),
 
--- every episode started up to D, with its county and rule (its first row)
+-- every episode started up to D, with its county and rule (its first row;
+-- the public view: it may be folded into the change history, issue 23)
 episode_starts as (
 
     select
@@ -38,7 +39,7 @@ episode_starts as (
         region_code,
         episode_start
 
-    from {{ ref('monitoring_alerts') }}
+    from {{ ref('monitoring_alerts_all') }}
     where alert_date <= {{ as_of_date() }}
         and alert_date = episode_start
 

@@ -1,5 +1,6 @@
 {{
     config(
+        alias='dim_households__recent',
         unique_key='as_of_date',
         pre_hook="{{ delete_rows_of_date('as_of_date') }}",
         post_hook=[

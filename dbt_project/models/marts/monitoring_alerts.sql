@@ -1,5 +1,6 @@
 {{
     config(
+        alias='monitoring_alerts__recent',
         unique_key='alert_date',
         pre_hook="{{ delete_rows_of_date('alert_date') }}",
         post_hook=[
@@ -87,7 +88,9 @@ latest_processed_date as (
 ),
 
 -- the alerts that held on the latest processed date before D, with the
--- start of their episode (none on the first processed date)
+-- start of their episode (none on the first processed date); read from the
+-- public view (macro full_history): on a re-run of an old date the previous
+-- processed date may be folded into the change history (issue 23)
 alerts_of_the_latest_processed_date as (
 
     {% if is_incremental() %}
@@ -95,7 +98,7 @@ alerts_of_the_latest_processed_date as (
             previous_alerts.alert_key,
             previous_alerts.episode_start
 
-        from {{ this }} as previous_alerts
+        from {{ full_history(this) }} as previous_alerts
         inner join latest_processed_date
             on previous_alerts.alert_date = latest_processed_date.processed_date
     {% else %}
