@@ -401,3 +401,41 @@ def test_grants(copy: str) -> None:
             "select has_table_privilege('safetynet_auditor', 'audit.history_days', 'select')"
         ).fetchone()
         assert row == (True,)
+
+
+@pytest.mark.parametrize("gone", [DAYS[1], DAYS[2]], ids=["middle", "latest"])
+def test_discarded_day_leaves_the_versions_of_a_fold_without_it(copy: str, gone: date) -> None:
+    """discard_day of a folded date takes its calendar rows of the marts away: the
+    next compaction leaves the versions a fold that never saw that date makes."""
+    with psycopg.connect(copy, autocommit=True) as conn:
+        _save_snapshots(conn, "original")
+    history.compact(copy, 1)
+    marts = [s.table for s in specs.MART_SPECS]
+    with psycopg.connect(copy, autocommit=True) as conn:
+        conn.execute(
+            "delete from audit.history_days where table_name = any(%s) and extract_date = %s",
+            (marts, gone),
+        )
+        assert conn.execute("select count(*) from audit.history_dropped_days").fetchone() == (
+            len(marts),
+        )
+    assert history.compact(copy, 1).folded == []
+    with psycopg.connect(copy, autocommit=True) as conn:
+        assert conn.execute("select count(*) from audit.history_dropped_days").fetchone() == (0,)
+        for spec in specs.MART_SPECS:
+            for d in DAYS:
+                if d != gone:
+                    assert _differences(conn, spec, "original", d)[:2] == (0, 0), (spec.table, d)
+            empty = fold.point_in_time_digest(conn, spec, gone)
+            assert empty.rows == 0, spec.table
+        normalised = {k: v for k, v in _versions(conn).items() if k.split("__")[0] in marts}
+        # a fresh fold of the marts' other days
+        _reset(conn)
+        for d in DAYS[:-1]:
+            if d != gone:
+                names = {s.table: f"raw.he_{s.table}_{d:%Y%m%d}" for s in specs.RAW_SPECS}
+                _put_back(conn, "original", d, names)
+    history.compact(copy, 1)
+    with psycopg.connect(copy, autocommit=True) as conn:
+        fresh = {k: v for k, v in _versions(conn).items() if k.split("__")[0] in marts}
+    assert fresh == normalised
