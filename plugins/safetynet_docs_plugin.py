@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 
 from safetynet import warehouse
 from safetynet.config import Settings, project_home
-from safetynet.explain import account, lookups, render
+from safetynet.explain import account, lookups, render, restore
 from safetynet.quality import gate
 
 PREFIX = "/safetynet-docs"
@@ -128,11 +128,15 @@ def _explain_page(user: object, alert_id: str, day: str | None) -> HTMLResponse:
     except ValueError:
         return _page(EXPLAIN_TITLE, f"<p>Not a date: {html.escape(day or '')}</p>", 400)
     try:
-        found = account.explain(url, alert_id, on, settings.feed_dir)
+        found = account.explain(url, alert_id, on, settings.feed_dir, settings.landing_dir)
     except account.UnknownAlert as error:
         lookups.record(url, who, "web", "html", alert_id, on, False)
         body = f"<p>{html.escape(str(error))} (预警不存在)</p>{SEARCH_FORM}"
         return _page(EXPLAIN_TITLE, body, 404)
+    except restore.RestoreRefused as error:  # (issue 23) a folded date's file is gone
+        lookups.record(url, who, "web", "html", alert_id, on, True)
+        body = f"<p>{html.escape(str(error))} (无法还原: 落地文件缺失或已变更)</p>{SEARCH_FORM}"
+        return _page(EXPLAIN_TITLE, body, 409)
     lookups.record(url, who, "web", "html", alert_id, date.fromisoformat(found["alert_date"]), True)
     return _page(f"{EXPLAIN_TITLE}: {html.escape(alert_id)}", render.html_body(found))
 

@@ -63,6 +63,26 @@ def explain(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def web_page(stack: Stack, alert_id: str, day: date) -> str:
+    """The plugin's explain page (status, newline, HTML), rendered in a subprocess with
+    the stack's settings, as the api-server would."""
+    script = (
+        "import sys; sys.path.insert(0, 'plugins'); import safetynet_docs_plugin as p; "
+        f"r = p._explain_page('auditor', {alert_id!r}, {day.isoformat()!r}); "
+        "print(r.status_code); print(r.body.decode())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=stack.environ(),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 def account_of(stack: Stack, alert_id: str, day: date) -> dict[str, Any]:
     done = explain(stack, alert_id, "--format", "json", "--date", day.isoformat())
     assert done.returncode == 0, done.stderr[-3000:]
@@ -188,6 +208,7 @@ def test_a_changed_landing_file_is_refused(history: dict[str, Any], damage: str)
         else:
             path.unlink()
         done = explain(stack, alert_id, "--format", "json", "--date", DAYS[0].isoformat())
+        page = web_page(stack, alert_id, DAYS[0])
     finally:
         shutil.copy2(kept, path)
         kept.unlink()
@@ -197,5 +218,8 @@ def test_a_changed_landing_file_is_refused(history: dict[str, Any], damage: str)
     assert "Traceback" not in done.stderr
     assert done.stdout == ""
     assert not RAW_ID.search(done.stderr)
+    # the web view (Airflow plugin) says the same, as a page: 409, no server error
+    status, _, body = page.partition("\n")
+    assert status == "409" and relative in body and not RAW_ID.search(body), page[-2000:]
     # the file put back: explained again
     assert account_of(stack, alert_id, DAYS[0])["sources"]
