@@ -65,7 +65,7 @@ class CompactionReport:
                 f"  {r.table:28} {r.date} {r.rows:>9} rows {r.path:13} {r.seconds:6.2f} s{kept}"
             )
         for table, size in self.history_bytes.items():
-            lines.append(f"  history {table:28} {size / 1e6:8.2f} MB")
+            lines.append(f"  history {table:34} {size / 1e6:8.2f} MB")
         return "\n".join(lines)
 
 
@@ -166,7 +166,13 @@ def compact(
             _vacuum(conn, [s for s in SPECS if s.table in changed])
         report.history_bytes = history_bytes(conn)
     report.seconds = time.monotonic() - started
-    log.info("%s", report.render())
+    log.info(
+        "history: compaction folded %d (table, date) in %.1f s, history %.1f MB%s",
+        len(report.folded),
+        report.seconds,
+        sum(report.history_bytes.values()) / 1e6,
+        f"; stopped: {report.stopped}" if report.stopped else "",
+    )
     return report
 
 
@@ -264,8 +270,9 @@ def status(url: str, window_days: int) -> str:
                 ).fetchall()
             ]
             whole = _whole(conn, spec)
+            name = f"{spec.schema}.{spec.table}"
             lines.append(
-                f"  {spec.schema}.{spec.table:28} whole {len(whole):3} {_span(whole):22} "
+                f"  {name:34} whole {len(whole):3} {_span(whole):22} "
                 f"folded {len(folded):4} {_span(folded):22} "
                 f"history {sizes[f'{spec.schema}.{spec.table}'] / 1e6:8.2f} MB"
             )

@@ -37,7 +37,9 @@ class HistoryVerificationError(RuntimeError):
 @dataclass(frozen=True)
 class Digest:
     """Row count and digest of a set of rows' text: md5 of the count and of the sums
-    of each row text's md5 (two 64-bit halves), so no sort of the rows is needed."""
+    of two 64-bit hashes of each row's text (``hashtextextended`` with seeds 0 and 1),
+    so no sort of the rows is needed. Both sides are computed at the same time on the
+    same server: the stored value is a record, never compared across versions."""
 
     rows: int
     text_md5: str
@@ -62,9 +64,8 @@ def _row_text(names: list[str] | tuple[str, ...], alias: str) -> sql.Composable:
 
 def _digest(conn: psycopg.Connection, source: sql.Composable, spec: Spec) -> Digest:
     query = sql.SQL(
-        "select count(*), md5(count(*) || ':' || coalesce(sum(('x' || substr(m, 1, 16))"
-        "::bit(64)::bigint::numeric), 0) || ':' || coalesce(sum(('x' || substr(m, 17, 16))"
-        "::bit(64)::bigint::numeric), 0)) from (select md5({row}) as m from {src}) q"
+        "select count(*), md5(count(*) || ':' || coalesce(sum(hashtextextended(t, 0)), 0)"
+        " || ':' || coalesce(sum(hashtextextended(t, 1)), 0)) from (select {row} as t from {src}) q"
     ).format(row=_row_text(spec.compared, "s"), src=source)
     row = conn.execute(query).fetchone()
     assert row is not None
