@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from safetynet.history import fold as folding
-from safetynet.history.specs import CALENDAR, PROCESSED, SPECS, Spec
+from safetynet.history.specs import CALENDAR, MART_SPECS, PROCESSED, SPECS, Spec
 from safetynet.history.sql import ident, part_names
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,9 @@ def _recent_dates(conn: psycopg.Connection) -> set[date]:
 
 
 def _has_snapshot(conn: psycopg.Connection, spec: Spec, x: date, recent: set[date]) -> bool:
+    """Raw: X's partition exists. Marts: X is a date of the population's __recent
+    table (the marts' rows of a date go together, so an empty mart of X is a real,
+    empty snapshot), or the mart has rows of X."""
     if spec.is_raw:
         return folding.raw_partition(conn, spec, x) is not None
     if x in recent:
@@ -184,21 +187,34 @@ def _fold_all(
     run_id: str | None,
     between: Callable[[], None] | None,
 ) -> str | None:
-    """Fold ``dates`` oldest first, every spec; None, or why it stopped early."""
+    """Fold ``dates`` oldest first, every spec; None, or why it stopped early. The
+    marts' __recent rows of a date are deleted once all four marts of it are folded."""
     for x in dates:
+        marts = False
         for spec in SPECS:
             result = _fold_one(conn, spec, x, recent, run_id)
             if result is None:
                 continue
             report.folded.append(result)
-            if between is None:
-                continue
-            try:
-                between()
-            except Exception as exc:  # e.g. the lease is lost: stop, the folds stand
-                stopped = f"{type(exc).__name__}: {exc}"
-                log.warning("history: compaction stopped between folds: %s", stopped)
+            marts = marts or not spec.is_raw
+            stopped = _between(between)
+            if stopped:
                 return stopped
+        if marts:
+            with conn.transaction():
+                folding.delete_recent(conn, MART_SPECS, x)
+    return None
+
+
+def _between(between: Callable[[], None] | None) -> str | None:
+    if between is None:
+        return None
+    try:
+        between()
+    except Exception as exc:  # e.g. the lease is lost: stop, the folds stand
+        stopped = f"{type(exc).__name__}: {exc}"
+        log.warning("history: compaction stopped between folds: %s", stopped)
+        return stopped
     return None
 
 
@@ -209,7 +225,7 @@ def _fold_one(
         return None
     t0 = time.monotonic()
     with conn.transaction():
-        done = folding.fold(conn, spec, x, run_id)
+        done = folding.fold(conn, spec, x, run_id, remove=spec.is_raw)
     result = FoldResult(
         spec.table, x, done.rows, done.path, time.monotonic() - t0, done.snapshot_kept
     )

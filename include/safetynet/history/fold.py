@@ -306,7 +306,7 @@ def _remove_snapshot(conn: psycopg.Connection, spec: Spec, x: date) -> bool:
     """Drop X's raw partition (lock_timeout; on timeout it stays for the next
     compaction) or delete the mart's __recent rows of X. True when removed."""
     if not spec.is_raw:
-        conn.execute(
+        conn.execute(  # the date's rows of a mart
             sql.SQL("delete from {rel} where {col} = {x}").format(
                 rel=snapshot_rel(spec), col=sql.Identifier(spec.date_column), x=sql.Literal(x)
             )
@@ -327,14 +327,23 @@ def _remove_snapshot(conn: psycopg.Connection, spec: Spec, x: date) -> bool:
     return True
 
 
-def fold(conn: psycopg.Connection, spec: Spec, x: date, run_id: str | None = None) -> Folded:
-    """Fold the snapshot of X of ``spec`` (inside the caller's transaction)."""
+def fold(
+    conn: psycopg.Connection,
+    spec: Spec,
+    x: date,
+    run_id: str | None = None,
+    *,
+    remove: bool = True,
+) -> Folded:
+    """Fold the snapshot of X of ``spec`` (inside the caller's transaction); then
+    remove the snapshot unless ``remove`` is false (the marts' __recent rows of X go
+    together, by ``delete_recent``, once every mart of X is folded)."""
     snap = snapshot_digest(conn, spec, x)
     batch = _raw_batch(conn, spec, x) if spec.is_raw else None
     folded = _calendar(conn, spec)
     if x in folded and point_in_time_digest(conn, spec, x) == snap:
         _record(conn, spec, x, snap, batch, run_id)
-        return Folded(SLOW_EQUAL, snap.rows, not _remove_snapshot(conn, spec, x))
+        return Folded(SLOW_EQUAL, snap.rows, remove and not _remove_snapshot(conn, spec, x))
     _stage(conn, spec, x)
     if not folded or x > folded[-1]:
         path = FAST
@@ -351,4 +360,12 @@ def fold(conn: psycopg.Connection, spec: Spec, x: date, run_id: str | None = Non
             f"(digest {got.text_md5}), the snapshot {snap.rows} ({snap.text_md5}); "
             "nothing folded, the snapshot stays"
         )
-    return Folded(path, snap.rows, not _remove_snapshot(conn, spec, x))
+    return Folded(path, snap.rows, remove and not _remove_snapshot(conn, spec, x))
+
+
+def delete_recent(conn: psycopg.Connection, specs: tuple[Spec, ...], x: date) -> None:
+    """Delete X's __recent rows of every mart in ``specs`` (one transaction, after all
+    of them are folded: a compaction stopped half-way leaves X whole, and the next
+    one re-folds it; it never mistakes a consumed snapshot for an empty one)."""
+    for spec in specs:
+        _remove_snapshot(conn, spec, x)
