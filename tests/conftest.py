@@ -138,12 +138,13 @@ class Stack:
     def day_state(self, day: str) -> tuple[dict[str, tuple], dict[str, str]]:
         """What a day left: (count, md5) of its rows in every dated mart, and the sha256
         of each file of its feed folder ({} when there is none): to prove a day untouched
-        or equal to another run's."""
-        from safetynet.pipeline import MART_DATE_COLUMNS
+        or equal to another run's. The public names (issue 23: a windowed mart's view over
+        its window and its change history, so a folded date counts too)."""
+        from safetynet.pipeline import PUBLIC_MART_DATE_COLUMNS
 
         marts = {
             table: self.query(DAY_FINGERPRINT.format(table=table, column=column), (day,))[0]
-            for table, column in MART_DATE_COLUMNS.items()
+            for table, column in PUBLIC_MART_DATE_COLUMNS.items()
         }
         folder = self.feed / day
         files = sorted(folder.iterdir()) if folder.exists() else []

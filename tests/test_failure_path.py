@@ -23,7 +23,7 @@ import pytest
 from conftest import Stack, isolated_stack
 
 from safetynet import warehouse
-from safetynet.pipeline import MART_DATE_COLUMNS
+from safetynet.pipeline import PUBLIC_MART_DATE_COLUMNS
 from safetynet.quality import gate
 from safetynet_dev.synth import damage, generator
 
@@ -71,7 +71,7 @@ def _failed_run(stack: Stack, name: str) -> str:
 def _assert_discarded(stack: Stack, day1_before: tuple) -> None:
     marts, feed = stack.day_state(D2)
     assert {table: count for table, (count, _) in marts.items()} == dict.fromkeys(
-        MART_DATE_COLUMNS, 0
+        PUBLIC_MART_DATE_COLUMNS, 0
     )
     assert feed == {}
     assert stack.day_state(D1) == day1_before
