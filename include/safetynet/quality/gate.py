@@ -25,7 +25,7 @@ from psycopg import sql
 
 from safetynet import privacy, warehouse
 from safetynet.config import checks_dir
-from safetynet.quality import datadocs, value_sets
+from safetynet.quality import datadocs, gximport, value_sets
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def _class_name(snake: str) -> str:
 
 
 def build_expectation(check: dict[str, Any], params: dict[str, Any]) -> Any:
-    import great_expectations as gx
+    gx = gximport.load()
 
     if check.get("via") == "group_by":
         return _key_expectation(check)
@@ -124,7 +124,7 @@ def _key_expectation(check: dict[str, Any]) -> Any:
     under the check's own name; the observed value is the number of offending keys,
     the examples are those keys.
     """
-    import great_expectations as gx
+    gx = gximport.load()
 
     columns = check.get("column_list") or [check["column"]]
     # the comment names the batch for GX (which warns about a query without {batch})
@@ -184,7 +184,7 @@ def _gx_lock(reports_dir: Path) -> Iterator[None]:
 
 
 def _context(reports_dir: Path, url: str) -> Any:
-    import great_expectations as gx
+    gx = gximport.load()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     os.environ["SAFETYNET_GX_CONNECTION"] = _sqlalchemy_url(url)
@@ -317,7 +317,7 @@ def _drop_stale_views(conn: psycopg.Connection) -> None:
 
 
 def _validate_file(context: Any, spec: dict[str, Any], view: str, params: dict[str, Any]) -> Any:
-    import great_expectations as gx
+    gx = gximport.load()
 
     name = spec["suite"]
     source = context.data_sources.get("warehouse")
@@ -345,7 +345,7 @@ def run_checks(
     params: dict[str, Any] | None = None,
 ) -> list[CheckResult]:
     """Validate every check file of ``layer`` for D, store and render the results."""
-    import great_expectations as gx
+    gx = gximport.load()
     from great_expectations.core.run_identifier import RunIdentifier
 
     all_params = {"date": extract_date.isoformat(), **(params or {})}
