@@ -6,11 +6,11 @@ import socket
 
 import pytest
 
+from safetynet.config import Settings
 from safetynet_dev import summary
 
-pytestmark = pytest.mark.unit
 
-
+@pytest.mark.unit
 def test_dashboards_line_says_how_to_start_superset_or_where_it_runs(monkeypatch) -> None:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
@@ -21,3 +21,12 @@ def test_dashboards_line_says_how_to_start_superset_or_where_it_runs(monkeypatch
         running.bind(("127.0.0.1", port))
         running.listen()
         assert summary._superset_where().startswith(f"Superset http://127.0.0.1:{port}/")
+
+
+@pytest.mark.integration
+def test_history_section_on_a_warehouse_without_marts(stack, monkeypatch) -> None:
+    """(issue 23) make demo's summary says what stays whole and what is folded."""
+    for name, value in stack.environ().items():
+        monkeypatch.setenv(name, value)
+    text = summary._history(Settings.from_env())  # set up, no marts built yet
+    assert "变更历史" in text and "nothing processed yet" in text

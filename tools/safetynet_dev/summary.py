@@ -124,6 +124,7 @@ def report(dates: list[date]) -> str:
             parts.append("\nFollow-up\n  (no marts.alert_cases in this warehouse yet)")
         parts.append(_precision(conn, dates))
         parts.append(_explain_example(conn, dates))
+    parts.append(_history(settings))
     parts.append(_where(settings, dates))
     return "\n".join(parts)
 
@@ -208,6 +209,19 @@ def _precision(conn: Any, dates: list[date]) -> str:
     rows = conn.execute(PRECISION_QUERY, {"dates": dates}).fetchall()
     header = ("date", "rule", "episodes", "confirmed/resolved", "dismissed", "precision")
     return _table(title, header, rows)
+
+
+def _history(settings: Settings) -> str:
+    """(issue 23) The snapshot window (快照窗口) and the change history (变更历史): which
+    dates stay whole, which are folded, the history's size (docs/history.md)."""
+    from safetynet import history
+
+    try:
+        status = history.status(settings.warehouse_url, settings.snapshot_window_days)
+    except RuntimeError as missing:  # no marts built yet
+        status = f"(nothing processed yet: {missing})"
+    title = "History / 变更历史 (SAFETYNET_SNAPSHOT_WINDOW_DAYS; make compact; docs/history.md)"
+    return f"\n{title}\n  " + status.replace("\n", "\n  ")
 
 
 def _where(settings: Settings, dates: list[date]) -> str:
