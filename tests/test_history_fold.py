@@ -371,7 +371,7 @@ def test_history_tables_match_the_snapshot_tables(copy: str) -> None:
                 table = f"{spec.schema}.{spec.table}{suffix}"
                 expected = [("key_id", "integer")]
                 expected += [(c.name, c.type) for c in part_columns(spec, suffix)]
-                expected += [("valid_from", "date"), ("valid_to", "date")]
+                expected += [("valid_from", "date"), ("valid_to", "date"), ("row_hash", "bigint")]
                 assert _attributes(conn, table) == expected, table
             # every snapshot column is kept: the key, stored, or rebuilt
             stored = {c.name for c in spec.stable + spec.volatile}

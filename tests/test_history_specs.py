@@ -69,3 +69,29 @@ def test_snapshot_window_days_rejects(monkeypatch: pytest.MonkeyPatch, value: st
     monkeypatch.setenv("SAFETYNET_SNAPSHOT_WINDOW_DAYS", value)
     with pytest.raises(config.SettingError, match="SAFETYNET_SNAPSHOT_WINDOW_DAYS"):
         config.snapshot_window_days()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(None, "hashes"), ("full", "full"), (" HASHES ", "hashes")]
+)
+def test_verify_mode(monkeypatch: pytest.MonkeyPatch, value: str | None, expected: str) -> None:
+    from safetynet.history import fold
+
+    if value is None:
+        monkeypatch.delenv(fold.VERIFY_ENV, raising=False)
+    else:
+        monkeypatch.setenv(fold.VERIFY_ENV, value)
+    assert fold.verify_mode() == expected
+    monkeypatch.setenv(fold.VERIFY_ENV, "md5")
+    with pytest.raises(ValueError, match=fold.VERIFY_ENV):
+        fold.verify_mode()
+
+
+def test_every_version_table_gets_its_row_hash() -> None:
+    """An existing warehouse gains row_hash, filled for its open versions (issue 23)."""
+    text = history_sql()
+    for spec in specs.SPECS:
+        for suffix in ["__hist", "__histv"] if spec.volatile else ["__hist"]:
+            table = f'"{spec.schema}"."{spec.table}{suffix}"'
+            assert f"alter table {table} add column if not exists row_hash bigint;" in text
+            assert f"update {table} set row_hash = hashtextextended(" in text

@@ -249,7 +249,7 @@ def _vacuum(conn: psycopg.Connection, specs: list[Spec]) -> None:
         tables = [ident(spec, s) for s in ["__keys", *part_names(spec)]]
         if not spec.is_raw:
             tables.append(ident(spec, "__recent"))
-        conn.execute(sql.SQL("vacuum (analyze) {}").format(sql.SQL(", ").join(tables)))
+        conn.execute(sql.SQL("vacuum (analyze, skip_locked) {}").format(sql.SQL(", ").join(tables)))
 
 
 def history_bytes(conn: psycopg.Connection) -> dict[str, int]:

@@ -13,6 +13,7 @@ rows of X). Any failure raises: the transaction rolls back and the snapshot stay
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from safetynet.history.specs import CALENDAR, Spec
-from safetynet.history.sql import ident, part_columns, part_names
+from safetynet.history.sql import ident, part_columns, part_names, row_hash, row_text
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,13 @@ FAST = "fast"
 SLOW_EQUAL = "slow-equal"
 SLOW_REPLACED = "slow-replaced"
 LOCK_TIMEOUT = "5s"
+# verification of a fast-path fold: "hashes" (default) sums the stored row hashes of
+# the versions valid at X against the staged snapshot's; "full" re-reads the point in
+# time through the view / __at function and compares the row-text digest. The slow
+# path and the slow-equal check always use "full".
+FULL = "full"
+HASHES = "hashes"
+VERIFY_ENV = "SAFETYNET_HISTORY_VERIFY"
 
 
 class HistoryVerificationError(RuntimeError):
@@ -56,17 +64,29 @@ def snapshot_rel(spec: Spec) -> sql.Composable:
     return ident(spec) if spec.is_raw else ident(spec, "__recent")
 
 
-def _row_text(names: list[str] | tuple[str, ...], alias: str) -> sql.Composable:
-    return sql.SQL("row({})::text").format(
-        sql.SQL(", ").join(sql.Identifier(alias, n) for n in names)
+_row_text = row_text
+WORK_MEM = "256MB"
+DIGEST = sql.SQL(
+    "select count(*), md5(count(*) || ':' || coalesce(sum(d0), 0)"
+    " || ':' || coalesce(sum(d1), 0)) from {src}"
+)
+
+
+def _digest_hashes(spec: Spec, alias: str) -> sql.Composable:
+    """``d0, d1``: the two 64-bit hashes of a row's text that the digest sums."""
+    return sql.SQL("{} as d0, {} as d1").format(
+        row_hash(spec.compared, alias, 0), row_hash(spec.compared, alias, 1)
     )
 
 
 def _digest(conn: psycopg.Connection, source: sql.Composable, spec: Spec) -> Digest:
-    query = sql.SQL(
-        "select count(*), md5(count(*) || ':' || coalesce(sum(hashtextextended(t, 0)), 0)"
-        " || ':' || coalesce(sum(hashtextextended(t, 1)), 0)) from (select {row} as t from {src}) q"
-    ).format(row=_row_text(spec.compared, "s"), src=source)
+    query = DIGEST.format(
+        src=sql.SQL("(select {h} from {src}) q").format(h=_digest_hashes(spec, "s"), src=source)
+    )
+    return _fetch_digest(conn, query)
+
+
+def _fetch_digest(conn: psycopg.Connection, query: sql.Composed) -> Digest:
     row = conn.execute(query).fetchone()
     assert row is not None
     return Digest(int(row[0]), str(row[1]))
@@ -95,6 +115,51 @@ def point_in_time_digest(conn: psycopg.Connection, spec: Spec, x: date) -> Diges
     return _digest(conn, point_in_time_source(spec, x), spec)
 
 
+def verify_mode() -> str:
+    """``SAFETYNET_HISTORY_VERIFY``: ``hashes`` (default) or ``full``."""
+    mode = os.environ.get(VERIFY_ENV, HASHES).strip().lower() or HASHES
+    if mode not in (FULL, HASHES):
+        raise ValueError(f"{VERIFY_ENV} must be {FULL} or {HASHES}, got {mode!r}")
+    return mode
+
+
+def _hash_check(conn: psycopg.Connection, spec: Spec, x: date) -> str | None:
+    """Fast-path verification from the stored hashes: per version table, the count
+    and the sum of hash(key_id, row_hash) of the versions valid at X equal those of
+    the staged snapshot ``hs_s``, whose key ids are unique. None, or what differs."""
+    row = conn.execute("select count(*) - count(distinct key_id) from hs_s").fetchone()
+    if row is None or row[0] != 0:
+        return f"{row[0] if row else '?'} repeated key(s) in the snapshot"
+    for suffix in part_names(spec):
+        valid = sql.SQL("valid_from <= {x} and (valid_to is null or valid_to > {x})")
+        got = _version_sums(conn, spec, suffix, valid.format(x=sql.Literal(x)))
+        want = _staged_sums(conn, suffix)
+        if got != want:
+            return f"{spec.table}{suffix}: {got[0] if got else '?'} versions valid, " + (
+                f"{want[0] if want else '?'} snapshot rows (or their hashes differ)"
+            )
+    return None
+
+
+HASH_SUMS = sql.SQL("select count(*), coalesce(sum(hashtextextended(key_id || ':' || {h}, 0)), 0)")
+
+
+def _version_sums(
+    conn: psycopg.Connection, spec: Spec, suffix: str, where: sql.Composable
+) -> tuple[int, int] | None:
+    """Count and sum of hash(key_id, row_hash) of the versions of a part matching ``where``."""
+    query = sql.SQL("{p} from {t} where {w}").format(
+        p=HASH_SUMS.format(h=sql.Identifier("row_hash")), t=ident(spec, suffix), w=where
+    )
+    return conn.execute(query).fetchone()
+
+
+def _staged_sums(conn: psycopg.Connection, suffix: str) -> tuple[int, int] | None:
+    """The same of the staged snapshot ``hs_s`` (its ``h<part>`` hashes)."""
+    query = sql.SQL("{p} from hs_s").format(p=HASH_SUMS.format(h=sql.Identifier("h" + suffix)))
+    return conn.execute(query).fetchone()
+
+
 def raw_partition(conn: psycopg.Connection, spec: Spec, x: date) -> str | None:
     """The raw partition holding X (the loader's ``replace_partition`` makes it)."""
     row = conn.execute(
@@ -119,33 +184,22 @@ def _key_match(spec: Spec, a: str, b: str) -> sql.Composable:
     )
 
 
-def _stage(conn: psycopg.Connection, spec: Spec, x: date) -> None:
-    """New keys into ``__keys``; the snapshot with key ids and stored columns into
-    the temporary table ``hs_s``."""
-    keys = sql.SQL(", ").join(sql.Identifier(k) for k in spec.key)
-    conn.execute(
-        sql.SQL(
-            "insert into {keys} ({cols}) select distinct {scols} from {src} "
-            "and not exists (select 1 from {keys} k where {match})"
-        ).format(
-            keys=ident(spec, "__keys"),
-            cols=keys,
-            scols=sql.SQL(", ").join(sql.Identifier("s", k) for k in spec.key),
-            src=snapshot_source(spec, x),
-            match=_key_match(spec, "k", "s"),
-        )
-    )
-    stored = sql.SQL(", ").join(
-        sql.SQL("{} as {}").format(sql.SQL(c.source()), sql.Identifier(c.name))
-        for c in spec.stable + spec.volatile
-    )
+def _stage(conn: psycopg.Connection, spec: Spec, x: date) -> Digest:
+    """The snapshot with key ids, stored columns, the row hash of each version part
+    (``h__hist``, ``h__histv``) and the digest hashes into the temporary table
+    ``hs_s``, in one pass over the snapshot; then its new keys into ``__keys`` and
+    their ids into ``hs_s``. Returns the snapshot's digest (issue 23, speed)."""
     conn.execute("drop table if exists pg_temp.hs_s")
     conn.execute(
         sql.SQL(
-            "create temp table hs_s on commit drop as select k.key_id, {stored} "
-            "from {rel} s join {keys} k on {match} where s.{col} = {x}"
+            "create temp table hs_s on commit drop as select k.key_id, {skeys}, {stored}, "
+            "hashtextextended(r.t, 0) as d0, hashtextextended(r.t, 1) as d1 "
+            "from {rel} s left join {keys} k on {match} "
+            "cross join lateral (select {text} as t offset 0) r where s.{col} = {x}"
         ).format(
-            stored=stored,
+            text=row_text(spec.compared, "s"),
+            skeys=sql.SQL(", ").join(sql.Identifier("s", k) for k in spec.key),
+            stored=_staged_columns(spec),
             rel=snapshot_rel(spec),
             keys=ident(spec, "__keys"),
             match=_key_match(spec, "k", "s"),
@@ -153,7 +207,42 @@ def _stage(conn: psycopg.Connection, spec: Spec, x: date) -> None:
             x=sql.Literal(x),
         )
     )
+    args = {
+        "keys": ident(spec, "__keys"),
+        "cols": sql.SQL(", ").join(sql.Identifier(k) for k in spec.key),
+        "match": _key_match(spec, "k", "s"),
+    }
+    conn.execute(
+        sql.SQL(
+            "insert into {keys} ({cols}) select distinct {cols} from hs_s "
+            "where key_id is null on conflict do nothing"
+        ).format(**args)
+    )
+    conn.execute(
+        sql.SQL(
+            "update hs_s s set key_id = k.key_id from {keys} k where s.key_id is null and {match}"
+        ).format(**args)
+    )
     conn.execute("analyze hs_s")
+    return _fetch_digest(conn, DIGEST.format(src=sql.SQL("hs_s")))
+
+
+def _staged_columns(spec: Spec) -> sql.Composable:
+    """Stored columns and ``h<part>`` row hashes of the snapshot row ``s`` (the row
+    text of the digest is built once, in a lateral subquery: ``d0, d1``)."""
+    return sql.SQL(", ").join(
+        [
+            sql.SQL("{} as {}").format(sql.SQL(c.source()), sql.Identifier(c.name))
+            for c in spec.stable + spec.volatile
+        ]
+        + [
+            sql.SQL("hashtextextended(row({})::text, 0) as {}").format(
+                sql.SQL(", ").join(sql.SQL(c.source()) for c in part_columns(spec, suffix)),
+                sql.Identifier("h" + suffix),
+            )
+            for suffix in part_names(spec)
+        ]
+    )
 
 
 def _names(spec: Spec, suffix: str) -> list[str]:
@@ -162,25 +251,28 @@ def _names(spec: Spec, suffix: str) -> list[str]:
 
 def _fast(conn: psycopg.Connection, spec: Spec, x: date) -> None:
     """Close open versions gone or different on X; open one for every row of X
-    without an open identical version (design 2.3, the row hash is the text)."""
+    without an open identical version (design 2.3, the row hash is the text). A part
+    whose open versions have the staged rows' count and hash sum is unchanged: skipped."""
     for suffix in part_names(spec):
+        open_sums = _version_sums(conn, spec, suffix, sql.SQL("valid_to is null"))
+        if open_sums == _staged_sums(conn, suffix):
+            continue
         names = _names(spec, suffix)
         table = ident(spec, suffix)
         conn.execute(
             sql.SQL(
                 "update {t} o set valid_to = {x} where o.valid_to is null and not exists "
-                "(select 1 from hs_s s where s.key_id = o.key_id and {srow} = {orow})"
-            ).format(
-                t=table, x=sql.Literal(x), srow=_row_text(names, "s"), orow=_row_text(names, "o")
-            )
+                "(select 1 from hs_s s where s.key_id = o.key_id and s.{h} = o.row_hash)"
+            ).format(t=table, x=sql.Literal(x), h=sql.Identifier("h" + suffix))
         )
         conn.execute(
             sql.SQL(
-                "insert into {t} (key_id, {cols}, valid_from, valid_to) "
-                "select s.key_id, {scols}, {x}, null from hs_s s where not exists "
+                "insert into {t} (key_id, {cols}, valid_from, valid_to, row_hash) "
+                "select s.key_id, {scols}, {x}, null, s.{h} from hs_s s where not exists "
                 "(select 1 from {t} o where o.valid_to is null and o.key_id = s.key_id)"
             ).format(
                 t=table,
+                h=sql.Identifier("h" + suffix),
                 cols=sql.SQL(", ").join(sql.Identifier(n) for n in names),
                 scols=sql.SQL(", ").join(sql.Identifier("s", n) for n in names),
                 x=sql.Literal(x),
@@ -220,8 +312,8 @@ def _replace_day(conn: psycopg.Connection, spec: Spec, x: date, n: date | None) 
         covers = cover.format(sql.SQL("true"), x=sql.Literal(x))
         conn.execute(
             sql.SQL(
-                "insert into {t} (key_id, {cols}, valid_from, valid_to) "
-                "select key_id, {cols}, valid_from, {x} from {t} where {cover} "
+                "insert into {t} (key_id, {cols}, valid_from, valid_to, row_hash) "
+                "select key_id, {cols}, valid_from, {x}, row_hash from {t} where {cover} "
                 "and valid_from < {x}"
             ).format(cover=covers, **args)
         )
@@ -238,9 +330,9 @@ def _replace_day(conn: psycopg.Connection, spec: Spec, x: date, n: date | None) 
             )
         conn.execute(
             sql.SQL(
-                "insert into {t} (key_id, {cols}, valid_from, valid_to) "
-                "select key_id, {cols}, {x}, {n} from hs_s"
-            ).format(**args)
+                "insert into {t} (key_id, {cols}, valid_from, valid_to, row_hash) "
+                "select key_id, {cols}, {x}, {n}, {h} from hs_s"
+            ).format(h=sql.Identifier("h" + suffix), **args)
         )
         merge_at(conn, spec, suffix, x)
         if n is not None:
@@ -338,13 +430,13 @@ def fold(
     """Fold the snapshot of X of ``spec`` (inside the caller's transaction); then
     remove the snapshot unless ``remove`` is false (the marts' __recent rows of X go
     together, by ``delete_recent``, once every mart of X is folded)."""
-    snap = snapshot_digest(conn, spec, x)
+    conn.execute(f"set local work_mem = '{WORK_MEM}'")
+    snap = _stage(conn, spec, x)
     batch = _raw_batch(conn, spec, x) if spec.is_raw else None
     folded = _calendar(conn, spec)
     if x in folded and point_in_time_digest(conn, spec, x) == snap:
         _record(conn, spec, x, snap, batch, run_id)
         return Folded(SLOW_EQUAL, snap.rows, remove and not _remove_snapshot(conn, spec, x))
-    _stage(conn, spec, x)
     if not folded or x > folded[-1]:
         path = FAST
         _fast(conn, spec, x)
@@ -353,6 +445,13 @@ def fold(
         later = [d for d in folded if d > x]
         _replace_day(conn, spec, x, later[0] if later else None)
     _record(conn, spec, x, snap, batch, run_id)
+    if path == FAST and verify_mode() == HASHES:
+        problem = _hash_check(conn, spec, x)
+        if problem is not None:
+            raise HistoryVerificationError(
+                f"{spec.schema}.{spec.table} {x}: {problem}; nothing folded, the snapshot stays"
+            )
+        return Folded(path, snap.rows, remove and not _remove_snapshot(conn, spec, x))
     got = point_in_time_digest(conn, spec, x)
     if got != snap:
         raise HistoryVerificationError(
