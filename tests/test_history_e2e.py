@@ -25,6 +25,8 @@ folds every older date into the change history. One warehouse, in this order:
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -178,6 +180,14 @@ def test_a_rerun_older_than_the_window_is_byte_for_byte_and_compaction_waits(
         assert pipeline.compact_history(date.fromisoformat(DAYS[-1]), "compact-1") == {
             "deferred": True
         }
+        by_hand = subprocess.run(  # make compact: the same lease, deferred too
+            [sys.executable, "-m", "safetynet.history", "compact"],
+            env=stack.environ(**W1, SAFETYNET_LEASE_WAIT="1"),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert by_hand.returncode == 75 and "deferred" in by_hand.stderr, by_hand.stderr[-2000:]
     finally:
         runlock.release(stack.url, "another-run", date(2026, 10, 9))
     assert stack.day_state(day1) == windowed.first[day1], "nothing folded"

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from datetime import date
 
-from safetynet import config
+from safetynet import config, runlock
+
+DEFERRED = 75  # EX_TEMPFAIL: the warehouse was busy, nothing folded; run it again later
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,14 +23,38 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(history_sql())
         return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from safetynet.history.compaction import compact, status
+    from safetynet.history.compaction import status
 
     settings = config.Settings.from_env()
     if args.command == "compact":
-        report = compact(settings.warehouse_url, settings.snapshot_window_days)
-        print(report.render())
-    else:
-        print(status(settings.warehouse_url, settings.snapshot_window_days))
+        return compact_under_lease(settings)
+    print(status(settings.warehouse_url, settings.snapshot_window_days))
+    return 0
+
+
+def compact_under_lease(settings: config.Settings) -> int:
+    """``make compact``: fold under the warehouse lease, as the DAG's compact_history does,
+    so a compaction by hand never runs beside a check or a build (waits up to
+    SAFETYNET_LEASE_WAIT, then gives up with exit code 75)."""
+    from safetynet.history.compaction import compact
+
+    url, today = settings.warehouse_url, date.today()
+    run_id = f"make-compact-{os.getpid()}"
+    try:
+        runlock.acquire(url, run_id, today, phase=runlock.COMPACTING)
+    except runlock.LeaseTimeout as busy:
+        print(f"compaction deferred, nothing folded: {busy}", file=sys.stderr)
+        return DEFERRED
+    try:
+        report = compact(
+            url,
+            settings.snapshot_window_days,
+            run_id=run_id,
+            between=lambda: runlock.renew(url, run_id, today),
+        )
+    finally:
+        runlock.release(url, run_id, today)
+    print(report.render())
     return 0
 
 
