@@ -13,8 +13,8 @@ import time
 from datetime import date
 
 import pendulum
-from airflow.exceptions import AirflowFailException
 from airflow.sdk import PokeReturnValue, dag, task
+from airflow.sdk.exceptions import AirflowFailException
 from cosmos import ProfileConfig
 from cosmos import settings as cosmos_settings
 from cosmos.operators.local import DbtBuildLocalOperator
