@@ -36,7 +36,7 @@ from psycopg import sql
 from safetynet import config
 from safetynet.ingest import keyguard, manifest, rowcheck
 from safetynet.ingest.manifest import DeliveryError
-from safetynet.ingest.rowfilter import FilterFailed, filtered_rows, withdrawn_path
+from safetynet.ingest.rowfilter import FilterFailed, withdrawn_path
 from safetynet.ingest.sources import SPECS, FileSpec
 
 # The raw snapshot tables folded out of the window (the increments stay whole).
@@ -186,22 +186,9 @@ def _copy_filtered(
     statement = sql.SQL("copy {} ({}) from stdin with (format binary)").format(
         temp, sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    types = rowcheck.raw_types(conn, spec)
-    encoding = conn.info.parameter_status("client_encoding") or "UTF8"
     with tempfile.TemporaryDirectory() as scratch:
         rejects = Path(scratch) / "rejects.csv"
-        conn.execute(sql.SQL("set client_encoding to {}").format(sql.Literal(spec.encoding)))
-        try:
-            with (
-                filtered_rows(path, spec, types, rejects, pseudonym_key) as (chunks, counts),
-                conn.cursor() as cur,
-            ):
-                with cur.copy(statement) as copy:
-                    for chunk in chunks:
-                        copy.write(chunk)
-                copied = cur.rowcount
-        finally:
-            conn.execute(sql.SQL("set client_encoding to {}").format(sql.Literal(encoding)))
+        copied, counts = rowcheck.copy_filtered(conn, statement, path, spec, rejects, pseudonym_key)
         if counts.withdrawn:
             withdrawn = conn.execute(
                 sql.SQL("delete from {} where line_no = any(%s)").format(temp),

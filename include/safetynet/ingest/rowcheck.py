@@ -23,7 +23,7 @@ from psycopg import sql
 
 from safetynet.ingest import rejects as rejects_store
 from safetynet.ingest.manifest import DeliveryError
-from safetynet.ingest.rowfilter import filtered_rows
+from safetynet.ingest.rowfilter import Counts, filtered_rows
 from safetynet.ingest.sources import FileSpec
 
 COPY_DATA_ERRORS = (
@@ -117,20 +117,8 @@ def copy_valid_rows(
         sql.Identifier("raw", partition_name(spec, extract_date)),
         sql.SQL(", ").join(map(sql.Identifier, _raw_columns(spec)[2:])),
     )
-    types = raw_types(conn, spec)
-    encoding = conn.info.parameter_status("client_encoding") or "UTF8"
     try:
-        # Binary text values are read in the client encoding: the file's, while COPY runs.
-        conn.execute(sql.SQL("set client_encoding to {}").format(sql.Literal(spec.encoding)))
-        with (
-            filtered_rows(path, spec, types, rejects, pseudonym_key) as (chunks, counts),
-            conn.cursor() as cur,
-        ):
-            with cur.copy(statement) as copy:
-                for chunk in chunks:
-                    copy.write(chunk)
-            copied = cur.rowcount
-        conn.execute(sql.SQL("set client_encoding to {}").format(sql.Literal(encoding)))
+        copied, counts = copy_filtered(conn, statement, path, spec, rejects, pseudonym_key)
     except COPY_DATA_ERRORS as error:  # the filter's checks should make this impossible
         raise DeliveryError(
             "copy", f"{spec.source}/{extract_date}/{path.name}: {str(error).splitlines()[0]}"
@@ -146,6 +134,33 @@ def copy_valid_rows(
     if counts.loaded != copied:
         raise RuntimeError(f"{path.name}: filter passed {counts.loaded} rows, COPY took {copied}")
     return counts.loaded
+
+
+def copy_filtered(
+    conn: psycopg.Connection,
+    statement: sql.Composed,
+    path: Path,
+    spec: FileSpec,
+    rejects: Path,
+    pseudonym_key: str,
+) -> tuple[int, Counts]:
+    """COPY the row filter's binary output of ``path`` with ``statement`` (the columns
+    line_no and the file's, as ``_raw_columns(spec)[2:]``); returns (rows COPY took,
+    the filter's counts). The one filter pass of a load and of explain's restore."""
+    types = raw_types(conn, spec)
+    encoding = conn.info.parameter_status("client_encoding") or "UTF8"
+    # Binary text values are read in the client encoding: the file's, while COPY runs.
+    conn.execute(sql.SQL("set client_encoding to {}").format(sql.Literal(spec.encoding)))
+    with (
+        filtered_rows(path, spec, types, rejects, pseudonym_key) as (chunks, counts),
+        conn.cursor() as cur,
+    ):
+        with cur.copy(statement) as copy:
+            for chunk in chunks:
+                copy.write(chunk)
+        copied = cur.rowcount
+    conn.execute(sql.SQL("set client_encoding to {}").format(sql.Literal(encoding)))
+    return copied, counts
 
 
 def _withdraw(
