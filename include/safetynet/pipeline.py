@@ -281,22 +281,12 @@ def compact_history(extract_date: date, run_id: str) -> dict[str, Any]:
     from safetynet import history  # imported on use: the DAG file parses without it
 
     settings = Settings.from_env()
-    url = settings.warehouse_url
-    try:
-        runlock.acquire(url, run_id, extract_date, phase=runlock.COMPACTING)
-    except runlock.LeaseTimeout as busy:
-        log.warning("compaction deferred to the next run: %s", busy)
-        record_summary(extract_date, run_id, "compaction_deferred", {"reason": str(busy)})
+    report = history.compact_leased(
+        settings.warehouse_url, settings.snapshot_window_days, run_id, extract_date
+    )
+    if report is None:
+        record_summary(extract_date, run_id, "compaction_deferred", {"reason": "warehouse busy"})
         return {"deferred": True}
-    try:
-        report = history.compact(
-            url,
-            settings.snapshot_window_days,
-            run_id=run_id,
-            between=lambda: runlock.renew(url, run_id, extract_date),
-        )
-    finally:
-        runlock.release(url, run_id, extract_date)
     metrics = {"deferred": False, "window_days": settings.snapshot_window_days}
     metrics.update(_as_metrics(report))
     log.info("compaction: %s", metrics)

@@ -8,7 +8,20 @@ the fold itself: ``safetynet.history.fold``; the entry: ``safetynet.history.comp
 
 from __future__ import annotations
 
-from safetynet.history.compaction import CompactionReport, FoldResult, compact, status
+from safetynet.history.compaction import (
+    CompactionReport,
+    FoldResult,
+    compact,
+    compact_leased,
+    status,
+)
 from safetynet.history.fold import HistoryVerificationError
 
-__all__ = ["CompactionReport", "FoldResult", "HistoryVerificationError", "compact", "status"]
+__all__ = [
+    "CompactionReport",
+    "FoldResult",
+    "HistoryVerificationError",
+    "compact",
+    "compact_leased",
+    "status",
+]

@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import date
 
-from safetynet import config, runlock
+from safetynet import config
 
 DEFERRED = 75  # EX_TEMPFAIL: the warehouse was busy, nothing folded; run it again later
 
@@ -33,27 +33,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def compact_under_lease(settings: config.Settings) -> int:
-    """``make compact``: fold under the warehouse lease, as the DAG's compact_history does,
-    so a compaction by hand never runs beside a check or a build (waits up to
-    SAFETYNET_LEASE_WAIT, then gives up with exit code 75)."""
-    from safetynet.history.compaction import compact
+    """``make compact``: fold under the warehouse lease, as the DAG's compact_history
+    does (waits up to SAFETYNET_LEASE_WAIT, then folds nothing and exits 75)."""
+    from safetynet.history.compaction import compact_leased
 
-    url, today = settings.warehouse_url, date.today()
-    run_id = f"make-compact-{os.getpid()}"
-    try:
-        runlock.acquire(url, run_id, today, phase=runlock.COMPACTING)
-    except runlock.LeaseTimeout as busy:
-        print(f"compaction deferred, nothing folded: {busy}", file=sys.stderr)
+    report = compact_leased(
+        settings.warehouse_url,
+        settings.snapshot_window_days,
+        f"make-compact-{os.getpid()}",
+        date.today(),
+    )
+    if report is None:
+        print("compaction deferred, nothing folded: the warehouse is busy", file=sys.stderr)
         return DEFERRED
-    try:
-        report = compact(
-            url,
-            settings.snapshot_window_days,
-            run_id=run_id,
-            between=lambda: runlock.renew(url, run_id, today),
-        )
-    finally:
-        runlock.release(url, run_id, today)
     print(report.render())
     return 0
 

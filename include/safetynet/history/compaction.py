@@ -311,3 +311,28 @@ def _whole(conn: psycopg.Connection, spec: Spec) -> list[date]:
             )
         ).fetchall()
     return [r[0] for r in rows]
+
+
+def compact_leased(
+    url: str, window_days: int, run_id: str, extract_date: date
+) -> CompactionReport | None:
+    """``compact`` under the warehouse lease (phase ``compacting``, renewed between the
+    folds), so it never runs beside a check or a build: the DAG's compact_history and
+    ``make compact``. None when another run held the lease past SAFETYNET_LEASE_WAIT
+    (deferred: nothing folded; the next compaction folds every date due)."""
+    from safetynet import runlock  # imported on use: the history package stays light
+
+    try:
+        runlock.acquire(url, run_id, extract_date, phase=runlock.COMPACTING)
+    except runlock.LeaseTimeout as busy:
+        log.warning("compaction deferred, nothing folded: %s", busy)
+        return None
+    try:
+        return compact(
+            url,
+            window_days,
+            run_id=run_id,
+            between=lambda: runlock.renew(url, run_id, extract_date),
+        )
+    finally:
+        runlock.release(url, run_id, extract_date)
