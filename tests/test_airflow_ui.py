@@ -36,7 +36,7 @@ TASKS = (
     [f"wait_{s}" for s in SOURCES]
     + ["check_arrivals"]
     + [f"load_{s}" for s in SOURCES]
-    + ["check_raw", "dbt_build", "check_marts", "publish_feed", "discard_day"]
+    + ["check_raw", "dbt_build", "check_marts", "publish_feed", "compact_history", "discard_day"]
 )
 RUN_TIMEOUT = 480
 
