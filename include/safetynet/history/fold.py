@@ -267,9 +267,13 @@ def _fast(conn: psycopg.Connection, spec: Spec, x: date) -> None:
         )
         conn.execute(
             sql.SQL(
+                # the open keys read once (materialized): an anti-join that re-scans the
+                # table it inserts into grows quadratically on a first fold (no statistics)
+                "with open_keys as materialized "
+                "(select o.key_id from {t} o where o.valid_to is null) "
                 "insert into {t} (key_id, {cols}, valid_from, valid_to, row_hash) "
                 "select s.key_id, {scols}, {x}, null, s.{h} from hs_s s where not exists "
-                "(select 1 from {t} o where o.valid_to is null and o.key_id = s.key_id)"
+                "(select 1 from open_keys k where k.key_id = s.key_id)"
             ).format(
                 t=table,
                 h=sql.Identifier("h" + suffix),
