@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, Stack, isolated_stack
 from psycopg import sql
-from test_explain import RAW_ID, alerts_per_rule, check_record, physical_record
+from test_explain import RAW_ID, alerts_per_rule, check_record, explain, physical_record
 
 from safetynet import warehouse
 from safetynet.explain import restore
@@ -50,17 +50,6 @@ CALENDAR = """create table if not exists audit.history_days (
     table_name text not null, extract_date date not null, batch_id bigint,
     rows bigint not null, text_md5 text not null, run_id text,
     folded_at timestamptz not null default now(), primary key (table_name, extract_date))"""
-
-
-def explain(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "safetynet.explain", *args],
-        env=stack.environ(),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
 
 
 def web_page(stack: Stack, alert_id: str, day: date) -> str:
