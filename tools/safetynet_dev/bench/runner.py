@@ -168,6 +168,7 @@ def warehouse_facts(url: str, day: date) -> dict[str, Any]:
         size = conn.execute("select pg_database_size(current_database())").fetchone()
         facts["database_bytes"] = int(size[0]) if size else None
         facts["raw_day_bytes"] = _raw_day_bytes(conn, day)
+        facts["history_bytes"] = _history_bytes(conn)
     # (issue 21) every raw row keeps the physical line it came from: an integer column
     raw_rows = sum(facts[f"raw.{spec.table}"] or 0 for spec in SPECS)
     facts["line_number_bytes"] = LINE_NUMBER_BYTES * raw_rows
@@ -185,6 +186,22 @@ where n.nspname = 'raw' and pg_get_expr(c.relpartbound, c.oid) like %s"""
 def _raw_day_bytes(conn: psycopg.Connection, day: date) -> int:
     """The day's raw partitions on disk (tables, indexes, toast)."""
     row = conn.execute(RAW_DAY_BYTES, (f"%'{day.isoformat()}'%",)).fetchone()
+    return int(row[0]) if row else 0
+
+
+# (issue 23) the change history: key dictionaries, versions and their volatile parts of
+# every folded table (raw and marts), and the calendar; tables, indexes, toast
+HISTORY_BYTES = """
+select coalesce(sum(pg_total_relation_size(c.oid)), 0)
+from pg_class c join pg_namespace n on n.oid = c.relnamespace
+where c.relkind = 'r' and (
+    (n.nspname in ('raw', 'marts') and c.relname ~ '__(keys|hist|histv)$')
+    or (n.nspname = 'audit' and c.relname in ('history_days', 'history_dropped_days')))"""
+
+
+def _history_bytes(conn: psycopg.Connection) -> int:
+    """(issue 23) The change history's tables on disk (what folding older dates keeps)."""
+    row = conn.execute(HISTORY_BYTES).fetchone()
     return int(row[0]) if row else 0
 
 
