@@ -6,18 +6,39 @@
 
 -- 预警事件 One row per episode of an alert (contract section 9): a run of
 -- processed dates on which the same (rule, household, person) holds. A view
--- over the date-keyed marts alert_cases (its public view: the window and the
--- change history, issue 23) and low_income_population, so a
--- discarded (blocked) day leaves nothing behind here. The follow-up of an
--- episode is tracked while it holds: its state is the one in force on the
--- latest processed date while it still holds, or on the last date it held
--- once it has ended.
+-- over the date-keyed mart alert_cases (the rows of its public view up to the
+-- latest processed date), so a discarded (blocked) day leaves nothing behind
+-- here. The follow-up of an episode is tracked while it holds: its state is
+-- the one in force on the latest processed date while it still holds, or on
+-- the last date it held once it has ended.
+--
+-- Issue 23: the public view rebuilds every folded date from the versions;
+-- here the folded part is counted from the versions directly. Dates held by
+-- an alert = its dates in the window (`alert_cases__recent`) + per stable
+-- version the number of folded dates in [valid_from, valid_to) (a numbered
+-- calendar: folded dates before valid_to minus those before valid_from, two
+-- equality joins). A folded date re-built in the window counts from the
+-- window only (macro folded_dates). The latest case row is the window's
+-- when the alert's last held date is there, else the stable columns of the
+-- version holding that date (alert_cases has no volatile part).
 
 with
 
-cases as (
+recent_cases as (
 
-    select * from {{ ref('alert_cases_all') }}
+    select * from {{ ref('alert_cases') }}
+
+),
+
+case_versions as (
+
+    select * from {{ source('history', 'alert_cases__hist') }}
+
+),
+
+case_keys as (
+
+    select * from {{ source('history', 'alert_cases__keys') }}
 
 ),
 
@@ -27,32 +48,249 @@ latest_processed_date as (
 
 ),
 
-cases_of_processed_dates as (
+-- the window's rows of processed dates
+recent_cases_of_processed_dates as (
 
-    select cases.*
-    from cases
+    select recent_cases.*
+    from recent_cases
     inner join latest_processed_date
-        on cases.as_of_date <= latest_processed_date.processed_date
+        on recent_cases.as_of_date <= latest_processed_date.processed_date
+
+),
+
+recent_held_dates as (
+
+    select
+        alert_id,
+        max(as_of_date) as last_held_date,
+        count(*) as processed_dates_held
+
+    from recent_cases_of_processed_dates
+    group by alert_id
+
+),
+
+recent_latest_case as (
+
+    select distinct on (alert_id) *
+    from recent_cases_of_processed_dates
+    order by alert_id asc, as_of_date desc
+
+),
+
+-- 已折叠日期 the folded dates the public view reads from the history, up to
+-- the latest processed date, numbered 1, 2, ... in date order
+folded_dates as (
+
+    {{ folded_dates('alert_cases', ref('alert_cases'), 'as_of_date') }}
+
+),
+
+numbered_folded_dates as (
+
+    select
+        folded_dates.extract_date,
+        row_number() over (order by folded_dates.extract_date) as date_number
+
+    from folded_dates
+    inner join latest_processed_date
+        on folded_dates.extract_date <= latest_processed_date.processed_date
+
+),
+
+folded_date_span as (
+
+    select
+        min(extract_date) as first_date,
+        max(extract_date) as last_date,
+        count(*) as date_count
+
+    from numbered_folded_dates
+
+),
+
+-- every day from the first folded date to the day after the last (a
+-- version bound is any such day), with the number of folded dates before it
+span_days as (
+
+    select cast(span_day.calendar_day as date) as bound_date
+
+    from folded_date_span
+    cross join lateral generate_series(
+        folded_date_span.first_date,
+        folded_date_span.last_date + 1,
+        interval '1 day'
+    ) as span_day (calendar_day)
+
+),
+
+bound_days as (
+
+    select
+        span_days.bound_date,
+        count(numbered_folded_dates.extract_date) as folded_dates_before
+
+    from span_days
+    left join numbered_folded_dates
+        on span_days.bound_date > numbered_folded_dates.extract_date
+    group by span_days.bound_date
+
+),
+
+-- per version: its folded dates (those before valid_to minus those before
+-- valid_from; a bound outside the span counts none or all of them)
+version_held_dates as (
+
+    select
+        case_versions.*,
+        coalesce(
+            until_bound.folded_dates_before,
+            case
+                when case_versions.valid_to is null
+                    or case_versions.valid_to > folded_date_span.last_date
+                    then folded_date_span.date_count
+                else 0
+            end
+        ) as folded_dates_until,
+        coalesce(
+            from_bound.folded_dates_before,
+            case
+                when case_versions.valid_from > folded_date_span.last_date
+                    then folded_date_span.date_count
+                else 0
+            end
+        ) as folded_dates_from
+
+    from case_versions
+    cross join folded_date_span
+    left join bound_days as from_bound
+        on case_versions.valid_from = from_bound.bound_date
+    left join bound_days as until_bound
+        on case_versions.valid_to = until_bound.bound_date
+
+),
+
+-- the versions holding on a folded date, with the last such date
+held_versions as (
+
+    select
+        version_held_dates.*,
+        version_held_dates.folded_dates_until - version_held_dates.folded_dates_from
+            as processed_dates_held,
+        numbered_folded_dates.extract_date as last_held_date
+
+    from version_held_dates
+    inner join numbered_folded_dates
+        on version_held_dates.folded_dates_until = numbered_folded_dates.date_number
+    where version_held_dates.folded_dates_until > version_held_dates.folded_dates_from
+
+),
+
+folded_held_dates as (
+
+    select
+        case_keys.alert_id,
+        max(held_versions.last_held_date) as last_held_date,
+        sum(held_versions.processed_dates_held) as processed_dates_held
+
+    from held_versions
+    inner join case_keys
+        on held_versions.key_id = case_keys.key_id
+    group by case_keys.alert_id
+
+),
+
+folded_latest_case as (
+
+    select distinct on (case_keys.alert_id)
+        held_versions.last_held_date as as_of_date,
+        case_keys.alert_id,
+        held_versions.rule_code,
+        held_versions.rule_name,
+        held_versions.severity,
+        held_versions.household_id,
+        held_versions.person_key,
+        held_versions.region_code,
+        held_versions.episode_start,
+        held_versions.state,
+        held_versions.state_date,
+        held_versions.first_decision_date,
+        held_versions.is_overdue
+
+    from held_versions
+    inner join case_keys
+        on held_versions.key_id = case_keys.key_id
+    order by case_keys.alert_id asc, held_versions.last_held_date desc
 
 ),
 
 held_dates as (
 
     select
-        alert_id,
-        max(as_of_date) as last_held_date,
-        cast(count(*) as integer) as processed_dates_held
+        coalesce(recent_held_dates.alert_id, folded_held_dates.alert_id) as alert_id,
+        greatest(recent_held_dates.last_held_date, folded_held_dates.last_held_date)
+            as last_held_date,
+        cast(
+            coalesce(recent_held_dates.processed_dates_held, 0)
+            + coalesce(folded_held_dates.processed_dates_held, 0)
+            as integer
+        ) as processed_dates_held
 
-    from cases_of_processed_dates
-    group by alert_id
+    from recent_held_dates
+    full outer join folded_held_dates
+        on recent_held_dates.alert_id = folded_held_dates.alert_id
+
+),
+
+-- the case rows of the alerts' latest dates: the window's and the versions'
+-- (disjoint dates: the one of the last held date is taken below)
+latest_cases as (
+
+    select
+        as_of_date,
+        alert_id,
+        rule_code,
+        rule_name,
+        severity,
+        household_id,
+        person_key,
+        region_code,
+        episode_start,
+        state,
+        state_date,
+        first_decision_date,
+        is_overdue
+
+    from recent_latest_case
+
+    union all
+
+    select
+        as_of_date,
+        alert_id,
+        rule_code,
+        rule_name,
+        severity,
+        household_id,
+        person_key,
+        region_code,
+        episode_start,
+        state,
+        state_date,
+        first_decision_date,
+        is_overdue
+
+    from folded_latest_case
 
 ),
 
 latest_case as (
 
-    select distinct on (alert_id) *
-    from cases_of_processed_dates
-    order by alert_id asc, as_of_date desc
+    select latest_cases.*
+    from latest_cases
+    inner join held_dates
+        on latest_cases.alert_id = held_dates.alert_id
+        and latest_cases.as_of_date = held_dates.last_held_date
 
 ),
 

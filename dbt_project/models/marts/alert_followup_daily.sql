@@ -30,7 +30,7 @@ decisions as (
 ),
 
 -- every episode started up to D, with its county and rule (its first row;
--- the public view: it may be folded into the change history, issue 23)
+-- from the window and the versions, issue 23: no folded date is rebuilt)
 episode_starts as (
 
     select
@@ -39,9 +39,8 @@ episode_starts as (
         region_code,
         episode_start
 
-    from {{ ref('monitoring_alerts_all') }}
-    where alert_date <= {{ as_of_date() }}
-        and alert_date = episode_start
+    from {{ ref('int_followup__episode_starts') }}
+    where episode_start <= {{ as_of_date() }}
 
 ),
 

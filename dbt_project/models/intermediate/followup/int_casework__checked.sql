@@ -34,17 +34,16 @@ trimmed_dispositions as (
 ),
 
 -- episodes known on D: the first row of each episode in monitoring_alerts
--- (alert_date = episode_start), processed dates and D only; from the public
--- view: an episode's first row may be folded into the change history (issue 23)
+-- (alert_date = episode_start), processed dates and D only; from the window
+-- and the versions: an episode's first row may be folded (issue 23)
 episode_starts as (
 
     select
         alert_id,
         min(episode_start) as episode_start
 
-    from {{ ref('monitoring_alerts_all') }}
-    where alert_date <= {{ as_of_date() }}
-        and alert_date = episode_start
+    from {{ ref('int_followup__episode_starts') }}
+    where episode_start <= {{ as_of_date() }}
         and alert_id in (select trimmed_dispositions.judged_alert_id from trimmed_dispositions)
     group by alert_id
 
