@@ -1,0 +1,118 @@
+"""The ``column_values`` generic dbt test (issue 23): one test node per model for
+its not_null, unique and accepted_values checks. Real dbt against a real database:
+a model with a null, a duplicate and an unaccepted value fails with one row per
+broken check (each naming its column and check), a clean model passes, and the
+``where`` config limits the checked rows as for dbt's own tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from safetynet import warehouse
+from tests.conftest import ROOT, Stack
+
+pytestmark = pytest.mark.integration
+
+MACRO = ROOT / "dbt_project" / "tests" / "generic" / "column_values.sql"
+
+MODELS = {
+    # bad rows: k=2 twice (unique), a null name (not_null), kind 'x' (accepted_values)
+    "people": """select * from (values
+        (1, 'a', 'good', 1), (2, 'b', 'good', 1), (2, null, 'x', 1),
+        (3, 'c', null, 1), (4, null, 'x', 9)
+    ) as t(k, name, kind, batch)""",
+    "clean": "select * from (values (1, 'a', 'good'), (2, 'b', 'bad')) as t(k, name, kind)",
+}
+
+SCHEMA = """version: 2
+models:
+  - name: people
+    data_tests:
+      - column_values:
+          name: people__column_values
+          arguments:
+            not_null: [k, name]
+            unique: [k]
+            accepted_values:
+              - column: kind
+                values: ["good", "bad"]
+          config:
+            where: "batch = 1"
+  - name: clean
+    data_tests:
+      - column_values:
+          name: clean__column_values
+          arguments:
+            not_null: [k, name, kind]
+            unique: [k, name]
+            accepted_values:
+              - column: kind
+                values: ["good", "bad"]
+"""
+
+
+def _project(root: Path, url: str) -> Path:
+    """A dbt project of two models in its own schema, with the project's macro."""
+    parts = urlsplit(url)
+    (root / "models").mkdir(parents=True)
+    (root / "tests" / "generic").mkdir(parents=True)
+    shutil.copy(MACRO, root / "tests" / "generic" / MACRO.name)
+    for name, sql in MODELS.items():
+        (root / "models" / f"{name}.sql").write_text(sql + "\n")
+    (root / "models" / "schema.yml").write_text(SCHEMA)
+    (root / "dbt_project.yml").write_text(
+        "name: column_values_probe\nversion: '1.0'\nprofile: probe\n"
+        "models:\n  column_values_probe:\n    +materialized: table\n"
+    )
+    (root / "profiles.yml").write_text(
+        f"""probe:
+  target: t
+  outputs:
+    t:
+      type: postgres
+      host: {parts.hostname}
+      port: {parts.port}
+      user: {parts.username}
+      password: "{parts.password or ""}"
+      dbname: {parts.path.lstrip("/")}
+      schema: probe
+      threads: 1
+"""
+    )
+    return root
+
+
+def test_column_values_fails_per_broken_check_and_passes_clean(
+    stack: Stack, tmp_path: Path
+) -> None:
+    project = _project(tmp_path / "probe", stack.url)
+    result = subprocess.run(
+        ["dbt", "build", "--store-failures", "--profiles-dir", ".", "--no-partial-parse"],
+        cwd=project,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    # batch 9 (a second null name, kind x) is outside the `where`: 3 rows, not 4
+    assert "Failure in test people__column_values" in out, out
+    assert "Got 3 results, configured to fail if != 0" in out, out
+    assert "PASS clean__column_values" in out, out
+    with warehouse.connect(stack.url) as conn:
+        rows = conn.execute(
+            "select column_name, check_name, value, n_records"
+            " from probe_dbt_test__audit.people__column_values order by 1, 2, 3"
+        ).fetchall()
+    assert rows == [
+        ("k", "unique", "2", 2),
+        ("kind", "accepted_values", "x", 1),
+        ("name", "not_null", None, 1),
+    ]
