@@ -1,8 +1,9 @@
 """The ``column_values`` generic dbt test (issue 23): one test node per model for
-its not_null, unique and accepted_values checks. Real dbt against a real database:
-a model with a null, a duplicate and an unaccepted value fails with one row per
-broken check (each naming its column and check), a clean model passes, and the
-``where`` config limits the checked rows as for dbt's own tests."""
+its not_null, unique, accepted_values, unique-combination and expression checks.
+Real dbt against a real database: a model with a null, a duplicate, an unaccepted
+value and a broken rule fails with one row per broken check (each naming its
+column or rule and its check), a clean model passes, and the ``where`` config
+limits the checked rows as for dbt's own tests."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ pytestmark = pytest.mark.integration
 MACRO = ROOT / "dbt_project" / "tests" / "generic" / "column_values.sql"
 
 MODELS = {
-    # bad rows: k=2 twice (unique), a null name (not_null), kind 'x' (accepted_values)
+    # bad rows: k=2 twice (unique, also with batch), a null name (not_null),
+    # kind 'x' (accepted_values), k=3 (rule k < 3)
     "people": """select * from (values
         (1, 'a', 'good', 1), (2, 'b', 'good', 1), (2, null, 'x', 1),
         (3, 'c', null, 1), (4, null, 'x', 9)
@@ -42,6 +44,13 @@ models:
             accepted_values:
               - column: kind
                 values: ["good", "bad"]
+            unique_combinations:
+              - [k, batch]
+            expressions:
+              - name: people_k_positive
+                expression: "k > 0"
+              - name: people_k_below_3
+                expression: "k < 3"
           config:
             where: "batch = 1"
   - name: clean
@@ -54,6 +63,11 @@ models:
             accepted_values:
               - column: kind
                 values: ["good", "bad"]
+            unique_combinations:
+              - [k, name]
+            expressions:
+              - name: clean_k_positive
+                expression: "k > 0"
 """
 
 
@@ -102,9 +116,9 @@ def test_column_values_fails_per_broken_check_and_passes_clean(
     )
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
-    # batch 9 (a second null name, kind x) is outside the `where`: 3 rows, not 4
+    # batch 9 (a second null name, kind x, k=4) is outside the `where`: 5 rows, not 7
     assert "Failure in test people__column_values" in out, out
-    assert "Got 3 results, configured to fail if != 0" in out, out
+    assert "Got 5 results, configured to fail if != 0" in out, out
     assert "PASS clean__column_values" in out, out
     with warehouse.connect(stack.url) as conn:
         rows = conn.execute(
@@ -113,6 +127,8 @@ def test_column_values_fails_per_broken_check_and_passes_clean(
         ).fetchall()
     assert rows == [
         ("k", "unique", "2", 2),
+        ("k, batch", "unique_combination", "2, 1", 2),
         ("kind", "accepted_values", "x", 1),
         ("name", "not_null", None, 1),
+        ("people_k_below_3", "expression_is_true", None, 1),
     ]
