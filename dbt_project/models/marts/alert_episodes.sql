@@ -30,7 +30,9 @@ recent_cases as (
 
 ),
 
-case_versions as (
+-- read twice (the ranges, then the latest versions' columns): not
+-- materialized, so neither read copies the versions
+case_versions as not materialized (
 
     select * from {{ source('history', 'alert_cases__hist') }}
 
@@ -93,8 +95,9 @@ numbered_folded_dates as (
         row_number() over (order by folded_dates.extract_date) as date_number
 
     from folded_dates
-    inner join latest_processed_date
-        on folded_dates.extract_date <= latest_processed_date.processed_date
+    where folded_dates.extract_date <= (
+            select latest_processed_date.processed_date from latest_processed_date
+        )
 
 ),
 
@@ -137,12 +140,21 @@ bound_days as (
 
 ),
 
--- per version: its folded dates (those before valid_to minus those before
--- valid_from; a bound outside the span counts none or all of them)
-version_held_dates as (
+-- per version: the number of folded dates before valid_from and before
+-- valid_to (a bound outside the span: none or all of them); its folded
+-- dates are those in between
+version_bounds as (
 
     select
-        case_versions.*,
+        case_versions.key_id,
+        coalesce(
+            from_bound.folded_dates_before,
+            case
+                when case_versions.valid_from > folded_date_span.last_date
+                    then folded_date_span.date_count
+                else 0
+            end
+        ) as dates_before_from,
         coalesce(
             until_bound.folded_dates_before,
             case
@@ -151,15 +163,7 @@ version_held_dates as (
                     then folded_date_span.date_count
                 else 0
             end
-        ) as folded_dates_until,
-        coalesce(
-            from_bound.folded_dates_before,
-            case
-                when case_versions.valid_from > folded_date_span.last_date
-                    then folded_date_span.date_count
-                else 0
-            end
-        ) as folded_dates_from
+        ) as dates_before_until
 
     from case_versions
     cross join folded_date_span
@@ -170,57 +174,63 @@ version_held_dates as (
 
 ),
 
--- the versions holding on a folded date, with the last such date
-held_versions as (
+-- per alert (key): its folded dates, and the number of the last one (the
+-- versions of a key do not overlap)
+folded_held_numbers as (
 
     select
-        version_held_dates.*,
-        version_held_dates.folded_dates_until - version_held_dates.folded_dates_from
-            as processed_dates_held,
-        numbered_folded_dates.extract_date as last_held_date
+        key_id,
+        sum(dates_before_until - dates_before_from) as processed_dates_held,
+        max(dates_before_until) as last_date_number
 
-    from version_held_dates
-    inner join numbered_folded_dates
-        on version_held_dates.folded_dates_until = numbered_folded_dates.date_number
-    where version_held_dates.folded_dates_until > version_held_dates.folded_dates_from
+    from version_bounds
+    where dates_before_until > dates_before_from
+    group by key_id
 
 ),
 
 folded_held_dates as (
 
     select
+        folded_held_numbers.key_id,
         case_keys.alert_id,
-        max(held_versions.last_held_date) as last_held_date,
-        sum(held_versions.processed_dates_held) as processed_dates_held
+        numbered_folded_dates.extract_date as last_held_date,
+        folded_held_numbers.processed_dates_held
 
-    from held_versions
+    from folded_held_numbers
     inner join case_keys
-        on held_versions.key_id = case_keys.key_id
-    group by case_keys.alert_id
+        on folded_held_numbers.key_id = case_keys.key_id
+    inner join numbered_folded_dates
+        on folded_held_numbers.last_date_number = numbered_folded_dates.date_number
 
 ),
 
+-- the case row of an alert's last folded date: the version holding it
 folded_latest_case as (
 
-    select distinct on (case_keys.alert_id)
-        held_versions.last_held_date as as_of_date,
-        case_keys.alert_id,
-        held_versions.rule_code,
-        held_versions.rule_name,
-        held_versions.severity,
-        held_versions.household_id,
-        held_versions.person_key,
-        held_versions.region_code,
-        held_versions.episode_start,
-        held_versions.state,
-        held_versions.state_date,
-        held_versions.first_decision_date,
-        held_versions.is_overdue
+    select
+        folded_held_dates.last_held_date as as_of_date,
+        folded_held_dates.alert_id,
+        case_versions.rule_code,
+        case_versions.rule_name,
+        case_versions.severity,
+        case_versions.household_id,
+        case_versions.person_key,
+        case_versions.region_code,
+        case_versions.episode_start,
+        case_versions.state,
+        case_versions.state_date,
+        case_versions.first_decision_date,
+        case_versions.is_overdue
 
-    from held_versions
-    inner join case_keys
-        on held_versions.key_id = case_keys.key_id
-    order by case_keys.alert_id asc, held_versions.last_held_date desc
+    from folded_held_dates
+    inner join case_versions
+        on folded_held_dates.key_id = case_versions.key_id
+        and folded_held_dates.last_held_date >= case_versions.valid_from
+        and (
+            case_versions.valid_to is null
+            or folded_held_dates.last_held_date < case_versions.valid_to
+        )
 
 ),
 
@@ -243,8 +253,9 @@ held_dates as (
 ),
 
 -- the case rows of the alerts' latest dates: the window's and the versions'
--- (disjoint dates: the one of the last held date is taken below)
-latest_cases as (
+-- (disjoint dates: the one of the last held date is taken below, joining
+-- held_dates once, so it is inlined and keeps its row estimate)
+latest_case_rows as (
 
     select
         as_of_date,
@@ -284,43 +295,34 @@ latest_cases as (
 
 ),
 
-latest_case as (
-
-    select latest_cases.*
-    from latest_cases
-    inner join held_dates
-        on latest_cases.alert_id = held_dates.alert_id
-        and latest_cases.as_of_date = held_dates.last_held_date
-
-),
-
 -- ended unresolved: it no longer holds on the latest processed date and
 -- its last state was neither DISMISSED nor RESOLVED
 episode_outcome as (
 
     select
-        latest_case.alert_id,
-        latest_case.rule_code,
-        latest_case.rule_name,
-        latest_case.severity,
-        latest_case.household_id,
-        latest_case.person_key,
-        latest_case.region_code,
-        latest_case.episode_start,
+        latest_case_rows.alert_id,
+        latest_case_rows.rule_code,
+        latest_case_rows.rule_name,
+        latest_case_rows.severity,
+        latest_case_rows.household_id,
+        latest_case_rows.person_key,
+        latest_case_rows.region_code,
+        latest_case_rows.episode_start,
         held_dates.last_held_date,
         held_dates.processed_dates_held,
         held_dates.last_held_date = latest_processed_date.processed_date as is_ongoing,
-        latest_case.state,
-        latest_case.state_date,
-        latest_case.first_decision_date,
-        latest_case.is_overdue,
+        latest_case_rows.state,
+        latest_case_rows.state_date,
+        latest_case_rows.first_decision_date,
+        latest_case_rows.is_overdue,
         held_dates.last_held_date < latest_processed_date.processed_date
-        and latest_case.state in ('OPEN', 'VERIFYING', 'CONFIRMED')
+        and latest_case_rows.state in ('OPEN', 'VERIFYING', 'CONFIRMED')
             as ended_unresolved
 
-    from latest_case
+    from latest_case_rows
     inner join held_dates
-        on latest_case.alert_id = held_dates.alert_id
+        on latest_case_rows.alert_id = held_dates.alert_id
+        and latest_case_rows.as_of_date = held_dates.last_held_date
     cross join latest_processed_date
 
 ),
