@@ -8,8 +8,8 @@
     folded_dates(table_name, recent, date_column): the select of the dates
     the public view takes from the history (已折叠日期 folded dates): the
     calendar's dates of `table_name` not re-built in `recent` (a re-built
-    date wins over its folded rows). The re-built dates are an array
-    computed once, exactly as in macro recent_and_history, so the planner
+    date wins over its folded rows). The re-built dates: macro rebuilt_dates
+    (history_views.sql), as in the public views, so the planner
     estimates a plain filter on the calendar (hash joins, no nested loop per
     version).
 #}
@@ -17,14 +17,5 @@
     select folded.extract_date
     from {{ source('history_calendar', 'history_days') }} as folded
     where folded.table_name = '{{ table_name }}'
-        and folded.extract_date <> all (array(
-            select rebuilt_dates.extract_date
-            from {{ source('history_calendar', 'history_days') }} as rebuilt_dates
-            where rebuilt_dates.table_name = '{{ table_name }}'
-                and exists (
-                    select 1
-                    from {{ recent }} as rebuilt
-                    where rebuilt.{{ date_column }} = rebuilt_dates.extract_date
-                )
-        ))
+        and folded.extract_date <> all ({{ rebuilt_dates(table_name, recent, date_column) }})
 {%- endmacro %}

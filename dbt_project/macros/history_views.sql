@@ -47,7 +47,18 @@
 
     select {{ columns | join(', ') }}
     from {{ history }} as folded
-    where folded.{{ date_column }} <> all (array(
+    where folded.{{ date_column }} <> all ({{ rebuilt_dates(table_name, recent, date_column) }})
+{%- endmacro %}
+
+{#
+    rebuilt_dates(table_name, recent, date_column): the array of the
+    calendar's dates of `table_name` that are also in `recent` (folded, then
+    re-built: the window's rows win). One index probe per calendar date,
+    computed once; `<> all` of it is estimated as a plain filter (see
+    recent_and_history). Used by the public views and by macro folded_dates.
+#}
+{% macro rebuilt_dates(table_name, recent, date_column) -%}
+    array(
         select rebuilt_dates.extract_date
         from {{ source('history_calendar', 'history_days') }} as rebuilt_dates
         where rebuilt_dates.table_name = '{{ table_name }}'
@@ -56,7 +67,7 @@
                 from {{ recent }} as rebuilt
                 where rebuilt.{{ date_column }} = rebuilt_dates.extract_date
             )
-    ))
+    )
 {%- endmacro %}
 
 {% macro full_history(relation) -%}
