@@ -390,6 +390,25 @@ def test_history_growth_counts_days_after_a_full_window() -> None:
 
 
 @pytest.mark.unit
+def test_relation_growth_is_the_mean_over_the_steady_days() -> None:
+    """(issue 23) Where the growth goes: each table's mean growth per steady day, from
+    the day before the first steady day to the last day, largest first."""
+
+    def day(bank: int, cases: int) -> dict:
+        sizes = {"raw.bank_balances__histv": bank * MIB, "marts.alert_cases__hist": cases * MIB}
+        return {"date": "d", "warehouse": {"relation_bytes": sizes}}
+
+    days = [day(0, 0), day(100, 10), day(106, 12), day(112, 11)]
+    result = {"days": days, "parameters": {"snapshot_window_days": "1"}}
+    assert report.relation_growth(result) == [
+        ("raw.bank_balances__histv", 6 * MIB),
+        ("marts.alert_cases__hist", 0.5 * MIB),
+    ]
+    assert "raw.bank_balances__histv" in "\n".join(report._relation_growth_lines(result))
+    assert report.relation_growth({**result, "days": days[:2]}) == []
+
+
+@pytest.mark.unit
 @pytest.mark.parametrize(
     ("households", "seconds", "expected"),
     [(800, 14.9, True), (2_000, 15.1, False), (400_000, 10.0, None)],

@@ -147,6 +147,30 @@ def _history_growth_target(result: dict[str, Any]) -> tuple[str, bool | None, st
     )
 
 
+def relation_growth(result: dict[str, Any]) -> list[tuple[str, float]]:
+    """(issue 23) Mean growth per day of each table (bytes) over the steady days: from
+    the day before the first steady day (see ``_history_growth_target``) to the last."""
+    days, window = result["days"], window_days(result)
+    if len(days) <= window + 1:
+        return []
+    first = days[window].get("warehouse", {}).get("relation_bytes")
+    last = days[-1].get("warehouse", {}).get("relation_bytes")
+    if not first or not last:
+        return []
+    span = len(days) - 1 - window
+    grown = {name: (last.get(name, 0) - first.get(name, 0)) / span for name in last.keys() | first}
+    return sorted(grown.items(), key=lambda item: -abs(item[1]))
+
+
+def _relation_growth_lines(result: dict[str, Any], top: int = 12) -> list[str]:
+    rows = relation_growth(result)
+    if not rows:
+        return []
+    lines = ["", "where the growth goes (mean per steady day, tables of 1 MiB or more)"]
+    lines += [f"  {name.ljust(48)}{grown / MIB:+10.2f} MiB" for name, grown in rows[:top]]
+    return lines
+
+
 def _signed_mib(value: int | None) -> str:
     return f"{value / MIB:+,.1f} MiB" if value is not None else "-"
 
@@ -241,7 +265,8 @@ def render(result: dict[str, Any], top: int = 12) -> str:
     _row_counts(table, result)
     _memory_rows(table)
     _machine_rows(table)
-    lines = table.lines + _copy_lines(result.get("copy"))
+    lines = table.lines + _relation_growth_lines(result)
+    lines += _copy_lines(result.get("copy"))
     lines += _slowest(result["days"], result["parameters"]["slow_ms"], top)
     lines += ["", "targets"]
     for label, ok, detail in verdicts(result):

@@ -169,6 +169,7 @@ def warehouse_facts(url: str, day: date) -> dict[str, Any]:
         facts["database_bytes"] = int(size[0]) if size else None
         facts["raw_day_bytes"] = _raw_day_bytes(conn, day)
         facts["history_bytes"] = _history_bytes(conn)
+        facts["relation_bytes"] = _relation_bytes(conn)
     # (issue 21) every raw row keeps the physical line it came from: an integer column
     raw_rows = sum(facts[f"raw.{spec.table}"] or 0 for spec in SPECS)
     facts["line_number_bytes"] = LINE_NUMBER_BYTES * raw_rows
@@ -203,6 +204,23 @@ def _history_bytes(conn: psycopg.Connection) -> int:
     """(issue 23) The change history's tables on disk (what folding older dates keeps)."""
     row = conn.execute(HISTORY_BYTES).fetchone()
     return int(row[0]) if row else 0
+
+
+# (issue 23) where the database's bytes are: every table of 1 MiB or more with its
+# indexes and toast, a partition counted under its partitioned table
+RELATION_BYTES = """
+select n.nspname || '.' || coalesce(p.relname, c.relname) as relation,
+       sum(pg_total_relation_size(c.oid))::bigint as bytes
+from pg_class c join pg_namespace n on n.oid = c.relnamespace
+left join pg_inherits i on i.inhrelid = c.oid
+left join pg_class p on p.oid = i.inhparent
+where c.relkind in ('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema')
+group by 1 having sum(pg_total_relation_size(c.oid)) >= 1048576 order by 2 desc"""
+
+
+def _relation_bytes(conn: psycopg.Connection) -> dict[str, int]:
+    """(issue 23) Bytes per table (partitions under their table), 1 MiB or more."""
+    return {name: int(size) for name, size in conn.execute(RELATION_BYTES).fetchall()}
 
 
 def overnight(url: str) -> dict[str, float]:
