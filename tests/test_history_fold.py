@@ -30,7 +30,7 @@ from psycopg import sql
 
 from safetynet import history
 from safetynet.history import fold, specs
-from safetynet.history.sql import ident, part_columns, part_names
+from safetynet.history.sql import ident, part_columns, part_names, row_hash
 from safetynet_dev.synth import generator
 
 pytestmark = pytest.mark.integration
@@ -123,7 +123,23 @@ def _versions(conn: psycopg.Connection) -> dict[str, set[str]]:
             texts = [r[0] for r in rows]
             assert len(texts) == len(set(texts)), f"{spec.table}{suffix}: duplicate versions"
             found[spec.table + suffix] = set(texts)
+            assert _misplaced_hashes(conn, spec, suffix) == 0, f"{spec.table}{suffix}"
     return found
+
+
+def _misplaced_hashes(conn: psycopg.Connection, spec: specs.Spec, suffix: str) -> int:
+    """Versions breaking the row-hash rule (issue 23): an open version has the hash of
+    its row text, a closed one none (8 bytes less a version)."""
+    row = conn.execute(
+        sql.SQL(
+            "select count(*) from {t} where (valid_to is null) is distinct from "
+            "(row_hash is not null) or row_hash <> {h}"
+        ).format(
+            t=ident(spec, suffix), h=row_hash([c.name for c in part_columns(spec, suffix)], "")
+        )
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def test_fold_keeps_every_date(copy: str) -> None:

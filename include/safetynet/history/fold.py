@@ -21,7 +21,14 @@ import psycopg
 from psycopg import sql
 
 from safetynet.history.specs import CALENDAR, Spec
-from safetynet.history.sql import ident, part_columns, part_names, row_hash, row_text
+from safetynet.history.sql import (
+    fill_open_hashes,
+    ident,
+    part_columns,
+    part_names,
+    row_hash,
+    row_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +268,8 @@ def _fast(conn: psycopg.Connection, spec: Spec, x: date) -> None:
         table = ident(spec, suffix)
         conn.execute(
             sql.SQL(
-                "update {t} o set valid_to = {x} where o.valid_to is null and not exists "
+                "update {t} o set valid_to = {x}, row_hash = null "
+                "where o.valid_to is null and not exists "
                 "(select 1 from hs_s s where s.key_id = o.key_id and s.{h} = o.row_hash)"
             ).format(t=table, x=sql.Literal(x), h=sql.Identifier("h" + suffix))
         )
@@ -317,7 +325,7 @@ def _replace_day(conn: psycopg.Connection, spec: Spec, x: date, n: date | None) 
         conn.execute(
             sql.SQL(
                 "insert into {t} (key_id, {cols}, valid_from, valid_to, row_hash) "
-                "select key_id, {cols}, valid_from, {x}, row_hash from {t} where {cover} "
+                "select key_id, {cols}, valid_from, {x}, null from {t} where {cover} "
                 "and valid_from < {x}"
             ).format(cover=covers, **args)
         )
@@ -336,11 +344,12 @@ def _replace_day(conn: psycopg.Connection, spec: Spec, x: date, n: date | None) 
             sql.SQL(
                 "insert into {t} (key_id, {cols}, valid_from, valid_to, row_hash) "
                 "select key_id, {cols}, {x}, {n}, {h} from hs_s"
-            ).format(h=sql.Identifier("h" + suffix), **args)
+            ).format(h=sql.Identifier("h" + suffix) if n is None else sql.SQL("null"), **args)
         )
         merge_at(conn, spec, suffix, x)
         if n is not None:
             merge_at(conn, spec, suffix, n)
+        conn.execute(fill_open_hashes(spec, suffix))
 
 
 def normalise_dropped(conn: psycopg.Connection, spec: Spec, y: date) -> None:
@@ -364,6 +373,7 @@ def normalise_dropped(conn: psycopg.Connection, spec: Spec, y: date) -> None:
         conn.execute(sql.SQL("update {t} set valid_to = {n} where valid_to = {y}").format(**args))
         if n is not None:
             merge_at(conn, spec, suffix, n)
+        conn.execute(fill_open_hashes(spec, suffix))
 
 
 def _raw_batch(conn: psycopg.Connection, spec: Spec, x: date) -> int | None:

@@ -44,6 +44,15 @@ def row_hash(names: list[str] | tuple[str, ...], alias: str, seed: int = 0) -> s
     return sql.SQL("hashtextextended({}, {})").format(row_text(names, alias), sql.Literal(seed))
 
 
+def fill_open_hashes(spec: Spec, suffix: str) -> sql.Composed:
+    """Give open versions without one their ``row_hash``. Only open versions keep it
+    (the fold compares and verifies on them); a closed version's is null, 8 bytes
+    less a version (issue 23, growth). Run after every step that may re-open one."""
+    return sql.SQL(
+        "update {t} set row_hash = {h} where valid_to is null and row_hash is null;"
+    ).format(t=ident(spec, suffix), h=row_hash(_part_names(spec, suffix), ""))
+
+
 def columns_list(names: list[str], alias: str = "") -> sql.Composable:
     if alias:
         return sql.SQL(", ").join(sql.Identifier(alias, n) for n in names)
@@ -78,12 +87,14 @@ def _create_tables(spec: Spec) -> sql.Composable:
         statements += [
             sql.SQL(
                 "create table if not exists {t} (\n    key_id integer not null,\n    {cols},\n"
-                "    valid_from date not null,\n    valid_to date\n) with (fillfactor = 90);"
+                "    valid_from date not null,\n    valid_to date\n);"
             ).format(t=ident(spec, suffix), cols=cols),
-            sql.SQL(
-                "alter table {t} add column if not exists row_hash bigint;\n"
-                "update {t} set row_hash = {h} where valid_to is null and row_hash is null;"
-            ).format(t=ident(spec, suffix), h=row_hash(_part_names(spec, suffix), "")),
+            # closing a version changes indexed columns: never a HOT update, so free
+            # space kept in each page is only lost space (issue 23, growth)
+            sql.SQL("alter table {t} set (fillfactor = 100);").format(t=ident(spec, suffix)),
+            sql.SQL("alter table {t} add column if not exists row_hash bigint;\n{fill}").format(
+                t=ident(spec, suffix), fill=fill_open_hashes(spec, suffix)
+            ),
             sql.SQL(
                 "create index if not exists {i} on {t} (key_id) where valid_to is null;"
             ).format(i=sql.Identifier(name + "_open"), t=ident(spec, suffix)),

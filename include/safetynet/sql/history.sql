@@ -51,7 +51,8 @@ create table if not exists "raw"."civil_affairs_households__hist" (
     "income_assessed_date" date,
     valid_from date not null,
     valid_to date
-) with (fillfactor = 90);
+);
+alter table "raw"."civil_affairs_households__hist" set (fillfactor = 100);
 alter table "raw"."civil_affairs_households__hist" add column if not exists row_hash bigint;
 update "raw"."civil_affairs_households__hist" set row_hash = hashtextextended(row("region_code", "urban_rural", "address", "head_id_number", "head_person_key", "assessed_monthly_income", "income_assessed_date")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "civil_affairs_households__hist_open" on "raw"."civil_affairs_households__hist" (key_id) where valid_to is null;
@@ -100,7 +101,8 @@ create table if not exists "raw"."civil_affairs_persons__hist" (
     "disability_grade" smallint,
     valid_from date not null,
     valid_to date
-) with (fillfactor = 90);
+);
+alter table "raw"."civil_affairs_persons__hist" set (fillfactor = 100);
 alter table "raw"."civil_affairs_persons__hist" add column if not exists row_hash bigint;
 update "raw"."civil_affairs_persons__hist" set row_hash = hashtextextended(row("id_number", "name", "gender", "birth_date", "relation", "disability_grade")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "civil_affairs_persons__hist_open" on "raw"."civil_affairs_persons__hist" (key_id) where valid_to is null;
@@ -149,7 +151,8 @@ create table if not exists "raw"."civil_affairs_enrollments__hist" (
     "monthly_amount" numeric(14,2),
     valid_from date not null,
     valid_to date
-) with (fillfactor = 90);
+);
+alter table "raw"."civil_affairs_enrollments__hist" set (fillfactor = 100);
 alter table "raw"."civil_affairs_enrollments__hist" add column if not exists row_hash bigint;
 update "raw"."civil_affairs_enrollments__hist" set row_hash = hashtextextended(row("household_id", "program", "status", "start_date", "end_date", "monthly_amount")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "civil_affairs_enrollments__hist_open" on "raw"."civil_affairs_enrollments__hist" (key_id) where valid_to is null;
@@ -197,7 +200,8 @@ create table if not exists "raw"."housing_properties__hist" (
     "cancelled_date" date,
     valid_from date not null,
     valid_to date
-) with (fillfactor = 90);
+);
+alter table "raw"."housing_properties__hist" set (fillfactor = 100);
 alter table "raw"."housing_properties__hist" add column if not exists row_hash bigint;
 update "raw"."housing_properties__hist" set row_hash = hashtextextended(row("owner_id_number", "property_type", "floor_area", "region_code", "registered_date", "cancelled_date")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "housing_properties__hist_open" on "raw"."housing_properties__hist" (key_id) where valid_to is null;
@@ -243,7 +247,8 @@ create table if not exists "raw"."bank_balances__hist" (
     "account_type" text,
     valid_from date not null,
     valid_to date
-) with (fillfactor = 90);
+);
+alter table "raw"."bank_balances__hist" set (fillfactor = 100);
 alter table "raw"."bank_balances__hist" add column if not exists row_hash bigint;
 update "raw"."bank_balances__hist" set row_hash = hashtextextended(row("id_number", "person_key", "account_type")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "bank_balances__hist_open" on "raw"."bank_balances__hist" (key_id) where valid_to is null;
@@ -254,7 +259,8 @@ create table if not exists "raw"."bank_balances__histv" (
     "balance_fen" bigint,
     valid_from date not null,
     valid_to date
-) with (fillfactor = 90);
+);
+alter table "raw"."bank_balances__histv" set (fillfactor = 100);
 alter table "raw"."bank_balances__histv" add column if not exists row_hash bigint;
 update "raw"."bank_balances__histv" set row_hash = hashtextextended(row("balance_fen")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "bank_balances__histv_open" on "raw"."bank_balances__histv" (key_id) where valid_to is null;
@@ -319,7 +325,8 @@ create table if not exists "marts"."dim_households__hist" (
     "standard_effective_date" date,
     valid_from date not null,
     valid_to date
-) with (fillfactor = 90);
+);
+alter table "marts"."dim_households__hist" set (fillfactor = 100);
 alter table "marts"."dim_households__hist" add column if not exists row_hash bigint;
 update "marts"."dim_households__hist" set row_hash = hashtextextended(row("region_code", "region_name", "city_code", "urban_rural", "head_person_key", "member_count", "deceased_member_count", "household_size", "is_tekun", "is_dibao", "is_linshi", "category", "assessed_monthly_income", "income_assessed_date", "per_capita_income", "out_of_pocket_30", "out_of_pocket_365", "adjusted_per_capita_income", "residential_properties", "asset_test_passed", "dibao_standard", "standard_effective_date")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "dim_households__hist_open" on "marts"."dim_households__hist" (key_id) where valid_to is null;
@@ -330,7 +337,8 @@ create table if not exists "marts"."dim_households__histv" (
     "financial_assets" numeric,
     valid_from date not null,
     valid_to date
-) with (fillfactor = 90);
+);
+alter table "marts"."dim_households__histv" set (fillfactor = 100);
 alter table "marts"."dim_households__histv" add column if not exists row_hash bigint;
 update "marts"."dim_households__histv" set row_hash = hashtextextended(row("financial_assets")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "dim_households__histv_open" on "marts"."dim_households__histv" (key_id) where valid_to is null;
@@ -386,7 +394,8 @@ create table if not exists "marts"."low_income_population__hist" (
     "relation" text,
     valid_from date not null,
     valid_to date
-) with (fillfactor = 90);
+);
+alter table "marts"."low_income_population__hist" set (fillfactor = 100);
 alter table "marts"."low_income_population__hist" add column if not exists row_hash bigint;
 update "marts"."low_income_population__hist" set row_hash = hashtextextended(row("masked_id", "masked_name", "relation")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "low_income_population__hist_open" on "marts"."low_income_population__hist" (key_id) where valid_to is null;
@@ -444,7 +453,8 @@ create table if not exists "marts"."monitoring_alerts__hist" (
     "has_fapc" boolean,
     valid_from date not null,
     valid_to date
-) with (fillfactor = 90);
+);
+alter table "marts"."monitoring_alerts__hist" set (fillfactor = 100);
 alter table "marts"."monitoring_alerts__hist" add column if not exists row_hash bigint;
 update "marts"."monitoring_alerts__hist" set row_hash = hashtextextended(row("alert_id", "rule_code", "rule_name", "severity", "household_id", "person_key", "region_code", "episode_start", "ev_stable", "has_fa", "has_fapc")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "monitoring_alerts__hist_open" on "marts"."monitoring_alerts__hist" (key_id) where valid_to is null;
@@ -456,7 +466,8 @@ create table if not exists "marts"."monitoring_alerts__histv" (
     "fapc" numeric,
     valid_from date not null,
     valid_to date
-) with (fillfactor = 90);
+);
+alter table "marts"."monitoring_alerts__histv" set (fillfactor = 100);
 alter table "marts"."monitoring_alerts__histv" add column if not exists row_hash bigint;
 update "marts"."monitoring_alerts__histv" set row_hash = hashtextextended(row("fa", "fapc")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "monitoring_alerts__histv_open" on "marts"."monitoring_alerts__histv" (key_id) where valid_to is null;
@@ -511,7 +522,8 @@ create table if not exists "marts"."alert_cases__hist" (
     "first_decision_date" date,
     valid_from date not null,
     valid_to date
-) with (fillfactor = 90);
+);
+alter table "marts"."alert_cases__hist" set (fillfactor = 100);
 alter table "marts"."alert_cases__hist" add column if not exists row_hash bigint;
 update "marts"."alert_cases__hist" set row_hash = hashtextextended(row("rule_code", "rule_name", "severity", "household_id", "person_key", "region_code", "episode_start", "state", "state_date", "verify_due", "resolve_due", "due_date", "is_overdue", "is_newly_overdue", "first_decision_date")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "alert_cases__hist_open" on "marts"."alert_cases__hist" (key_id) where valid_to is null;
