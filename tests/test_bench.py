@@ -467,3 +467,22 @@ def test_warehouse_facts_size_the_day_and_its_line_numbers(stack) -> None:
     assert rows > 700 and facts["line_number_bytes"] == 4 * rows
     assert facts["raw_day_bytes"] > 10 * facts["line_number_bytes"]
     assert runner.warehouse_facts(stack.url, date(2026, 10, 2))["raw_day_bytes"] == 0
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("hangs", [True, False], ids=["hangs", "exits"])
+def test_a_shutdown_hang_after_the_run_is_ended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hangs: bool
+) -> None:
+    """A `dags test` whose run finished but whose executor waits on a worker forever
+    (apache/airflow#67870) gets its workers stopped after the grace; the day says so."""
+    monkeypatch.setattr(runner, "SHUTDOWN_GRACE_SECONDS", 0.5)
+    worker = "['sleep', '600']" if hangs else "['true']"
+    script = f"import subprocess; print('DagRun Finished', flush=True); subprocess.run({worker})"
+    log_file = tmp_path / "dags_test.log"
+    started = time.monotonic()
+    with open(log_file, "wb") as out:
+        process = subprocess.Popen([sys.executable, "-c", script], stdout=out)
+        returncode, hung = runner.wait_for(process, log_file)
+    assert (returncode, hung) == (0, hangs)
+    assert time.monotonic() - started < 30

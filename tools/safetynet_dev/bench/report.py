@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from safetynet.config import SOURCES
-from safetynet_dev.bench.stages import STAGES
+from safetynet_dev.bench.stages import SHUTDOWN_GRACE_SECONDS, STAGES
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -268,6 +268,14 @@ def render(result: dict[str, Any], top: int = 12) -> str:
     lines = table.lines + _relation_growth_lines(result)
     lines += _copy_lines(result.get("copy"))
     lines += _slowest(result["days"], result["parameters"]["slow_ms"], top)
+    hung = [d["date"] for d in result["days"] if d.get("shutdown_hang")]
+    if hung:
+        lines += [
+            "",
+            f"LocalExecutor shutdown hang after the run (apache/airflow#67870), workers "
+            f"stopped after {SHUTDOWN_GRACE_SECONDS:.0f} s: {', '.join(hung)} "
+            "(their whole-process time includes the wait)",
+        ]
     lines += ["", "targets"]
     for label, ok, detail in verdicts(result):
         mark = "PASS" if ok else ("FAIL" if ok is False else "n/a ")

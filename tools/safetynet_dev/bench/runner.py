@@ -11,9 +11,11 @@ the table on stdout and ``var/bench/results-<timestamp>.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -47,7 +49,14 @@ from safetynet_dev.bench.logs import (
 )
 from safetynet_dev.bench.report import render, write_results
 from safetynet_dev.bench.sampler import ProcessSampler, machine_cpu, postmaster_pid, psutil
-from safetynet_dev.bench.stages import DAG_ID, day_run, metadata_url, stage_cpu_figures, stage_times
+from safetynet_dev.bench.stages import (
+    DAG_ID,
+    SHUTDOWN_GRACE_SECONDS,
+    day_run,
+    metadata_url,
+    stage_cpu_figures,
+    stage_times,
+)
 from safetynet_dev.stack import localpg
 from safetynet_dev.synth import casework
 from safetynet_dev.synth.generator import generate
@@ -57,6 +66,42 @@ def _feed_seconds(tasks: dict[str, Any], started: float) -> float | None:
     """Seconds from the ``airflow dags test`` start to the end of ``publish_feed``."""
     end = tasks.get("publish_feed", {}).get("end")
     return end - started if end else None
+
+
+RUN_FINISHED = b"DagRun Finished"
+
+
+def wait_for(process: subprocess.Popen, log_file: Path) -> tuple[int, bool]:
+    """The exit code of ``airflow dags test``, and whether its workers had to be
+    stopped because it hung in the executor's shutdown after the run finished."""
+    finished_at: float | None = None
+    offset, hung = 0, False
+    while True:
+        try:
+            return process.wait(timeout=1.0), hung
+        except subprocess.TimeoutExpired:
+            pass
+        if finished_at is None:
+            with open(log_file, "rb") as log:
+                log.seek(max(0, offset - len(RUN_FINISHED)))  # a mark split across reads
+                chunk, offset = log.read(), log.tell()
+            finished_at = time.time() if RUN_FINISHED in chunk else None
+        elif time.time() - finished_at > SHUTDOWN_GRACE_SECONDS and not hung:
+            hung = True
+            for child in children(process.pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGTERM)
+
+
+def children(pid: int) -> list[int]:
+    """The direct child processes of ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            # the fields after the command's closing parenthesis: state, ppid, ...
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
 
 
 def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[str, Any]:
@@ -89,7 +134,7 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
             interval,
         )
         sampler.start()
-        returncode = process.wait()
+        returncode, shutdown_hang = wait_for(process, log_file)
         memory = sampler.stop()
     wall = time.time() - started
     busy = machine_cpu()[0] - busy_before
@@ -110,6 +155,7 @@ def run_day(deployment: Deployment, day: date, interval: float = 0.2) -> dict[st
         "date": day.isoformat(),
         "code": code_version(),  # the tree moves while a run lasts: recorded per day
         "returncode": returncode,
+        "shutdown_hang": shutdown_hang,
         "run_state": run.get("state"),
         "run_id": run.get("run_id"),
         "process_wall_seconds": wall,

@@ -40,6 +40,12 @@ class TaskTime:
         return None
 
 
+# LocalExecutor.end() can wait forever for a worker that missed its shutdown message
+# after the DAG run finished (apache/airflow#67870, docs/benchmark.md): the bench stops
+# its workers once the run has been finished this long, and the day records it
+SHUTDOWN_GRACE_SECONDS = 60.0
+
+
 def metadata_url(sqlalchemy_conn: str) -> str:
     """AIRFLOW__DATABASE__SQL_ALCHEMY_CONN → a libpq URL psycopg takes."""
     return re.sub(r"^postgresql\+\w+://", "postgresql://", sqlalchemy_conn)
