@@ -96,7 +96,7 @@ def _history_tables(stack: Stack) -> dict[str, tuple]:
     tables = stack.query(
         """select n.nspname || '.' || c.relname from pg_class c
            join pg_namespace n on n.oid = c.relnamespace
-           where c.relkind = 'r' and c.relname ~ '__(hist|histv|keys)$'"""
+           where c.relkind = 'r' and c.relname ~ '__(hist|histv|histv_packed|keys)$'"""
     )
     state = {
         name: stack.query(

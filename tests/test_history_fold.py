@@ -30,7 +30,16 @@ from psycopg import sql
 
 from safetynet import history
 from safetynet.history import fold, specs
-from safetynet.history.sql import ident, part_columns, part_names, row_hash
+from safetynet.history.sql import (
+    ALL_VERSIONS,
+    PACKED,
+    ident,
+    part_columns,
+    part_names,
+    row_hash,
+    stored_relations,
+    stored_tables,
+)
 from safetynet_dev.synth import generator
 
 pytestmark = pytest.mark.integration
@@ -118,7 +127,11 @@ def _versions(conn: psycopg.Connection) -> dict[str, set[str]]:
                 sql.SQL(
                     "select row({c}, h.valid_from, h.valid_to)::text from {h} h "
                     "join {k} k using (key_id)"
-                ).format(c=sql.SQL(", ").join(cols), h=ident(spec, suffix), k=ident(spec, "__keys"))
+                ).format(
+                    c=sql.SQL(", ").join(cols),
+                    h=_all_versions(spec, suffix),
+                    k=ident(spec, "__keys"),
+                )
             ).fetchall()
             texts = [r[0] for r in rows]
             assert len(texts) == len(set(texts)), f"{spec.table}{suffix}: duplicate versions"
@@ -127,15 +140,22 @@ def _versions(conn: psycopg.Connection) -> dict[str, set[str]]:
     return found
 
 
+def _all_versions(spec: specs.Spec, suffix: str) -> sql.Composable:
+    """A version table, or for the volatile part every version: open and packed."""
+    return ident(spec, ALL_VERSIONS if suffix == "__histv" else suffix)
+
+
 def _misplaced_hashes(conn: psycopg.Connection, spec: specs.Spec, suffix: str) -> int:
-    """Versions breaking the row-hash rule (issue 23): an open version has the hash of
-    its row text, a closed one none (8 bytes less a version)."""
+    """Versions breaking the storage rules (issue 23): an open version has the hash of
+    its row text, a closed one none (8 bytes less a version); a volatile part keeps
+    no closed version unpacked (they are in __histv_packed)."""
+    rule = "(valid_to is null) is distinct from (row_hash is not null) or row_hash <> {h}"
+    if suffix == "__histv":
+        rule += " or valid_to is not null"
+    names = [c.name for c in part_columns(spec, suffix)]
     row = conn.execute(
-        sql.SQL(
-            "select count(*) from {t} where (valid_to is null) is distinct from "
-            "(row_hash is not null) or row_hash <> {h}"
-        ).format(
-            t=ident(spec, suffix), h=row_hash([c.name for c in part_columns(spec, suffix)], "")
+        sql.SQL("select count(*) from {t} where " + rule).format(
+            t=ident(spec, suffix), h=row_hash(names, "")
         )
     ).fetchone()
     assert row is not None
@@ -268,7 +288,7 @@ def _put_back(conn: psycopg.Connection, schema: str, x: date, partitions: dict) 
 def _reset(conn: psycopg.Connection) -> None:
     """Empty the history (a fresh start for a fresh fold)."""
     for spec in specs.SPECS:
-        for suffix in ["__keys", *part_names(spec)]:
+        for suffix in stored_tables(spec):
             conn.execute(sql.SQL("truncate {} restart identity").format(ident(spec, suffix)))
     conn.execute("truncate audit.history_days, audit.history_dropped_days")
 
@@ -354,7 +374,7 @@ def _versions_counts(conn: psycopg.Connection) -> dict[str, int]:
     for spec in specs.SPECS:
         for suffix in part_names(spec):
             row = conn.execute(
-                sql.SQL("select count(*) from {}").format(ident(spec, suffix))
+                sql.SQL("select count(*) from {}").format(_all_versions(spec, suffix))
             ).fetchone()
             counts[spec.table + suffix] = row[0] if row else -1
     return counts
@@ -389,6 +409,20 @@ def test_history_tables_match_the_snapshot_tables(copy: str) -> None:
                 expected += [(c.name, c.type) for c in part_columns(spec, suffix)]
                 expected += [("valid_from", "date"), ("valid_to", "date"), ("row_hash", "bigint")]
                 assert _attributes(conn, table) == expected, table
+            if spec.volatile:
+                volatile = [(c.name, c.type) for c in spec.volatile]
+                packed = [("valid_to", "date"), ("key_id", "integer[]"), ("valid_from", "date[]")]
+                packed += [(name, f"{type_}[]") for name, type_ in volatile]
+                table = f"{spec.schema}.{spec.table}{PACKED}"
+                assert _attributes(conn, table) == packed, table
+                every = [
+                    ("key_id", "integer"),
+                    *volatile,
+                    ("valid_from", "date"),
+                    ("valid_to", "date"),
+                ]
+                view = f"{spec.schema}.{spec.table}{ALL_VERSIONS}"
+                assert _attributes(conn, view) == every, view
             # every snapshot column is kept: the key, stored, or rebuilt
             stored = {c.name for c in spec.stable + spec.volatile}
             for name, _ in spec.columns:
@@ -405,9 +439,7 @@ def test_grants(copy: str) -> None:
     with psycopg.connect(copy) as conn:
         for role in ("safetynet_analyst", "safetynet_auditor"):
             for spec in specs.SPECS:
-                for suffix in ["__keys", *part_names(spec)] + (
-                    [] if spec.is_raw else ["__history"]
-                ):
+                for suffix in stored_relations(spec) + ([] if spec.is_raw else ["__history"]):
                     row = conn.execute(
                         "select has_table_privilege(%s, %s, 'select')",
                         (role, f"{spec.schema}.{spec.table}{suffix}"),

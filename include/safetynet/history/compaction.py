@@ -24,7 +24,7 @@ from psycopg import sql
 
 from safetynet.history import fold as folding
 from safetynet.history.specs import CALENDAR, MART_SPECS, PROCESSED, SPECS, Spec
-from safetynet.history.sql import ident, part_names
+from safetynet.history.sql import ident, stored_tables
 
 log = logging.getLogger(__name__)
 
@@ -246,18 +246,19 @@ def _vacuum(conn: psycopg.Connection, specs: list[Spec]) -> None:
     """vacuum (analyze) of the changed history tables and the marts' __recent tables
     (closed versions and deleted rows are dead tuples until then)."""
     for spec in specs:
-        tables = [ident(spec, s) for s in ["__keys", *part_names(spec)]]
+        tables = [ident(spec, s) for s in stored_tables(spec)]
         if not spec.is_raw:
             tables.append(ident(spec, "__recent"))
         conn.execute(sql.SQL("vacuum (analyze, skip_locked) {}").format(sql.SQL(", ").join(tables)))
 
 
 def history_bytes(conn: psycopg.Connection) -> dict[str, int]:
-    """pg_total_relation_size of each table's __keys, __hist and __histv."""
+    """pg_total_relation_size of each table's __keys, __hist, __histv and
+    __histv_packed."""
     sizes: dict[str, int] = {}
     for spec in SPECS:
         total = 0
-        for suffix in ["__keys", *part_names(spec)]:
+        for suffix in stored_tables(spec):
             row = conn.execute(
                 "select coalesce(pg_total_relation_size(to_regclass(%s)), 0)",
                 (f"{spec.schema}.{spec.table}{suffix}",),

@@ -22,8 +22,10 @@ from psycopg import sql
 
 from safetynet.history.specs import CALENDAR, Spec
 from safetynet.history.sql import (
+    PACKED,
     fill_open_hashes,
     ident,
+    pack_sql,
     part_columns,
     part_names,
     row_hash,
@@ -266,13 +268,18 @@ def _fast(conn: psycopg.Connection, spec: Spec, x: date) -> None:
             continue
         names = _names(spec, suffix)
         table = ident(spec, suffix)
-        conn.execute(
-            sql.SQL(
-                "update {t} o set valid_to = {x}, row_hash = null "
-                "where o.valid_to is null and not exists "
-                "(select 1 from hs_s s where s.key_id = o.key_id and s.{h} = o.row_hash)"
-            ).format(t=table, x=sql.Literal(x), h=sql.Identifier("h" + suffix))
-        )
+        gone = sql.SQL(
+            "o.valid_to is null and not exists "
+            "(select 1 from hs_s s where s.key_id = o.key_id and s.{h} = o.row_hash)"
+        ).format(h=sql.Identifier("h" + suffix))
+        if suffix == "__histv":  # closed versions go straight into the packed rows
+            _pack(conn, spec, gone, x)
+        else:
+            conn.execute(
+                sql.SQL("update {t} o set valid_to = {x}, row_hash = null where {gone}").format(
+                    t=table, x=sql.Literal(x), gone=gone
+                )
+            )
         conn.execute(
             sql.SQL(
                 # the open keys read once (materialized): an anti-join that re-scans the
@@ -290,6 +297,46 @@ def _fast(conn: psycopg.Connection, spec: Spec, x: date) -> None:
                 x=sql.Literal(x),
             )
         )
+
+
+def _pack(
+    conn: psycopg.Connection, spec: Spec, where: sql.Composable, closed_on: date | None = None
+) -> None:
+    """Move the versions of ``__histv`` matching ``where`` into ``__histv_packed``
+    (``closed_on``: open versions closed on that date, the fast path)."""
+    valid_to = sql.Literal(closed_on) if closed_on else sql.SQL("o.valid_to")
+    conn.execute(pack_sql(spec, where, valid_to))
+
+
+def pack_closed(conn: psycopg.Connection, spec: Spec) -> None:
+    """Every closed version left in ``__histv`` (after a slow-path step) packed."""
+    if spec.volatile:
+        _pack(conn, spec, sql.SQL("o.valid_to is not null"))
+
+
+def unpack(conn: psycopg.Connection, spec: Spec, since: date) -> None:
+    """The packed versions closed on ``since`` or later back into ``__histv`` as
+    plain closed versions, for a step that splits, moves or merges them."""
+    if not spec.volatile:
+        return
+    names = _names(spec, "__histv")
+    cols = sql.SQL(", ").join(sql.Identifier(n) for n in names)
+    conn.execute(
+        sql.SQL(
+            "with moved as (delete from {p} where valid_to >= {since} returning *) "
+            "insert into {v} (key_id, {cols}, valid_from, valid_to) "
+            "select u.key_id, {ucols}, u.valid_from, m.valid_to from moved m "
+            "cross join lateral unnest(m.key_id, m.valid_from, {mcols}) "
+            "as u (key_id, valid_from, {cols})"
+        ).format(
+            p=ident(spec, PACKED),
+            v=ident(spec, "__histv"),
+            since=sql.Literal(since),
+            cols=cols,
+            ucols=sql.SQL(", ").join(sql.Identifier("u", n) for n in names),
+            mcols=sql.SQL(", ").join(sql.Identifier("m", n) for n in names),
+        )
+    )
 
 
 def merge_at(conn: psycopg.Connection, spec: Spec, suffix: str, m: date) -> None:
@@ -316,6 +363,7 @@ def _replace_day(conn: psycopg.Connection, spec: Spec, x: date, n: date | None) 
     split every version covering X into [from, X) and [n, to), insert X's rows as
     [X, n), merge at X and at n (n = the next folded date after X, or none)."""
     cover = sql.SQL("{} and valid_from <= {x} and (valid_to is null or valid_to > {x})")
+    unpack(conn, spec, x)
     for suffix in part_names(spec):
         names = _names(spec, suffix)
         table = ident(spec, suffix)
@@ -350,6 +398,7 @@ def _replace_day(conn: psycopg.Connection, spec: Spec, x: date, n: date | None) 
         if n is not None:
             merge_at(conn, spec, suffix, n)
         conn.execute(fill_open_hashes(spec, suffix))
+    pack_closed(conn, spec)
 
 
 def normalise_dropped(conn: psycopg.Connection, spec: Spec, y: date) -> None:
@@ -358,6 +407,7 @@ def normalise_dropped(conn: psycopg.Connection, spec: Spec, y: date) -> None:
     versions are then those of a fold that never saw Y."""
     later = [d for d in _calendar(conn, spec) if d > y]
     n = later[0] if later else None
+    unpack(conn, spec, y)
     for suffix in part_names(spec):
         args = {"t": ident(spec, suffix), "y": sql.Literal(y), "n": sql.Literal(n)}
         conn.execute(
@@ -374,6 +424,7 @@ def normalise_dropped(conn: psycopg.Connection, spec: Spec, y: date) -> None:
         if n is not None:
             merge_at(conn, spec, suffix, n)
         conn.execute(fill_open_hashes(spec, suffix))
+    pack_closed(conn, spec)
 
 
 def _raw_batch(conn: psycopg.Connection, spec: Spec, x: date) -> int | None:

@@ -25,6 +25,25 @@ def part_names(spec: Spec) -> list[str]:
     return ["__hist", "__histv"] if spec.volatile else ["__hist"]
 
 
+# (issue 23, growth) A volatile part keeps its open versions in ``__histv``; a version
+# closed by a fold moves, with the others closed on the same date, into one row per
+# PACK_KEYS key ids of ``__histv_packed`` (arrays, compressed by TOAST: ~11 bytes a
+# version instead of ~60). ``__histv_all`` is every version, open and packed.
+PACKED = "__histv_packed"
+ALL_VERSIONS = "__histv_all"
+PACK_KEYS = 8192
+
+
+def stored_tables(spec: Spec) -> list[str]:
+    """The tables of ``spec``'s change history: what is vacuumed and measured."""
+    return ["__keys", *part_names(spec), *([PACKED] if spec.volatile else [])]
+
+
+def stored_relations(spec: Spec) -> list[str]:
+    """The tables and the view of all volatile versions: what is granted."""
+    return [*stored_tables(spec), *([ALL_VERSIONS] if spec.volatile else [])]
+
+
 def part_columns(spec: Spec, suffix: str) -> tuple[Stored, ...]:
     return spec.volatile if suffix == "__histv" else spec.stable
 
@@ -108,6 +127,68 @@ def _create_tables(spec: Spec) -> sql.Composable:
     return sql.SQL("\n").join(statements)
 
 
+def _create_packed(spec: Spec) -> sql.Composable:
+    """``__histv_packed`` (closed volatile versions, one row per closing date and
+    PACK_KEYS key ids) and the view ``__histv_all`` over it and ``__histv``."""
+    names = _part_names(spec, "__histv")
+    arrays = sql.SQL(",\n    ").join(
+        sql.SQL("{} {}[] not null").format(sql.Identifier(c.name), sql.SQL(c.type))
+        for c in spec.volatile
+    )
+    unpacked = sql.SQL(", ").join(
+        sql.SQL("u.{}::{}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in spec.volatile
+    )
+    # versions closed before packing existed (or left by a step) move in
+    migrate = pack_sql(spec, sql.SQL("o.valid_to is not null"), sql.SQL("o.valid_to"))
+    return sql.SQL(
+        "create table if not exists {p} (\n    valid_to date not null,\n"
+        "    key_id integer[] not null,\n    valid_from date[] not null,\n    {arrays}\n);\n"
+        "create index if not exists {i} on {p} (valid_to);\n"
+        "create or replace view {a} as\n"
+        "select key_id, {cols}, valid_from, valid_to from {v}\nunion all\n"
+        "select u.key_id, {unpacked}, u.valid_from, p.valid_to\nfrom {p} p\n"
+        "cross join lateral unnest(p.key_id, p.valid_from, {pcols})\n"
+        "    as u (key_id, valid_from, {cols});\n{migrate}"
+    ).format(
+        migrate=migrate,
+        p=ident(spec, PACKED),
+        i=sql.Identifier(spec.table + PACKED + "_to"),
+        a=ident(spec, ALL_VERSIONS),
+        v=ident(spec, "__histv"),
+        arrays=arrays,
+        cols=columns_list(names),
+        unpacked=unpacked,
+        pcols=columns_list(names, "p"),
+    )
+
+
+def pack_sql(spec: Spec, where: sql.Composable, valid_to: sql.Composable) -> sql.Composed:
+    """Move the versions of ``__histv`` (alias ``o``) matching ``where`` into
+    ``__histv_packed``: one row per closing date (``valid_to``, an expression over
+    ``o``) and PACK_KEYS key ids, arrays in key order; so the packed rows of a set
+    of versions are always the same rows."""
+    names = _part_names(spec, "__histv")
+    return sql.SQL(
+        "with closed as (delete from {v} o where {where} "
+        "returning o.key_id, o.valid_from, {to}::date as valid_to, {ocols}) "
+        "insert into {p} (valid_to, key_id, valid_from, {cols}) "
+        "select valid_to, array_agg(key_id order by key_id), "
+        "array_agg(valid_from order by key_id), {aggs} "
+        "from closed group by valid_to, key_id / {n};"
+    ).format(
+        v=ident(spec, "__histv"),
+        p=ident(spec, PACKED),
+        where=where,
+        to=valid_to,
+        ocols=columns_list(names, "o"),
+        cols=columns_list(names),
+        aggs=sql.SQL(", ").join(
+            sql.SQL("array_agg({} order by key_id)").format(sql.Identifier(n)) for n in names
+        ),
+        n=sql.Literal(PACK_KEYS),
+    )
+
+
 def point_in_time(spec: Spec) -> sql.Composable:
     """select <public columns> from the calendar ``d`` and the versions valid on
     d.extract_date; the caller adds the date condition."""
@@ -122,7 +203,7 @@ def point_in_time(spec: Spec) -> sql.Composable:
     if spec.volatile:
         joins.append(
             sql.SQL("join {v} v on v.key_id = h.key_id and {valid}").format(
-                v=ident(spec, "__histv"), valid=valid_at("v")
+                v=ident(spec, ALL_VERSIONS), valid=valid_at("v")
             )
         )
     if spec.joins:
@@ -149,7 +230,7 @@ def _reader(spec: Spec) -> sql.Composable:
 
 
 def _grants(spec: Spec) -> sql.Composable:
-    tables = sql.SQL(", ").join(ident(spec, s) for s in ["__keys", *part_names(spec)])
+    tables = sql.SQL(", ").join(ident(spec, s) for s in stored_relations(spec))
     readers = sql.SQL(", ").join(sql.Identifier(r) for r in READERS)
     engineer = sql.Identifier(ENGINEER)
     if spec.is_raw:
@@ -210,6 +291,7 @@ def history_sql() -> str:
     for spec in SPECS:
         kind = "raw snapshot" if spec in RAW_SPECS else "mart"
         parts.append(f"-- {spec.schema}.{spec.table} ({kind})\n")
-        for piece in (_create_tables(spec), _reader(spec), _grants(spec)):
+        packed = [_create_packed(spec)] if spec.volatile else []
+        for piece in (_create_tables(spec), *packed, _reader(spec), _grants(spec)):
             parts.append(piece.as_string() + "\n")
     return "\n".join(parts)

@@ -236,13 +236,14 @@ def _raw_day_bytes(conn: psycopg.Connection, day: date) -> int:
     return int(row[0]) if row else 0
 
 
-# (issue 23) the change history: key dictionaries, versions and their volatile parts of
+# (issue 23) the change history: key dictionaries, versions and their volatile parts
+# (open and packed) of
 # every folded table (raw and marts), and the calendar; tables, indexes, toast
 HISTORY_BYTES = """
 select coalesce(sum(pg_total_relation_size(c.oid)), 0)
 from pg_class c join pg_namespace n on n.oid = c.relnamespace
 where c.relkind = 'r' and (
-    (n.nspname in ('raw', 'marts') and c.relname ~ '__(keys|hist|histv)$')
+    (n.nspname in ('raw', 'marts') and c.relname ~ '__(keys|hist|histv|histv_packed)$')
     or (n.nspname = 'audit' and c.relname in ('history_days', 'history_dropped_days')))"""
 
 
