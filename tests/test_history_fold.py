@@ -33,6 +33,7 @@ from safetynet.history import fold, specs
 from safetynet.history.sql import (
     ALL_VERSIONS,
     PACKED,
+    VALID_AT,
     ident,
     part_columns,
     part_names,
@@ -445,6 +446,12 @@ def test_grants(copy: str) -> None:
                         (role, f"{spec.schema}.{spec.table}{suffix}"),
                     ).fetchone()
                     assert row == (not spec.is_raw,), (role, spec.table, suffix)
+                if spec.volatile:  # the point-in-time reader of the volatile part
+                    row = conn.execute(
+                        "select has_function_privilege(%s, %s, 'execute')",
+                        (role, f"{spec.schema}.{spec.table}{VALID_AT}(date)"),
+                    ).fetchone()
+                    assert row == (not spec.is_raw,), (role, spec.table, VALID_AT)
         row = conn.execute(
             "select has_table_privilege('safetynet_auditor', 'audit.history_days', 'select')"
         ).fetchone()

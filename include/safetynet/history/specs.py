@@ -219,10 +219,8 @@ LOW_INCOME_POPULATION = Spec(
         "join marts.dim_households__hist dh on dh.key_id = dk.key_id"
         " and dh.valid_from <= d.extract_date"
         " and (dh.valid_to is null or dh.valid_to > d.extract_date)\n"
-        # every version of financial_assets, open (__histv) and packed (sql.ALL_VERSIONS)
-        "join marts.dim_households__histv_all dv on dv.key_id = dk.key_id"
-        " and dv.valid_from <= d.extract_date"
-        " and (dv.valid_to is null or dv.valid_to > d.extract_date)"
+        # financial_assets valid on the date, open or packed (sql.VALID_AT)
+        "join lateral marts.dim_households__histv_at(d.extract_date) dv on dv.key_id = dk.key_id"
     ),
 )
 

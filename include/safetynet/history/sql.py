@@ -32,6 +32,9 @@ def part_names(spec: Spec) -> list[str]:
 PACKED = "__histv_packed"
 ALL_VERSIONS = "__histv_all"
 PACK_KEYS = 8192
+# <t>__histv_at(x): the volatile versions valid on x, reading only the packed rows closed
+# after x (a plpgsql function is never inlined, so x is a constant for its index)
+VALID_AT = "__histv_at"
 
 
 def stored_tables(spec: Spec) -> list[str]:
@@ -189,6 +192,40 @@ def pack_sql(spec: Spec, where: sql.Composable, valid_to: sql.Composable) -> sql
     )
 
 
+def _create_valid_at(spec: Spec) -> sql.Composable:
+    """``<t>__histv_at(x)``: the volatile versions valid on x (open ones from ``__histv``,
+    closed ones unnested from the packed rows closed after x only)."""
+    names = _part_names(spec, "__histv")
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in spec.volatile
+    )
+    unpacked = sql.SQL(", ").join(
+        sql.SQL("u.{}::{}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in spec.volatile
+    )
+    return sql.SQL(
+        "create or replace function {f}(x date)\n"
+        "returns table (key_id integer, {columns}, valid_from date, valid_to date)\n"
+        "language plpgsql stable as $fn$\n#variable_conflict use_column\nbegin\n"
+        "    return query\n"
+        "    select o.key_id, {ocols}, o.valid_from, o.valid_to from {v} o\n"
+        "    where o.valid_from <= x and (o.valid_to is null or o.valid_to > x)\n"
+        "    union all\n"
+        "    select u.key_id, {unpacked}, u.valid_from, p.valid_to from {p} p\n"
+        "    cross join lateral unnest(p.key_id, p.valid_from, {pcols})\n"
+        "        as u (key_id, valid_from, {cols})\n"
+        "    where p.valid_to > x and u.valid_from <= x;\nend $fn$;"
+    ).format(
+        f=ident(spec, VALID_AT),
+        columns=columns,
+        ocols=columns_list(names, "o"),
+        v=ident(spec, "__histv"),
+        unpacked=unpacked,
+        p=ident(spec, PACKED),
+        pcols=columns_list(names, "p"),
+        cols=columns_list(names),
+    )
+
+
 def point_in_time(spec: Spec) -> sql.Composable:
     """select <public columns> from the calendar ``d`` and the versions valid on
     d.extract_date; the caller adds the date condition."""
@@ -202,8 +239,8 @@ def point_in_time(spec: Spec) -> sql.Composable:
     ]
     if spec.volatile:
         joins.append(
-            sql.SQL("join {v} v on v.key_id = h.key_id and {valid}").format(
-                v=ident(spec, ALL_VERSIONS), valid=valid_at("v")
+            sql.SQL("join lateral {f}(d.extract_date) v on v.key_id = h.key_id").format(
+                f=ident(spec, VALID_AT)
             )
         )
     if spec.joins:
@@ -234,11 +271,15 @@ def _grants(spec: Spec) -> sql.Composable:
     readers = sql.SQL(", ").join(sql.Identifier(r) for r in READERS)
     engineer = sql.Identifier(ENGINEER)
     if spec.is_raw:
+        functions = sql.SQL(", ").join(
+            sql.SQL("{}(date)").format(ident(spec, f))
+            for f in ["__at", *([VALID_AT] if spec.volatile else [])]
+        )
         return sql.SQL(
             "grant all on {t} to {e};\nrevoke all on {t} from {r};\n"
-            "revoke all on function {f}(date) from public;\n"
-            "grant execute on function {f}(date) to {e};"
-        ).format(t=tables, e=engineer, r=readers, f=ident(spec, "__at"))
+            "revoke all on function {f} from public;\n"
+            "grant execute on function {f} to {e};"
+        ).format(t=tables, e=engineer, r=readers, f=functions)
     return sql.SQL("grant all on {t}, {v} to {e};\ngrant select on {t}, {v} to {r};").format(
         t=tables, v=ident(spec, "__history"), e=engineer, r=readers
     )
@@ -291,7 +332,7 @@ def history_sql() -> str:
     for spec in SPECS:
         kind = "raw snapshot" if spec in RAW_SPECS else "mart"
         parts.append(f"-- {spec.schema}.{spec.table} ({kind})\n")
-        packed = [_create_packed(spec)] if spec.volatile else []
+        packed = [_create_packed(spec), _create_valid_at(spec)] if spec.volatile else []
         for piece in (_create_tables(spec), *packed, _reader(spec), _grants(spec)):
             parts.append(piece.as_string() + "\n")
     return "\n".join(parts)

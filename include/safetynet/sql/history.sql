@@ -283,6 +283,21 @@ cross join lateral unnest(p.key_id, p.valid_from, "p"."balance_fen")
     as u (key_id, valid_from, "balance_fen");
 with closed as (delete from "raw"."bank_balances__histv" o where o.valid_to is not null returning o.key_id, o.valid_from, o.valid_to::date as valid_to, "o"."balance_fen") insert into "raw"."bank_balances__histv_packed" (valid_to, key_id, valid_from, "balance_fen") select valid_to, array_agg(key_id order by key_id), array_agg(valid_from order by key_id), array_agg("balance_fen" order by key_id) from closed group by valid_to, key_id / 8192;
 
+create or replace function "raw"."bank_balances__histv_at"(x date)
+returns table (key_id integer, "balance_fen" bigint, valid_from date, valid_to date)
+language plpgsql stable as $fn$
+#variable_conflict use_column
+begin
+    return query
+    select o.key_id, "o"."balance_fen", o.valid_from, o.valid_to from "raw"."bank_balances__histv" o
+    where o.valid_from <= x and (o.valid_to is null or o.valid_to > x)
+    union all
+    select u.key_id, u."balance_fen"::bigint, u.valid_from, p.valid_to from "raw"."bank_balances__histv_packed" p
+    cross join lateral unnest(p.key_id, p.valid_from, "p"."balance_fen")
+        as u (key_id, valid_from, "balance_fen")
+    where p.valid_to > x and u.valid_from <= x;
+end $fn$;
+
 create or replace function "raw"."bank_balances__at"(x date) returns setof "raw"."bank_balances"
 language sql stable as $fn$
 select
@@ -299,15 +314,15 @@ select
 from audit.history_days d
 join "raw"."bank_balances__hist" h on "h".valid_from <= d.extract_date and ("h".valid_to is null or "h".valid_to > d.extract_date)
 join "raw"."bank_balances__keys" k on k.key_id = h.key_id
-join "raw"."bank_balances__histv_all" v on v.key_id = h.key_id and "v".valid_from <= d.extract_date and ("v".valid_to is null or "v".valid_to > d.extract_date)
+join lateral "raw"."bank_balances__histv_at"(d.extract_date) v on v.key_id = h.key_id
 where d.table_name = 'bank_balances'
     and d.extract_date = x
 $fn$;
 
 grant all on "raw"."bank_balances__keys", "raw"."bank_balances__hist", "raw"."bank_balances__histv", "raw"."bank_balances__histv_packed", "raw"."bank_balances__histv_all" to "safetynet_engineer";
 revoke all on "raw"."bank_balances__keys", "raw"."bank_balances__hist", "raw"."bank_balances__histv", "raw"."bank_balances__histv_packed", "raw"."bank_balances__histv_all" from "safetynet_analyst", "safetynet_auditor";
-revoke all on function "raw"."bank_balances__at"(date) from public;
-grant execute on function "raw"."bank_balances__at"(date) to "safetynet_engineer";
+revoke all on function "raw"."bank_balances__at"(date), "raw"."bank_balances__histv_at"(date) from public;
+grant execute on function "raw"."bank_balances__at"(date), "raw"."bank_balances__histv_at"(date) to "safetynet_engineer";
 
 -- marts.dim_households (mart)
 
@@ -377,6 +392,21 @@ cross join lateral unnest(p.key_id, p.valid_from, "p"."financial_assets")
     as u (key_id, valid_from, "financial_assets");
 with closed as (delete from "marts"."dim_households__histv" o where o.valid_to is not null returning o.key_id, o.valid_from, o.valid_to::date as valid_to, "o"."financial_assets") insert into "marts"."dim_households__histv_packed" (valid_to, key_id, valid_from, "financial_assets") select valid_to, array_agg(key_id order by key_id), array_agg(valid_from order by key_id), array_agg("financial_assets" order by key_id) from closed group by valid_to, key_id / 8192;
 
+create or replace function "marts"."dim_households__histv_at"(x date)
+returns table (key_id integer, "financial_assets" numeric, valid_from date, valid_to date)
+language plpgsql stable as $fn$
+#variable_conflict use_column
+begin
+    return query
+    select o.key_id, "o"."financial_assets", o.valid_from, o.valid_to from "marts"."dim_households__histv" o
+    where o.valid_from <= x and (o.valid_to is null or o.valid_to > x)
+    union all
+    select u.key_id, u."financial_assets"::numeric, u.valid_from, p.valid_to from "marts"."dim_households__histv_packed" p
+    cross join lateral unnest(p.key_id, p.valid_from, "p"."financial_assets")
+        as u (key_id, valid_from, "financial_assets")
+    where p.valid_to > x and u.valid_from <= x;
+end $fn$;
+
 create or replace view "marts"."dim_households__history" as
 select
     d.extract_date as "as_of_date",
@@ -407,7 +437,7 @@ select
 from audit.history_days d
 join "marts"."dim_households__hist" h on "h".valid_from <= d.extract_date and ("h".valid_to is null or "h".valid_to > d.extract_date)
 join "marts"."dim_households__keys" k on k.key_id = h.key_id
-join "marts"."dim_households__histv_all" v on v.key_id = h.key_id and "v".valid_from <= d.extract_date and ("v".valid_to is null or "v".valid_to > d.extract_date)
+join lateral "marts"."dim_households__histv_at"(d.extract_date) v on v.key_id = h.key_id
 where d.table_name = 'dim_households';
 
 grant all on "marts"."dim_households__keys", "marts"."dim_households__hist", "marts"."dim_households__histv", "marts"."dim_households__histv_packed", "marts"."dim_households__histv_all", "marts"."dim_households__history" to "safetynet_engineer";
@@ -458,7 +488,7 @@ join "marts"."low_income_population__hist" h on "h".valid_from <= d.extract_date
 join "marts"."low_income_population__keys" k on k.key_id = h.key_id
 join marts.dim_households__keys dk on dk.household_id = k.household_id
 join marts.dim_households__hist dh on dh.key_id = dk.key_id and dh.valid_from <= d.extract_date and (dh.valid_to is null or dh.valid_to > d.extract_date)
-join marts.dim_households__histv_all dv on dv.key_id = dk.key_id and dv.valid_from <= d.extract_date and (dv.valid_to is null or dv.valid_to > d.extract_date)
+join lateral marts.dim_households__histv_at(d.extract_date) dv on dv.key_id = dk.key_id
 where d.table_name = 'low_income_population';
 
 grant all on "marts"."low_income_population__keys", "marts"."low_income_population__hist", "marts"."low_income_population__history" to "safetynet_engineer";
@@ -523,6 +553,21 @@ cross join lateral unnest(p.key_id, p.valid_from, "p"."fa", "p"."fapc")
     as u (key_id, valid_from, "fa", "fapc");
 with closed as (delete from "marts"."monitoring_alerts__histv" o where o.valid_to is not null returning o.key_id, o.valid_from, o.valid_to::date as valid_to, "o"."fa", "o"."fapc") insert into "marts"."monitoring_alerts__histv_packed" (valid_to, key_id, valid_from, "fa", "fapc") select valid_to, array_agg(key_id order by key_id), array_agg(valid_from order by key_id), array_agg("fa" order by key_id), array_agg("fapc" order by key_id) from closed group by valid_to, key_id / 8192;
 
+create or replace function "marts"."monitoring_alerts__histv_at"(x date)
+returns table (key_id integer, "fa" numeric, "fapc" numeric, valid_from date, valid_to date)
+language plpgsql stable as $fn$
+#variable_conflict use_column
+begin
+    return query
+    select o.key_id, "o"."fa", "o"."fapc", o.valid_from, o.valid_to from "marts"."monitoring_alerts__histv" o
+    where o.valid_from <= x and (o.valid_to is null or o.valid_to > x)
+    union all
+    select u.key_id, u."fa"::numeric, u."fapc"::numeric, u.valid_from, p.valid_to from "marts"."monitoring_alerts__histv_packed" p
+    cross join lateral unnest(p.key_id, p.valid_from, "p"."fa", "p"."fapc")
+        as u (key_id, valid_from, "fa", "fapc")
+    where p.valid_to > x and u.valid_from <= x;
+end $fn$;
+
 create or replace view "marts"."monitoring_alerts__history" as
 select
     h.alert_id as "alert_id",
@@ -540,7 +585,7 @@ select
 from audit.history_days d
 join "marts"."monitoring_alerts__hist" h on "h".valid_from <= d.extract_date and ("h".valid_to is null or "h".valid_to > d.extract_date)
 join "marts"."monitoring_alerts__keys" k on k.key_id = h.key_id
-join "marts"."monitoring_alerts__histv_all" v on v.key_id = h.key_id and "v".valid_from <= d.extract_date and ("v".valid_to is null or "v".valid_to > d.extract_date)
+join lateral "marts"."monitoring_alerts__histv_at"(d.extract_date) v on v.key_id = h.key_id
 where d.table_name = 'monitoring_alerts';
 
 grant all on "marts"."monitoring_alerts__keys", "marts"."monitoring_alerts__hist", "marts"."monitoring_alerts__histv", "marts"."monitoring_alerts__histv_packed", "marts"."monitoring_alerts__histv_all", "marts"."monitoring_alerts__history" to "safetynet_engineer";
