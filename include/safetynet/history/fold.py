@@ -30,6 +30,8 @@ from safetynet.history.sql import (
     part_names,
     row_hash,
     row_text,
+    unnest_packed,
+    unpacked_columns,
 )
 
 log = logging.getLogger(__name__)
@@ -319,22 +321,18 @@ def unpack(conn: psycopg.Connection, spec: Spec, since: date) -> None:
     plain closed versions, for a step that splits, moves or merges them."""
     if not spec.volatile:
         return
-    names = _names(spec, "__histv")
-    cols = sql.SQL(", ").join(sql.Identifier(n) for n in names)
     conn.execute(
         sql.SQL(
             "with moved as (delete from {p} where valid_to >= {since} returning *) "
             "insert into {v} (key_id, {cols}, valid_from, valid_to) "
-            "select u.key_id, {ucols}, u.valid_from, m.valid_to from moved m "
-            "cross join lateral unnest(m.key_id, m.valid_from, {mcols}) "
-            "as u (key_id, valid_from, {cols})"
+            "select u.key_id, {unpacked}, u.valid_from, m.valid_to from moved m {unnest}"
         ).format(
             p=ident(spec, PACKED),
             v=ident(spec, "__histv"),
             since=sql.Literal(since),
-            cols=cols,
-            ucols=sql.SQL(", ").join(sql.Identifier("u", n) for n in names),
-            mcols=sql.SQL(", ").join(sql.Identifier("m", n) for n in names),
+            cols=sql.SQL(", ").join(sql.Identifier(n) for n in _names(spec, "__histv")),
+            unpacked=unpacked_columns(spec),
+            unnest=unnest_packed(spec, "m"),
         )
     )
 

@@ -130,6 +130,24 @@ def _create_tables(spec: Spec) -> sql.Composable:
     return sql.SQL("\n").join(statements)
 
 
+def unnest_packed(spec: Spec, alias: str) -> sql.Composed:
+    """``cross join lateral unnest(...) as u (...)``: the versions of the packed row
+    ``alias``, one per key id (the one home of the unpacking, for the view, the
+    reader function and the fold's ``unpack``)."""
+    names = _part_names(spec, "__histv")
+    return sql.SQL(
+        "cross join lateral unnest({a}.key_id, {a}.valid_from, {acols}) "
+        "as u (key_id, valid_from, {cols})"
+    ).format(a=sql.Identifier(alias), acols=columns_list(names, alias), cols=columns_list(names))
+
+
+def unpacked_columns(spec: Spec) -> sql.Composed:
+    """``u.<column>::<type>, ...``: the stored columns of an unpacked version."""
+    return sql.SQL(", ").join(
+        sql.SQL("u.{}::{}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in spec.volatile
+    )
+
+
 def _create_packed(spec: Spec) -> sql.Composable:
     """``__histv_packed`` (closed volatile versions, one row per closing date and
     PACK_KEYS key ids) and the view ``__histv_all`` over it and ``__histv``."""
@@ -137,9 +155,6 @@ def _create_packed(spec: Spec) -> sql.Composable:
     arrays = sql.SQL(",\n    ").join(
         sql.SQL("{} {}[] not null").format(sql.Identifier(c.name), sql.SQL(c.type))
         for c in spec.volatile
-    )
-    unpacked = sql.SQL(", ").join(
-        sql.SQL("u.{}::{}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in spec.volatile
     )
     # versions closed before packing existed (or left by a step) move in
     migrate = pack_sql(spec, sql.SQL("o.valid_to is not null"), sql.SQL("o.valid_to"))
@@ -149,9 +164,7 @@ def _create_packed(spec: Spec) -> sql.Composable:
         "create index if not exists {i} on {p} (valid_to);\n"
         "create or replace view {a} as\n"
         "select key_id, {cols}, valid_from, valid_to from {v}\nunion all\n"
-        "select u.key_id, {unpacked}, u.valid_from, p.valid_to\nfrom {p} p\n"
-        "cross join lateral unnest(p.key_id, p.valid_from, {pcols})\n"
-        "    as u (key_id, valid_from, {cols});\n{migrate}"
+        "select u.key_id, {unpacked}, u.valid_from, p.valid_to\nfrom {p} p\n{unnest};\n{migrate}"
     ).format(
         migrate=migrate,
         p=ident(spec, PACKED),
@@ -160,8 +173,8 @@ def _create_packed(spec: Spec) -> sql.Composable:
         v=ident(spec, "__histv"),
         arrays=arrays,
         cols=columns_list(names),
-        unpacked=unpacked,
-        pcols=columns_list(names, "p"),
+        unpacked=unpacked_columns(spec),
+        unnest=unnest_packed(spec, "p"),
     )
 
 
@@ -199,9 +212,6 @@ def _create_valid_at(spec: Spec) -> sql.Composable:
     columns = sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in spec.volatile
     )
-    unpacked = sql.SQL(", ").join(
-        sql.SQL("u.{}::{}").format(sql.Identifier(c.name), sql.SQL(c.type)) for c in spec.volatile
-    )
     return sql.SQL(
         "create or replace function {f}(x date)\n"
         "returns table (key_id integer, {columns}, valid_from date, valid_to date)\n"
@@ -211,18 +221,16 @@ def _create_valid_at(spec: Spec) -> sql.Composable:
         "    where o.valid_from <= x and (o.valid_to is null or o.valid_to > x)\n"
         "    union all\n"
         "    select u.key_id, {unpacked}, u.valid_from, p.valid_to from {p} p\n"
-        "    cross join lateral unnest(p.key_id, p.valid_from, {pcols})\n"
-        "        as u (key_id, valid_from, {cols})\n"
+        "    {unnest}\n"
         "    where p.valid_to > x and u.valid_from <= x;\nend $fn$;"
     ).format(
         f=ident(spec, VALID_AT),
         columns=columns,
         ocols=columns_list(names, "o"),
         v=ident(spec, "__histv"),
-        unpacked=unpacked,
+        unpacked=unpacked_columns(spec),
         p=ident(spec, PACKED),
-        pcols=columns_list(names, "p"),
-        cols=columns_list(names),
+        unnest=unnest_packed(spec, "p"),
     )
 
 

@@ -279,8 +279,7 @@ select key_id, "balance_fen", valid_from, valid_to from "raw"."bank_balances__hi
 union all
 select u.key_id, u."balance_fen"::bigint, u.valid_from, p.valid_to
 from "raw"."bank_balances__histv_packed" p
-cross join lateral unnest(p.key_id, p.valid_from, "p"."balance_fen")
-    as u (key_id, valid_from, "balance_fen");
+cross join lateral unnest("p".key_id, "p".valid_from, "p"."balance_fen") as u (key_id, valid_from, "balance_fen");
 with closed as (delete from "raw"."bank_balances__histv" o where o.valid_to is not null returning o.key_id, o.valid_from, o.valid_to::date as valid_to, "o"."balance_fen") insert into "raw"."bank_balances__histv_packed" (valid_to, key_id, valid_from, "balance_fen") select valid_to, array_agg(key_id order by key_id), array_agg(valid_from order by key_id), array_agg("balance_fen" order by key_id) from closed group by valid_to, key_id / 8192;
 
 create or replace function "raw"."bank_balances__histv_at"(x date)
@@ -293,8 +292,7 @@ begin
     where o.valid_from <= x and (o.valid_to is null or o.valid_to > x)
     union all
     select u.key_id, u."balance_fen"::bigint, u.valid_from, p.valid_to from "raw"."bank_balances__histv_packed" p
-    cross join lateral unnest(p.key_id, p.valid_from, "p"."balance_fen")
-        as u (key_id, valid_from, "balance_fen")
+    cross join lateral unnest("p".key_id, "p".valid_from, "p"."balance_fen") as u (key_id, valid_from, "balance_fen")
     where p.valid_to > x and u.valid_from <= x;
 end $fn$;
 
@@ -388,8 +386,7 @@ select key_id, "financial_assets", valid_from, valid_to from "marts"."dim_househ
 union all
 select u.key_id, u."financial_assets"::numeric, u.valid_from, p.valid_to
 from "marts"."dim_households__histv_packed" p
-cross join lateral unnest(p.key_id, p.valid_from, "p"."financial_assets")
-    as u (key_id, valid_from, "financial_assets");
+cross join lateral unnest("p".key_id, "p".valid_from, "p"."financial_assets") as u (key_id, valid_from, "financial_assets");
 with closed as (delete from "marts"."dim_households__histv" o where o.valid_to is not null returning o.key_id, o.valid_from, o.valid_to::date as valid_to, "o"."financial_assets") insert into "marts"."dim_households__histv_packed" (valid_to, key_id, valid_from, "financial_assets") select valid_to, array_agg(key_id order by key_id), array_agg(valid_from order by key_id), array_agg("financial_assets" order by key_id) from closed group by valid_to, key_id / 8192;
 
 create or replace function "marts"."dim_households__histv_at"(x date)
@@ -402,8 +399,7 @@ begin
     where o.valid_from <= x and (o.valid_to is null or o.valid_to > x)
     union all
     select u.key_id, u."financial_assets"::numeric, u.valid_from, p.valid_to from "marts"."dim_households__histv_packed" p
-    cross join lateral unnest(p.key_id, p.valid_from, "p"."financial_assets")
-        as u (key_id, valid_from, "financial_assets")
+    cross join lateral unnest("p".key_id, "p".valid_from, "p"."financial_assets") as u (key_id, valid_from, "financial_assets")
     where p.valid_to > x and u.valid_from <= x;
 end $fn$;
 
@@ -549,8 +545,7 @@ select key_id, "fa", "fapc", valid_from, valid_to from "marts"."monitoring_alert
 union all
 select u.key_id, u."fa"::numeric, u."fapc"::numeric, u.valid_from, p.valid_to
 from "marts"."monitoring_alerts__histv_packed" p
-cross join lateral unnest(p.key_id, p.valid_from, "p"."fa", "p"."fapc")
-    as u (key_id, valid_from, "fa", "fapc");
+cross join lateral unnest("p".key_id, "p".valid_from, "p"."fa", "p"."fapc") as u (key_id, valid_from, "fa", "fapc");
 with closed as (delete from "marts"."monitoring_alerts__histv" o where o.valid_to is not null returning o.key_id, o.valid_from, o.valid_to::date as valid_to, "o"."fa", "o"."fapc") insert into "marts"."monitoring_alerts__histv_packed" (valid_to, key_id, valid_from, "fa", "fapc") select valid_to, array_agg(key_id order by key_id), array_agg(valid_from order by key_id), array_agg("fa" order by key_id), array_agg("fapc" order by key_id) from closed group by valid_to, key_id / 8192;
 
 create or replace function "marts"."monitoring_alerts__histv_at"(x date)
@@ -563,8 +558,7 @@ begin
     where o.valid_from <= x and (o.valid_to is null or o.valid_to > x)
     union all
     select u.key_id, u."fa"::numeric, u."fapc"::numeric, u.valid_from, p.valid_to from "marts"."monitoring_alerts__histv_packed" p
-    cross join lateral unnest(p.key_id, p.valid_from, "p"."fa", "p"."fapc")
-        as u (key_id, valid_from, "fa", "fapc")
+    cross join lateral unnest("p".key_id, "p".valid_from, "p"."fa", "p"."fapc") as u (key_id, valid_from, "fa", "fapc")
     where p.valid_to > x and u.valid_from <= x;
 end $fn$;
 
