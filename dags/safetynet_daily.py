@@ -1,9 +1,10 @@
 """safetynet_daily: one extract date D (the logical date) from landing to feed.
 
 wait for the five manifests (four agencies and, v2, the case system's casework)
-→ check arrivals → load each source → check raw (GX, critical blocks) → dbt build
-→ check marts (casework rejections recorded, GX) → publish feed (alerts.csv,
-overdue.csv) → compact history (issue 23: dates older than the window folded).
+→ load each source once its manifest is in (check arrivals beside the loads) → check
+raw (GX, critical blocks) → dbt build → check marts (casework rejections recorded, GX)
+→ publish feed (alerts.csv, overdue.csv) → compact history (issue 23: dates older
+than the window folded).
 Steps live in ``include/safetynet/pipeline.py``; this file only wires them.
 """
 
@@ -13,7 +14,7 @@ import time
 from datetime import date
 
 import pendulum
-from airflow.sdk import PokeReturnValue, dag, task
+from airflow.sdk import PokeReturnValue, chain, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 from cosmos import ProfileConfig
 from cosmos import settings as cosmos_settings
@@ -163,7 +164,11 @@ def safetynet_daily() -> None:
     marts_checked = check_marts()
     published = publish_feed()
 
-    waits >> arrived >> loads >> raw_checked >> dbt_build >> marts_checked >> published
+    # (issue 23) each source loads as soon as its own manifest is in; check_arrivals
+    # (which sources are late) runs beside the loads, so check_raw follows both
+    chain(waits, loads)
+    waits >> arrived
+    [*loads, arrived] >> raw_checked >> dbt_build >> marts_checked >> published
     published >> compact_history()
     # after a failed build or check; also releases the warehouse lease when the run failed
     # in check_raw (dbt_build is then upstream_failed). A failed publish_feed leaves

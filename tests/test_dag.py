@@ -31,9 +31,12 @@ def test_stage_order(dagbag) -> None:
     dag = dagbag.dags["safetynet_daily"]
     sources = ["civil_affairs", "health", "housing", "bank", "casework"]
     for source in sources:
-        assert _downstream(dag, f"wait_{source}") == {"check_arrivals"}
+        # (issue 23) a source loads once its own manifest is in, beside check_arrivals
+        assert _downstream(dag, f"wait_{source}") == {"check_arrivals", f"load_{source}"}
         assert _downstream(dag, f"load_{source}") == {"check_raw"}
-    assert _downstream(dag, "check_arrivals") == {f"load_{s}" for s in sources}
+    assert _downstream(dag, "check_arrivals") == {"check_raw"}
+    assert dag.get_task("check_arrivals").trigger_rule == "all_done"
+    assert dag.get_task("check_raw").trigger_rule == "all_done"
     assert _downstream(dag, "check_raw") == {"dbt_build"}
     assert _downstream(dag, "dbt_build") == {"check_marts", "discard_day"}
     assert _downstream(dag, "check_marts") == {"publish_feed", "discard_day"}

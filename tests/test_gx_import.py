@@ -1,4 +1,5 @@
-"""(issue 23) The checks import GX without scipy.stats; anything that uses it still gets it."""
+"""(issue 23) The checks import GX without scipy.stats and altair; anything that uses them
+still gets them."""
 
 from __future__ import annotations
 
@@ -17,14 +18,17 @@ PROBE = textwrap.dedent(
     gx = gximport.load()
     assert hasattr(gx, "get_context")
     print("loaded_before_use", "scipy.stats._stats_py" in sys.modules)
+    print("altair_before_use", "altair.vegalite" in sys.modules)
     import great_expectations.expectations.core.expect_column_kl_divergence_to_be_less_than as kl
     print("entropy", kl.stats.entropy([0.5, 0.5], [0.5, 0.5]))
     print("loaded_after_use", "scipy.stats._stats_py" in sys.modules)
+    print("chart", type(kl.alt.Chart({"values": []}).mark_bar()).__name__)
+    print("altair_after_use", "altair.vegalite" in sys.modules)
     """
 )
 
 
-def test_scipy_stats_is_imported_only_when_used() -> None:
+def test_deferred_modules_are_imported_only_when_used() -> None:
     done = subprocess.run(
         [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True, timeout=120
     )
@@ -32,3 +36,6 @@ def test_scipy_stats_is_imported_only_when_used() -> None:
     assert lines["loaded_before_use"] == "False"  # GX imported without it
     assert float(lines["entropy"]) == 0.0  # the stand-in gives the real function
     assert lines["loaded_after_use"] == "True"
+    assert lines["altair_before_use"] == "False"
+    assert lines["chart"] == "Chart"  # a renderer's chart is the real altair's
+    assert lines["altair_after_use"] == "True"

@@ -9,7 +9,8 @@ header-only file on a day without decisions.
 **If it times out:** the source is late; ask the agency (for casework, the case
 system's team), then clear the task.""",
     "check_arrivals": """Fails the day as *incomplete* when a source's manifest
-did not arrive, naming the missing sources. **Fix:** re-deliver, clear the run.""",
+did not arrive, naming the missing sources (it runs beside the loads of the sources
+that did arrive; check_raw then blocks the day). **Fix:** re-deliver, clear the run.""",
     "load": """Checks every file against the manifest (rows, sha256) and the
 contract header, COPYs it into `raw` (one transaction per source and date)
 and writes invalid rows to `audit.rejected_rows`. More than 1% rejected rows

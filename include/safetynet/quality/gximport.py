@@ -20,7 +20,9 @@ import types
 from typing import Any
 
 # imported by GX at module level, used only inside expectations this project does not run
-DEFERRED = ("scipy.stats",)
+# (scipy.stats: distribution tests) or renderers it does not call (altair: charts of
+# column profiles; ~0.2 s CPU per check task)
+DEFERRED = ("scipy.stats", "altair")
 # GX logs ~210 "Skipping registering function ..." lines at INFO while it is imported: noise
 # in every check task's log (and each line a message through the task supervisor)
 QUIET_LOGGERS = ("great_expectations._docs_decorators",)

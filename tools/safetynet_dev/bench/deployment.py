@@ -37,6 +37,12 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float) -> None
     raise RuntimeError(f"api-server did not listen on port {port} within {timeout:.0f} s")
 
 
+# core.parallelism: one slot per source and one for check_arrivals, so the five waits, and
+# the five loads with check_arrivals beside them, start at once (with a slot too few, a task
+# waited for the next pass of the `dags test` loop: +1 s per stage, issue 23)
+PARALLELISM = len(config.SOURCES) + 1
+
+
 @dataclass
 class Deployment:
     """The bench's own databases and folders on the local cluster."""
@@ -47,9 +53,7 @@ class Deployment:
     metadata_database: str = "bench_airflow"
     source_timeout: int = 120
     use_executor: bool = True  # LocalExecutor: the loads run side by side
-    # core.parallelism: one slot per source, the five waits and the five loads start at once
-    # (with 4, a fifth source waited for a slot: +1 s per stage, issue 23)
-    parallelism: int = len(config.SOURCES)
+    parallelism: int = PARALLELISM
     api_port: int = 0  # of the execution API the executor's workers report to
 
     @property

@@ -176,16 +176,19 @@ def _signed_mib(value: int | None) -> str:
 
 
 def _sample_day_target(days: list[dict[str, Any]]) -> tuple[str, bool, str]:
-    """(issue 23) Every day of a sample-size run within SAMPLE_DAY_SECONDS, end to end
-    (the ``airflow dags test`` process, start-up included)."""
-    walls = [d["process_wall_seconds"] for d in days]
+    """(issue 23) Every day of a sample-size run within SAMPLE_DAY_SECONDS, end to end as
+    issue 23 counts a day (wait .. feed) plus Airflow's start-up: from the ``airflow dags
+    test`` start to the feed out, as ``_day_target``. The whole process (the compaction
+    after the feed, the executor's shutdown) is reported beside it."""
+    feeds = [d.get("feed_seconds") or d["process_wall_seconds"] for d in days]
+    walls = [round(d["process_wall_seconds"], 1) for d in days]
     cpus = [round(d.get("cpu", {}).get("pipeline_seconds") or 0, 1) for d in days]
-    ok = max(walls) <= SAMPLE_DAY_SECONDS and all(d["returncode"] == 0 for d in days)
+    ok = max(feeds) <= SAMPLE_DAY_SECONDS and all(d["returncode"] == 0 for d in days)
     return (
-        f"sample-size day <= {SAMPLE_DAY_SECONDS:.0f} s",
+        f"sample-size day start to feed <= {SAMPLE_DAY_SECONDS:.0f} s",
         ok,
-        f"per day {[round(w, 1) for w in walls]} s (airflow dags test process); "
-        f"CPU s per day {cpus}",
+        f"per day {[round(f, 1) for f in feeds]} s to the feed; whole process with "
+        f"compaction {walls} s; CPU s per day {cpus}",
     )
 
 

@@ -38,7 +38,7 @@ from safetynet_dev.bench.baseline import (
     loader_against_copy,
     source_rows,
 )
-from safetynet_dev.bench.deployment import Deployment
+from safetynet_dev.bench.deployment import PARALLELISM, Deployment
 from safetynet_dev.bench.logs import (
     airflow_overheads,
     dbt_node_times,
@@ -543,9 +543,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--parallelism",
         type=int,
-        default=len(SOURCES),
-        help="Airflow core.parallelism (LocalExecutor slots); default: one per source, "
-        "the sources wait and load side by side",
+        default=PARALLELISM,
+        help="Airflow core.parallelism (LocalExecutor slots); default: one per source and "
+        "one for check_arrivals, the sources wait and load side by side",
     )
     parser.add_argument(
         "--back-to-back",
