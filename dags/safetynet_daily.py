@@ -16,12 +16,9 @@ from datetime import date
 import pendulum
 from airflow.sdk import PokeReturnValue, chain, dag, task
 from airflow.sdk.exceptions import AirflowFailException
-from cosmos import ProfileConfig
-from cosmos import settings as cosmos_settings
 from cosmos.operators.local import DbtBuildLocalOperator
-from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from safetynet import pipeline, runlock
+from safetynet import dbtrun, pipeline, runlock
 from safetynet.config import LOAD_PRIORITY, SOURCES, Settings, dbt_project_dir, start_date
 from safetynet.lineage import dbt as model_lineage
 from safetynet.publish.notify import notify_failure
@@ -111,16 +108,6 @@ def _record_rule_versions(project_dir: str, context=None, **_) -> None:
     pipeline.record_rule_versions(project_dir, _day(context["ds"]), context["run_id"])
 
 
-dbt_profile = ProfileConfig(
-    profile_name="safetynet",
-    target_name="warehouse",
-    # threads: cosmos writes its own profile (dbt's default is 1 thread), as in profiles.yml
-    profile_mapping=PostgresUserPasswordProfileMapping(
-        conn_id="warehouse", profile_args={"schema": "public", "threads": 2}
-    ),
-)
-
-
 @dag(
     dag_id="safetynet_daily",
     schedule="@daily",
@@ -144,16 +131,16 @@ def safetynet_daily() -> None:
     ]
     raw_checked = check_raw()
     dbt_build = DbtBuildLocalOperator(
-        task_id="dbt_build",
+        task_id=dbtrun.TASK_ID,
         project_dir=str(dbt_project_dir()),
         # D as env, not --vars (dbt re-parses everything when --vars change); cache_dir keeps
         # target/partial_parse.msgpack between runs (cosmos runs dbt in a new temp dir)
-        profile_config=dbt_profile,
+        profile_config=dbtrun.PROFILE,
         env={"SAFETYNET_AS_OF_DATE": "{{ ds }}"},
         install_deps=False,
         # (issue 23) dbt's debug log file goes with cosmos's temp project folder: not written
         dbt_cmd_flags=["--log-level-file", "none"],
-        cache_dir=cosmos_settings.cache_dir / "safetynet_daily__dbt_build",
+        cache_dir=dbtrun.parse_cache_dir(),
         retries=1,
         pre_execute=_hold_lease,
         # (issue 21) one OpenLineage run per dbt model (docs/lineage.md)

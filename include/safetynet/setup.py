@@ -1,5 +1,5 @@
-"""Prepare the local stack: Airflow metadata database, the warehouse schema and
-the loader's compiled row filter.
+"""Prepare the local stack: Airflow metadata database, the warehouse schema, the loader's
+compiled row filter and (issue 23) dbt_build's parse cache.
 
 Run by ``make up`` after the PostgreSQL cluster is started; idempotent.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 
-from safetynet import warehouse
+from safetynet import dbtrun, warehouse
 from safetynet.config import Settings
 from safetynet.ingest import rowfilter
 
@@ -20,6 +20,7 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(["airflow", "db", "migrate"], check=True, capture_output=True)
     print(f"warehouse schema ready; Airflow metadata migrated; row filter {rowfilter.executable()}")
+    dbtrun.main()
 
 
 if __name__ == "__main__":

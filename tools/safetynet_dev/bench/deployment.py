@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -140,11 +141,13 @@ class Deployment:
             log.close()
 
     def migrate_metadata(self) -> None:
-        subprocess.run(
-            ["airflow", "db", "migrate"],
-            env=self.environ(),
-            check=True,
-            capture_output=True,
-            text=True,
-            cwd=config.project_home(),
-        )
+        """Airflow's metadata database and dbt_build's parse cache, as set-up makes them."""
+        for command in (["airflow", "db", "migrate"], [sys.executable, "-m", "safetynet.dbtrun"]):
+            subprocess.run(
+                command,
+                env=self.environ(),
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=config.project_home(),
+            )
