@@ -369,3 +369,59 @@ def test_incremental_claims_equal_a_rebuild_in_order_and_after_an_earlier_date(
     assert build("2026-10-03", "--full-refresh") == "rebuild"
     assert held() == merged_03
     assert ("C0000000008", 2) in {row[:2] for row in held()}
+
+
+def _parsed_manifest(url: str, target: Path) -> dict:
+    project = ROOT / "dbt_project"
+    parse = subprocess.run(
+        [
+            *(str(Path(sys.executable).parent / "dbt"), "parse", "--project-dir", str(project)),
+            *("--profiles-dir", str(project), "--target-path", str(target)),
+            *("--log-path", str(target / "logs")),
+        ],
+        check=False,
+        env=dbt_environment(url),
+        capture_output=True,
+        text=True,
+        cwd=project,
+    )
+    assert parse.returncode == 0, parse.stdout[-3000:]
+    return json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_model_docs_are_the_relations_comments(samples_run: Stack, tmp_path) -> None:
+    """(issue 23) macros/persist_docs.sql writes a model's docs in one statement: every
+    model's description is its relation's comment, every documented column's its
+    column's (as dbt's own macro wrote them)."""
+    comments = {
+        (schema, relation, column): text
+        for schema, relation, column, text in samples_run.query(
+            "select n.nspname, c.relname, coalesce(a.attname, ''), d.description "
+            "from pg_description d join pg_class c on c.oid = d.objoid "
+            "join pg_namespace n on n.oid = c.relnamespace "
+            "left join pg_attribute a on a.attrelid = c.oid and a.attnum = d.objsubid "
+            "where d.classoid = 'pg_class'::regclass and (d.objsubid = 0 or a.attnum > 0)"
+        )
+    }
+    columns = {
+        (schema, relation, column)
+        for schema, relation, column in samples_run.query(
+            "select table_schema, table_name, column_name from information_schema.columns"
+        )
+    }
+    models = [
+        node
+        for node in _parsed_manifest(samples_run.url, tmp_path / "target")["nodes"].values()
+        if node["resource_type"] == "model" and node["description"]
+    ]
+    assert len(models) > 30
+    for node in models:
+        relation = (node["schema"], node["alias"])
+        assert comments.get((*relation, "")) == node["description"], relation
+        documented = [c for c in node["columns"].values() if (*relation, c["name"]) in columns]
+        assert documented, relation
+        for column in documented:
+            assert comments.get((*relation, column["name"]), "") == column["description"], (
+                relation,
+                column["name"],
+            )

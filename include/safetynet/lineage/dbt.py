@@ -26,6 +26,9 @@ import attr
 import yaml
 
 log = logging.getLogger(__name__)
+# libyaml's safe loader when present: the models' .yml files in 0.01 s instead of 0.09 s,
+# on dbt_build's critical path (issue 23)
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def emit_model_events(context: Any, result: Any = None) -> int:
@@ -77,7 +80,7 @@ def source_tables(project_dir: Path) -> dict[str, str]:
     """``schema.name`` → ``schema.identifier`` of every dbt source table of the project."""
     renamed = {}
     for path in sorted((project_dir / "models").rglob("*.yml")):
-        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        spec = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
         for source in spec.get("sources") or []:
             schema = source.get("schema") or source["name"]
             for table in source.get("tables") or []:
