@@ -1,10 +1,9 @@
 """safetynet_daily: one extract date D (the logical date) from landing to feed.
 
-wait for the five manifests (four agencies and, v2, the case system's casework)
-→ load each source once its manifest is in (check arrivals beside the loads) → check
-raw (GX, critical blocks) → dbt build → check marts (casework rejections recorded, GX)
-→ publish feed (alerts.csv, overdue.csv) → compact history (issue 23: dates older
-than the window folded).
+load each of the five sources (four agencies and, v2, the case system's casework) once
+its manifest is in → check raw (GX, critical blocks) with check arrivals beside it →
+dbt build → check marts (casework rejections recorded, GX) → publish feed (alerts.csv,
+overdue.csv) → compact history (issue 23: dates older than the window folded).
 Steps live in ``include/safetynet/pipeline.py``; this file only wires them.
 """
 
@@ -14,7 +13,7 @@ import time
 from datetime import date
 
 import pendulum
-from airflow.sdk import PokeReturnValue, chain, dag, task
+from airflow.sdk import PokeReturnValue, dag, task
 from airflow.sdk.exceptions import AirflowFailException
 from cosmos.operators.local import DbtBuildLocalOperator
 
@@ -47,27 +46,30 @@ def _fail_fast(step, *args):
         raise AirflowFailException(str(error)) from error
 
 
+# (issue 23) One task per source waits for its manifest (reschedule mode: no worker slot
+# held between pokes) and loads in the poke that finds it. A load that hangs (a stuck
+# server, a file that never ends) fails and is retried; a wait that times out is not.
 @task.sensor(
     poke_interval=min(30, max(TIMEOUT // 10, 1)),
     timeout=TIMEOUT,
     mode="reschedule",
-    doc_md=TASK_DOCS["wait"],
+    retries=2,
+    execution_timeout=pendulum.duration(hours=1),
+    doc_md=TASK_DOCS["load"],
 )
-def wait_for_manifest(source: str, ds: str | None = None, ti=None) -> PokeReturnValue:
+def load_source(
+    source: str, ds: str | None = None, run_id: str | None = None, ti=None
+) -> PokeReturnValue:
     started = ti.start_date.timestamp() if ti and ti.start_date else time.time()
-    arrived = pipeline.poke_source(source, _day(ds), time.time() - started)
-    return PokeReturnValue(is_done=arrived)
+    if not pipeline.poke_source(source, _day(ds), time.time() - started):
+        return PokeReturnValue(is_done=False)
+    loaded = _fail_fast(pipeline.load, source, _day(ds), run_id)
+    return PokeReturnValue(is_done=True, xcom_value=loaded)
 
 
 @task(trigger_rule="all_done", doc_md=TASK_DOCS["check_arrivals"])
 def check_arrivals(ds: str | None = None) -> None:
     _fail_fast(pipeline.check_arrivals, _day(ds))
-
-
-# A load that hangs (a stuck server, a file that never ends) fails and is retried.
-@task(retries=2, execution_timeout=pendulum.duration(hours=1), doc_md=TASK_DOCS["load"])
-def load_source(source: str, ds: str | None = None, run_id: str | None = None) -> dict:
-    return _fail_fast(pipeline.load, source, _day(ds), run_id)
 
 
 @task(trigger_rule="all_done", doc_md=TASK_DOCS["check_raw"])
@@ -123,12 +125,11 @@ def _record_rule_versions(project_dir: str, context=None, **_) -> None:
     tags=["safetynet"],
 )
 def safetynet_daily() -> None:
-    waits = [wait_for_manifest.override(task_id=f"wait_{s}")(s) for s in SOURCES]
-    arrived = check_arrivals()
     loads = [
         load_source.override(task_id=f"load_{s}", priority_weight=LOAD_PRIORITY[s])(s)
         for s in SOURCES
     ]
+    arrived = check_arrivals()
     raw_checked = check_raw()
     dbt_build = DbtBuildLocalOperator(
         task_id=dbtrun.TASK_ID,
@@ -151,11 +152,11 @@ def safetynet_daily() -> None:
     marts_checked = check_marts()
     published = publish_feed()
 
-    # (issue 23) each source loads as soon as its own manifest is in; check_arrivals
-    # (which sources are late) runs beside the loads, so check_raw follows both
-    chain(waits, loads)
-    waits >> arrived
-    [*loads, arrived] >> raw_checked >> dbt_build >> marts_checked >> published
+    # (issue 23) check_arrivals (which sources are late) beside check_raw: both run when
+    # every source loaded or gave up, and the build needs both
+    loads >> arrived
+    loads >> raw_checked
+    [arrived, raw_checked] >> dbt_build >> marts_checked >> published
     published >> compact_history()
     # after a failed build or check; also releases the warehouse lease when the run failed
     # in check_raw (dbt_build is then upstream_failed). A failed publish_feed leaves

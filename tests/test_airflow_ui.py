@@ -33,9 +33,8 @@ DAG = "safetynet_daily"
 DAY = "2026-10-01"
 NEXT_DAY = "2026-10-02"
 TASKS = (
-    [f"wait_{s}" for s in SOURCES]
+    [f"load_{s}" for s in SOURCES]
     + ["check_arrivals"]
-    + [f"load_{s}" for s in SOURCES]
     + ["check_raw", "dbt_build", "check_marts", "publish_feed", "compact_history", "discard_day"]
 )
 RUN_TIMEOUT = 480

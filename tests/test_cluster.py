@@ -33,9 +33,8 @@ MISSING = cluster.missing_requirements()
 DAY = date(2026, 10, 1)
 WORKERS = ("worker-1", "worker-2")
 TASKS = (
-    [f"wait_{s}" for s in SOURCES]
+    [f"load_{s}" for s in SOURCES]
     + ["check_arrivals"]
-    + [f"load_{s}" for s in SOURCES]
     + ["check_raw", "dbt_build", "check_marts", "publish_feed", "compact_history"]
 )
 

@@ -31,13 +31,14 @@ def test_stage_order(dagbag) -> None:
     dag = dagbag.dags["safetynet_daily"]
     sources = ["civil_affairs", "health", "housing", "bank", "casework"]
     for source in sources:
-        # (issue 23) a source loads once its own manifest is in, beside check_arrivals
-        assert _downstream(dag, f"wait_{source}") == {"check_arrivals", f"load_{source}"}
-        assert _downstream(dag, f"load_{source}") == {"check_raw"}
-    assert _downstream(dag, "check_arrivals") == {"check_raw"}
+        # (issue 23) one task per source waits for its manifest and loads
+        assert _downstream(dag, f"load_{source}") == {"check_arrivals", "check_raw"}
+        assert not dag.get_task(f"load_{source}").upstream_task_ids
+    assert _downstream(dag, "check_arrivals") == {"dbt_build"}
     assert dag.get_task("check_arrivals").trigger_rule == "all_done"
     assert dag.get_task("check_raw").trigger_rule == "all_done"
     assert _downstream(dag, "check_raw") == {"dbt_build"}
+    assert dag.get_task("dbt_build").upstream_task_ids == {"check_arrivals", "check_raw"}
     assert _downstream(dag, "dbt_build") == {"check_marts", "discard_day"}
     assert _downstream(dag, "check_marts") == {"publish_feed", "discard_day"}
     # (issue 23) the compaction after the feed, the leaf: a failed day (publish_feed
@@ -107,7 +108,7 @@ def test_failed_checks_do_not_retry_but_loads_do(dagbag) -> None:
     dag = dagbag.dags["safetynet_daily"]
     assert dag.get_task("load_bank").retries == 2
     assert dag.get_task("check_raw").retries == 0
-    assert dag.get_task("wait_bank").mode == "reschedule"
+    assert dag.get_task("load_bank").mode == "reschedule"  # waits without a worker slot
 
 
 def test_largest_deliveries_load_first(dagbag) -> None:

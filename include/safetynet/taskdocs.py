@@ -1,17 +1,18 @@
 """Task documentation shown in the Airflow UI (Task → Details → doc)."""
 
 TASK_DOCS = {
-    "wait": """Waits (reschedule mode: no worker slot held) for the source's
-`_manifest.json` for the logical date, up to `SAFETYNET_SOURCE_TIMEOUT` seconds.
-Arrival times are recorded in `audit.source_arrivals`. `wait_casework` waits for
-the case system's dispositions (案件处置结果): it sends a folder every day, a
-header-only file on a day without decisions.
-**If it times out:** the source is late; ask the agency (for casework, the case
-system's team), then clear the task.""",
     "check_arrivals": """Fails the day as *incomplete* when a source's manifest
-did not arrive, naming the missing sources (it runs beside the loads of the sources
-that did arrive; check_raw then blocks the day). **Fix:** re-deliver, clear the run.""",
-    "load": """Checks every file against the manifest (rows, sha256) and the
+did not arrive, naming the missing sources (it runs beside check_raw, which then
+blocks the day too: its delivery check finds no batch). **Fix:** re-deliver, clear
+the run.""",
+    "load": """Waits (reschedule mode: no worker slot held between pokes) for the
+source's `_manifest.json` for the logical date, up to `SAFETYNET_SOURCE_TIMEOUT`
+seconds; arrival times are recorded in `audit.source_arrivals`. `load_casework` waits
+for the case system's dispositions (案件处置结果): it sends a folder every day, a
+header-only file on a day without decisions. **If it times out:** the source is late
+(`check_arrivals` names it); ask the agency (for casework, the case system's team),
+then clear the task.
+Then, in the same poke, checks every file against the manifest (rows, sha256) and the
 contract header, COPYs it into `raw` (one transaction per source and date)
 and writes invalid rows to `audit.rejected_rows`. More than 1% rejected rows
 fails the source, except casework (`load_casework`): its rejected rows (status not

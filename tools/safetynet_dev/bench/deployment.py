@@ -38,10 +38,9 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float) -> None
     raise RuntimeError(f"api-server did not listen on port {port} within {timeout:.0f} s")
 
 
-# core.parallelism: one slot per source and one for check_arrivals, so the five waits, and
-# the five loads with check_arrivals beside them, start at once (with a slot too few, a task
-# waited for the next pass of the `dags test` loop: +1 s per stage, issue 23)
-PARALLELISM = len(config.SOURCES) + 1
+# core.parallelism: one slot per source, the five loads start at once (with a slot too
+# few, a task waited for the next pass of the `dags test` loop: +1 s per stage, issue 23)
+PARALLELISM = len(config.SOURCES)
 
 
 @dataclass

@@ -362,7 +362,7 @@ def _inside_rows(table: _Table) -> None:
     table.each(
         "  airflow start-up before 1st task", lambda d: overheads(d).get("before_first_task")
     )
-    table.each("  1st task start-up (in wait)", lambda d: overheads(d).get("first_task_startup"))
+    table.each("  1st task start-up (in load)", lambda d: overheads(d).get("first_task_startup"))
     table.each("  dbt parse (full, in dbt_build)", lambda d: dbt(d).get("parse_seconds"))
     table.each("  dbt execution (in dbt_build)", lambda d: dbt(d).get("execution_seconds"))
     table.each("    of which models", lambda d: dbt(d).get("node_seconds", {}).get("model"))

@@ -544,8 +544,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--parallelism",
         type=int,
         default=PARALLELISM,
-        help="Airflow core.parallelism (LocalExecutor slots); default: one per source and "
-        "one for check_arrivals, the sources wait and load side by side",
+        help="Airflow core.parallelism (LocalExecutor slots); default: one per source, "
+        "the sources wait and load side by side",
     )
     parser.add_argument(
         "--back-to-back",
