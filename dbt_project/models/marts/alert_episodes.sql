@@ -22,6 +22,12 @@
 -- when the alert's last held date is there, else the stable columns of the
 -- version holding that date (alert_cases has no volatile part).
 
+{# the case columns an episode reports, read from the window's rows or the versions #}
+{% set case_columns = [
+    'rule_code', 'rule_name', 'severity', 'household_id', 'person_key', 'region_code',
+    'episode_start', 'state', 'state_date', 'first_decision_date', 'is_overdue',
+] %}
+
 with
 
 recent_cases as (
@@ -74,7 +80,11 @@ recent_held_dates as (
 
 recent_latest_case as (
 
-    select distinct on (alert_id) *
+    select distinct on (alert_id)
+        as_of_date,
+        alert_id,
+        {{ case_columns | join(', ') }}
+
     from recent_cases_of_processed_dates
     order by alert_id asc, as_of_date desc
 
@@ -211,17 +221,7 @@ folded_latest_case as (
     select
         folded_held_dates.last_held_date as as_of_date,
         folded_held_dates.alert_id,
-        case_versions.rule_code,
-        case_versions.rule_name,
-        case_versions.severity,
-        case_versions.household_id,
-        case_versions.person_key,
-        case_versions.region_code,
-        case_versions.episode_start,
-        case_versions.state,
-        case_versions.state_date,
-        case_versions.first_decision_date,
-        case_versions.is_overdue
+        case_versions.{{ case_columns | join(', case_versions.') }}
 
     from folded_held_dates
     inner join case_versions
@@ -257,41 +257,11 @@ held_dates as (
 -- held_dates once, so it is inlined and keeps its row estimate)
 latest_case_rows as (
 
-    select
-        as_of_date,
-        alert_id,
-        rule_code,
-        rule_name,
-        severity,
-        household_id,
-        person_key,
-        region_code,
-        episode_start,
-        state,
-        state_date,
-        first_decision_date,
-        is_overdue
-
-    from recent_latest_case
+    select * from recent_latest_case
 
     union all
 
-    select
-        as_of_date,
-        alert_id,
-        rule_code,
-        rule_name,
-        severity,
-        household_id,
-        person_key,
-        region_code,
-        episode_start,
-        state,
-        state_date,
-        first_decision_date,
-        is_overdue
-
-    from folded_latest_case
+    select * from folded_latest_case
 
 ),
 
