@@ -2,7 +2,8 @@
 
 Registered with ``AIRFLOW__OPENLINEAGE__EXTRACTORS`` (the provider's documented way
 to add lineage to an operator it does not know). A ``@task`` is a
-``_PythonDecoratedOperator``; for those tasks the provider would report no dataset.
+``_PythonDecoratedOperator``, a ``@task.sensor`` (the loads, issue 23) a
+``DecoratedSensorOperator``; for those tasks the provider would report no dataset.
 On completion (or failure) this extractor reads what the task did from the audit
 tables of its Airflow run, the record the auditors already trust:
 
@@ -15,7 +16,7 @@ tables of its Airflow run, the record the auditors already trust:
 - ``publish_feed``: marts.monitoring_alerts and marts.alert_cases → the feed files
   alerts.csv and overdue.csv of the day (``audit.feed_publications``).
 
-Other tasks (sensors, check_arrivals, discard_day) report no dataset.
+Other tasks (check_arrivals, discard_day, compact_history) report no dataset.
 """
 
 from __future__ import annotations
@@ -52,11 +53,12 @@ FEED_INPUTS = ("marts.monitoring_alerts", "marts.alert_cases")  # publish/feed.p
 
 
 class SafetynetExtractor(BaseExtractor):
-    """Lineage of the ``@task`` steps of safetynet_daily, from the audit tables."""
+    """Lineage of the ``@task`` steps of safetynet_daily (and of its ``@task.sensor``
+    loads, which wait for their manifest and load), from the audit tables."""
 
     @classmethod
     def get_operator_classnames(cls) -> list[str]:
-        return ["_PythonDecoratedOperator"]
+        return ["_PythonDecoratedOperator", "DecoratedSensorOperator"]
 
     def _execute_extraction(self) -> OperatorLineage | None:
         return OperatorLineage()  # START: nothing is known before the task ran
