@@ -17,6 +17,10 @@ PROBE = textwrap.dedent(
     from safetynet.quality import gximport
     gx = gximport.load()
     assert hasattr(gx, "get_context")
+    import logging
+    fluent = logging.getLogger("great_expectations.datasource.fluent.config_str")
+    print("gx_info_logged", fluent.isEnabledFor(logging.INFO))
+    print("gx_warnings_logged", fluent.isEnabledFor(logging.WARNING))
     print("loaded_before_use", "scipy.stats._stats_py" in sys.modules)
     print("altair_before_use", "altair.vegalite" in sys.modules)
     import great_expectations.expectations.core.expect_column_kl_divergence_to_be_less_than as kl
@@ -39,3 +43,5 @@ def test_deferred_modules_are_imported_only_when_used() -> None:
     assert lines["altair_before_use"] == "False"
     assert lines["chart"] == "Chart"  # a renderer's chart is the real altair's
     assert lines["altair_after_use"] == "True"
+    # GX's INFO chatter stays out of the task logs, its warnings do not
+    assert (lines["gx_info_logged"], lines["gx_warnings_logged"]) == ("False", "True")

@@ -23,9 +23,12 @@ from typing import Any
 # (scipy.stats: distribution tests) or renderers it does not call (altair: charts of
 # column profiles; ~0.2 s CPU per check task)
 DEFERRED = ("scipy.stats", "altair")
-# GX logs ~210 "Skipping registering function ..." lines at INFO while it is imported: noise
-# in every check task's log (and each line a message through the task supervisor)
-QUIET_LOGGERS = ("great_expectations._docs_decorators",)
+# GX logs at INFO ~210 "Skipping registering function ..." lines while it is imported and
+# ~150 more per check run (fluent config substitution, "_get_default_value called with
+# key ...", batch slices): noise in every check task's log, and each line a message
+# through the task supervisor. Its warnings and errors still show; the checks' own
+# results are logged by safetynet.quality.
+QUIET_LOGGERS = ("great_expectations",)
 
 
 class _Deferred(types.ModuleType):
