@@ -387,6 +387,7 @@ def run_checks(
         # Render only this run's pages (plus the index), not the whole history again.
         gx_root = reports_dir / "gx"
         datadocs.prepare_offline_styles(gx_root)
+        datadocs.cache_compiled_templates()
         context.build_data_docs(resource_identifiers=list(result.run_results))
         datadocs.add_static_validation_list(gx_root)
     checks = list(_flatten(result, examples))
