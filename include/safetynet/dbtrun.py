@@ -50,13 +50,13 @@ def _dbt() -> str:
     return str(Path(sys.executable).with_name("dbt"))
 
 
-def prime_parse_cache(cache_dir: Path | None = None) -> Path | None:
+def prime_parse_cache(cache_dir: Path | None = None) -> str:
     """dbt's parse of the project for this deployment's profile, put where ``dbt_build``
-    finds it; once: a cache already there is kept. The file written, or None."""
+    finds it; once: a cache already there is kept. What happened, for the set-up's log."""
     cache_dir = cache_dir or parse_cache_dir()
     cached = get_partial_parse_path(cache_dir)
     if cached.exists():
-        return None
+        return f"kept {cached}"
     with (
         tempfile.TemporaryDirectory() as tmp,
         PROFILE.ensure_profile() as (profile_path, profile_env),
@@ -78,14 +78,13 @@ def prime_parse_cache(cache_dir: Path | None = None) -> Path | None:
         parsed = get_partial_parse_path(project)
         if done.returncode != 0 or not parsed.exists():
             log.warning("dbt parse for the parse cache failed (%s)", done.returncode)
-            return None
+            return f"not written (dbt parse exited {done.returncode}): day 1 parses in full"
         cosmos_cache._update_partial_parse_cache(parsed, cache_dir)
-    return cached
+    return f"written {cached}"
 
 
 def main() -> None:
-    written = prime_parse_cache()
-    print(f"dbt parse cache: {written or 'kept (or not written: see the log)'}")
+    print(f"dbt parse cache: {prime_parse_cache()}")
 
 
 if __name__ == "__main__":
