@@ -43,21 +43,37 @@ def ensure_schema(url: str) -> None:
     """
     statements = _setup_statements()
     version = hashlib.sha256("\n".join(statements).encode()).hexdigest()
-    with connect(url) as conn:
+    with connect(url, autocommit=True) as conn:
         if _current_version(conn) == version:
             return
-        conn.execute("select pg_advisory_xact_lock(%s)", (SETUP_LOCK,))
-        if _current_version(conn) == version:
-            return
-        for statement in statements:
-            conn.execute(statement)
-        # rejected rows of a warehouse made before masking (contract v2 section 6)
-        from safetynet.ingest import rejects
+        # (issue 23) A session lock, and the second look in a transaction begun after it
+        # is granted: a backend re-reads the catalog when a transaction begins, not when an
+        # advisory lock is granted. Looked at again inside the waiting transaction, a
+        # set-up committed meanwhile could stay unseen ("no such table" cached) and run a
+        # second time beside loads already started: they deadlocked (a bench's day 1).
+        conn.execute("select pg_advisory_lock(%s)", (SETUP_LOCK,))
+        try:
+            with conn.transaction():
+                if _current_version(conn) != version:
+                    _set_up(conn, statements, version)
+        finally:
+            if not conn.broken:
+                conn.execute("select pg_advisory_unlock(%s)", (SETUP_LOCK,))
 
-        rejects.mask_legacy(conn)
-        conn.execute("create table if not exists audit.schema_version (version text not null)")
-        conn.execute("delete from audit.schema_version")
-        conn.execute("insert into audit.schema_version values (%s)", (version,))
+
+def _set_up(conn: psycopg.Connection, statements: list[str], version: str) -> None:
+    # a set-up that waits on a table a running load holds gives up (and its task retries)
+    # rather than hold its own locks, which that load's other session may be waiting for
+    conn.execute("set local lock_timeout = '60s'")
+    for statement in statements:
+        conn.execute(statement)
+    # rejected rows of a warehouse made before masking (contract v2 section 6)
+    from safetynet.ingest import rejects
+
+    rejects.mask_legacy(conn)
+    conn.execute("create table if not exists audit.schema_version (version text not null)")
+    conn.execute("delete from audit.schema_version")
+    conn.execute("insert into audit.schema_version values (%s)", (version,))
 
 
 def _current_version(conn: psycopg.Connection) -> str | None:
