@@ -99,8 +99,10 @@ def compact_history(ds: str | None = None, run_id: str | None = None) -> dict:
     return pipeline.compact_history(_day(ds), str(run_id))
 
 
-def _hold_lease(context) -> None:
-    """dbt_build's pre_execute: builds only while its run holds the warehouse lease."""
+def _before_build(context) -> None:
+    """dbt_build's pre_execute: builds only while its run holds the warehouse lease; one
+    database session per dbt thread (dbtrun.reuse_connections)."""
+    dbtrun.reuse_connections()
     _fail_fast(pipeline.hold_lease, _day(context["ds"]), context["run_id"])
 
 
@@ -143,7 +145,7 @@ def safetynet_daily() -> None:
         dbt_cmd_flags=["--log-level-file", "none"],
         cache_dir=dbtrun.parse_cache_dir(),
         retries=1,
-        pre_execute=_hold_lease,
+        pre_execute=_before_build,
         # (issue 21) one OpenLineage run per dbt model (docs/lineage.md)
         post_execute=model_lineage.emit_model_events,
         callback=_record_rule_versions,

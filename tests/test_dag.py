@@ -51,10 +51,14 @@ def test_stage_order(dagbag) -> None:
 
 
 def test_dbt_build_checks_the_warehouse_lease_first(dagbag) -> None:
-    """check_raw takes the lease (runlock); dbt_build builds only while its run holds it."""
+    """check_raw takes the lease (runlock); dbt_build builds only while its run holds it
+    (and keeps one database session per dbt thread: dbtrun.reuse_connections)."""
+    import inspect
+
     dag = dagbag.dags["safetynet_daily"]
     hook = dag.get_task("dbt_build")._pre_execute_hook
-    assert hook is not None and hook.__name__ == "_hold_lease"
+    assert hook is not None and hook.__name__ == "_before_build"
+    assert "pipeline.hold_lease" in inspect.getsource(hook)
 
 
 def test_start_date_is_configurable(monkeypatch) -> None:

@@ -9,6 +9,11 @@ same connection keys (host, port, user, database, schema), so the file cannot sh
 image: ``prime_parse_cache()`` (``python -m safetynet.setup``) writes it with the
 deployment's own profile, as cosmos would. Best effort: a failed priming only means the
 first day parses in full, as before.
+
+(issue 23) ``reuse_connections()``: dbt-postgres opens a new connection for every node and
+closes it after (``release``); ~100 nodes a day pay ~100 logins (SCRAM) and ~100 cold
+backends. dbt-snowflake keeps a thread's connection between nodes (``reuse_connections``,
+its default since 1.8); this does the same for the run's dbt_build.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from cosmos import ProfileConfig
 from cosmos import cache as cosmos_cache
@@ -81,6 +87,34 @@ def prime_parse_cache(cache_dir: Path | None = None) -> str:
             return f"not written (dbt parse exited {done.returncode}): day 1 parses in full"
         cosmos_cache._update_partial_parse_cache(parsed, cache_dir)
     return f"written {cached}"
+
+
+def reuse_connections() -> None:
+    """One session per dbt thread for the whole ``dbt build`` of this process (no session
+    setting leaks between nodes: the models set only ``set local``, per transaction).
+    dbt closes every connection at the end of the command (``cleanup_all``). dbt is
+    imported here, not with this module: the DAG file imports it."""
+    from dbt.adapters.postgres.connections import PostgresConnectionManager as manager
+
+    close_after_node = getattr(manager, "_close_after_node", manager.release)
+
+    def release_keeping_connection(self: Any) -> None:
+        """After a node: end the transaction (as ``close`` would) but keep the session
+        for the thread's next node; anything unusual closes it as dbt does."""
+        conn = self.get_if_exists()
+        handle: Any = getattr(conn, "handle", None)
+        if conn is None or conn.state != "open" or getattr(handle, "closed", 1):
+            close_after_node(self)
+            return
+        try:
+            handle.rollback()  # no round trip when idle; ends what a node left open
+        except Exception:  # a broken session: dbt's own release closes it
+            close_after_node(self)
+            return
+        conn.transaction_open = False
+
+    manager._close_after_node = close_after_node  # type: ignore[attr-defined]
+    manager.release = release_keeping_connection  # type: ignore[method-assign]
 
 
 def main() -> None:
