@@ -37,10 +37,11 @@ frees it by hand.""",
 logical date (env `SAFETYNET_AS_OF_DATE`, read by the `as_of_date()` macro, so
 dbt's partial parse survives from day to day), through astronomer-cosmos with 2
 threads, each keeping one database session from node to node (`safetynet.dbtrun`,
-issue 23; dbt-postgres alone logs in again for every node). The claims model is incremental: an in-order day merges only that day's
-claims; a re-run or an earlier date rebuilds it as of D. After dbt ran, the run's git
-commit and the model checksums of its manifest go to `audit.rule_versions` (issue 21:
-`make explain` shows an alert with the rule as it was that day).""",
+issue 23; dbt-postgres alone logs in again for every node). The claims model is
+incremental: an in-order day merges only that day's claims; a re-run or an earlier
+date rebuilds it as of D. After dbt ran, the run's git commit and the model checksums
+of its manifest go to `audit.rule_versions` (issue 21: `make explain` shows an alert
+with the rule as it was that day).""",
     "check_marts": """First copies the day's casework decisions that dbt rejected
 (`intermediate.int_casework__checked`: unknown or malformed alert_id, decided_on
 after the date or before the episode) into `audit.rejected_rows` (file, line,
