@@ -14,8 +14,10 @@ Log lines name tables, dates and counts only: no personal data.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -27,6 +29,16 @@ from safetynet.history.specs import CALENDAR, MART_SPECS, PROCESSED, SPECS, Spec
 from safetynet.history.sql import ident, stored_tables
 
 log = logging.getLogger(__name__)
+
+# (issue 23) The folds of one date run side by side, one session each: a fold is one
+# backend's work (its own history tables, key map and temporary staging table), and a
+# compaction on one core left the other idle. SAFETYNET_FOLD_WORKERS sessions at most
+# (default 2, the cores of the reference machine; 1 folds one table at a time).
+WORKERS_ENV = "SAFETYNET_FOLD_WORKERS"
+
+
+def fold_workers() -> int:
+    return max(1, int(os.environ.get(WORKERS_ENV, "2")))
 
 
 @dataclass(frozen=True)
@@ -163,7 +175,9 @@ def compact(
         dates = processed_dates(conn)
         report.window = dates[-window_days:]
         recent = _recent_dates(conn)
-        report.stopped = _fold_all(conn, dates[:-window_days], recent, report, run_id, between)
+        report.stopped = _fold_all(
+            (url, conn), dates[:-window_days], recent, report, run_id, between
+        )
         changed |= {r.table for r in report.folded}
         if report.stopped is None:
             _vacuum(conn, [s for s in SPECS if s.table in changed])
@@ -180,7 +194,7 @@ def compact(
 
 
 def _fold_all(
-    conn: psycopg.Connection,
+    sessions: tuple[str, psycopg.Connection],
     dates: list[date],
     recent: set[date],
     report: CompactionReport,
@@ -189,21 +203,62 @@ def _fold_all(
 ) -> str | None:
     """Fold ``dates`` oldest first, every spec; None, or why it stopped early. The
     marts' __recent rows of a date are deleted once all four marts of it are folded."""
-    for x in dates:
-        marts = False
-        for spec in SPECS:
-            result = _fold_one(conn, spec, x, recent, run_id)
-            if result is None:
-                continue
-            report.folded.append(result)
-            marts = marts or not spec.is_raw
-            stopped = _between(between)
+    url, conn = sessions
+    with ThreadPoolExecutor(fold_workers(), thread_name_prefix="fold") as pool:
+        for x in dates:
+            folded, stopped = _fold_date(pool, url, x, (recent, run_id), between)
+            report.folded.extend(folded)
             if stopped:
                 return stopped
-        if marts:
-            with conn.transaction():
-                folding.delete_recent(conn, MART_SPECS, x)
+            if any(r.table in MART_TABLES for r in folded):
+                with conn.transaction():
+                    folding.delete_recent(conn, MART_SPECS, x)
     return None
+
+
+MART_TABLES = {s.table for s in MART_SPECS}
+
+
+def _fold_date(
+    pool: ThreadPoolExecutor,
+    url: str,
+    x: date,
+    context: tuple[set[date], str | None],
+    between: Callable[[], None] | None,
+) -> tuple[list[FoldResult], str | None]:
+    """Every spec's fold of X, at most ``fold_workers()`` at a time. A fold starts only
+    after ``between`` (the lease renewed) passed for the one before it; a failed fold or
+    a stop lets the running folds end and starts no other."""
+    waiting = list(SPECS)
+    running: set[Future[FoldResult | None]] = set()
+    results: dict[str, FoldResult] = {}
+    stopped: str | None = None
+    error: BaseException | None = None
+    while waiting or running:
+        while waiting and len(running) < fold_workers() and not (stopped or error):
+            running.add(pool.submit(_fold_in_session, url, waiting.pop(0), x, *context))
+        if not running:
+            break
+        done, running = wait(running, return_when=FIRST_COMPLETED)
+        for future in done:
+            try:
+                result = future.result()
+            except Exception as exc:  # raised below, once the running folds have ended
+                error = error or exc
+                continue
+            if result is not None:
+                results[result.table] = result
+                stopped = stopped or (None if error else _between(between))
+    if error is not None:
+        raise error
+    return [results[s.table] for s in SPECS if s.table in results], stopped
+
+
+def _fold_in_session(
+    url: str, spec: Spec, x: date, recent: set[date], run_id: str | None
+) -> FoldResult | None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return _fold_one(conn, spec, x, recent, run_id)
 
 
 def _between(between: Callable[[], None] | None) -> str | None:
