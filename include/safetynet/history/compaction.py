@@ -180,7 +180,7 @@ def compact(
         )
         changed |= {r.table for r in report.folded}
         if report.stopped is None:
-            _vacuum(conn, [s for s in SPECS if s.table in changed])
+            _vacuum(url, [s for s in SPECS if s.table in changed])
         report.history_bytes = history_bytes(conn)
     report.seconds = time.monotonic() - started
     log.info(
@@ -297,14 +297,21 @@ def _fold_one(
     return result
 
 
-def _vacuum(conn: psycopg.Connection, specs: list[Spec]) -> None:
+def _vacuum(url: str, specs: list[Spec]) -> None:
     """vacuum (analyze) of the changed history tables and the marts' __recent tables
-    (closed versions and deleted rows are dead tuples until then)."""
-    for spec in specs:
+    (closed versions and deleted rows are dead tuples until then), a table's at a time in
+    ``fold_workers()`` sessions."""
+
+    def vacuum(spec: Spec) -> None:
         tables = [ident(spec, s) for s in stored_tables(spec)]
         if not spec.is_raw:
             tables.append(ident(spec, "__recent"))
-        conn.execute(sql.SQL("vacuum (analyze, skip_locked) {}").format(sql.SQL(", ").join(tables)))
+        statement = sql.SQL("vacuum (analyze, skip_locked) {}")
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(statement.format(sql.SQL(", ").join(tables)))
+
+    with ThreadPoolExecutor(fold_workers(), thread_name_prefix="vacuum") as pool:
+        list(pool.map(vacuum, specs))
 
 
 def history_bytes(conn: psycopg.Connection) -> dict[str, int]:
