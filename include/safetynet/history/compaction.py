@@ -41,6 +41,9 @@ def fold_workers() -> int:
     return max(1, int(os.environ.get(WORKERS_ENV, "2")))
 
 
+MART_TABLES = {s.table for s in MART_SPECS}
+
+
 @dataclass(frozen=True)
 class FoldResult:
     """One (table, date) folded: its rows, path (fast / slow-equal / slow-replaced),
@@ -216,9 +219,6 @@ def _fold_all(
     return None
 
 
-MART_TABLES = {s.table for s in MART_SPECS}
-
-
 def _fold_date(
     pool: ThreadPoolExecutor,
     url: str,
@@ -230,12 +230,13 @@ def _fold_date(
     after ``between`` (the lease renewed) passed for the one before it; a failed fold or
     a stop lets the running folds end and starts no other."""
     waiting = list(SPECS)
+    workers = fold_workers()
     running: set[Future[FoldResult | None]] = set()
     results: dict[str, FoldResult] = {}
     stopped: str | None = None
     error: BaseException | None = None
     while waiting or running:
-        while waiting and len(running) < fold_workers() and not (stopped or error):
+        while waiting and len(running) < workers and not (stopped or error):
             running.add(pool.submit(_fold_in_session, url, waiting.pop(0), x, *context))
         if not running:
             break
