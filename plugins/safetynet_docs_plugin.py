@@ -38,7 +38,7 @@ PREFIX = "/safetynet-docs"
 SITES = {
     "gx": (
         "Data Docs (data quality)",
-        "written by every run of safetynet_daily (tasks check_raw and check_marts) "
+        "written by every run of safetynet_daily (tasks check_raw and publish_feed) "
         "and by <code>make docs</code>",
     ),
     "dbt": ("dbt docs (warehouse)", "built by <code>make docs</code> (dbt docs generate)"),

@@ -35,7 +35,7 @@ NEXT_DAY = "2026-10-02"
 TASKS = (
     [f"load_{s}" for s in SOURCES]
     + ["check_arrivals"]
-    + ["check_raw", "dbt_build", "check_marts", "publish_feed", "compact_history", "discard_day"]
+    + ["check_raw", "dbt_build", "publish_feed", "compact_history", "discard_day"]
 )
 RUN_TIMEOUT = 480
 

@@ -122,8 +122,7 @@ def test_stage_times_group_tasks_into_stages() -> None:
         stages.TaskTime("check_arrivals", "success", _t(31), _t(32)),
         stages.TaskTime("check_raw", "success", _t(31), _t(40)),
         stages.TaskTime("dbt_build", "success", _t(40), _t(100)),
-        stages.TaskTime("check_marts", "success", _t(100), _t(110)),
-        stages.TaskTime("publish_feed", "success", _t(110), _t(111)),
+        stages.TaskTime("publish_feed", "success", _t(100), _t(111)),
         stages.TaskTime("compact_history", "success", _t(111), _t(114)),
         stages.TaskTime("discard_day", "skipped", None, None),
     ]
@@ -132,8 +131,7 @@ def test_stage_times_group_tasks_into_stages() -> None:
         "load": 30.0,
         "check_raw": 9.0,
         "dbt_build": 60.0,
-        "check_marts": 10.0,
-        "publish": 1.0,
+        "publish": 11.0,
         "compact": 3.0,
     }
     assert times["total"] == 114.0
@@ -308,8 +306,7 @@ def test_render_and_write_results(tmp_path: Path) -> None:
             "load": 20.0,
             "check_raw": 5.0,
             "dbt_build": 60.0,
-            "check_marts": 5.0,
-            "publish": 1.0,
+            "publish": 6.0,
         },
         "other": 1.0,
         "total": 93.0,

@@ -214,7 +214,7 @@ def test_warehouse_rejections_reach_audit_with_line_and_reason_idempotently(
 def test_a_blocked_days_casework_rejections_are_recorded_by_the_next_day(
     stack: Stack,
 ) -> None:
-    """D's folder loaded but D was blocked (its check_marts never ran): the next
+    """D's folder loaded but D was blocked (its marts gate never ran): the next
     processed day records D's warehouse rejections, once, under D's date and file."""
     good = "b2bdc627ab8e11a3bff1ed6fa35c61ec"
     after = D + timedelta(days=1)

@@ -35,7 +35,7 @@ WORKERS = ("worker-1", "worker-2")
 TASKS = (
     [f"load_{s}" for s in SOURCES]
     + ["check_arrivals"]
-    + ["check_raw", "dbt_build", "check_marts", "publish_feed", "compact_history"]
+    + ["check_raw", "dbt_build", "publish_feed", "compact_history"]
 )
 
 

@@ -39,12 +39,12 @@ def test_stage_order(dagbag) -> None:
     assert dag.get_task("check_raw").trigger_rule == "all_done"
     assert _downstream(dag, "check_raw") == {"dbt_build"}
     assert dag.get_task("dbt_build").upstream_task_ids == {"check_arrivals", "check_raw"}
-    assert _downstream(dag, "dbt_build") == {"check_marts", "discard_day"}
-    assert _downstream(dag, "check_marts") == {"publish_feed", "discard_day"}
-    # (issue 23) the compaction after the feed, the leaf: a failed day (publish_feed
-    # failed: compact_history upstream_failed) ends as a failed run even when
-    # discard_day succeeded
-    assert _downstream(dag, "publish_feed") == {"compact_history"}
+    # (issue 23) publish_feed: the marts gate, then the feed (one task)
+    assert _downstream(dag, "dbt_build") == {"publish_feed", "discard_day"}
+    # the compaction after the feed, the leaf: a failed day (publish_feed failed:
+    # compact_history upstream_failed) ends as a failed run even when discard_day
+    # succeeded
+    assert _downstream(dag, "publish_feed") == {"compact_history", "discard_day"}
     assert _downstream(dag, "compact_history") == set()
     assert dag.get_task("discard_day").trigger_rule == "one_failed"
     assert dag.max_active_runs == 1

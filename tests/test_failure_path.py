@@ -4,8 +4,8 @@ D1 and D2 are published. Then D2 is re-run three times, each failing at another 
 
 - ``dbt_build`` fails (a mart refuses D2's rows): ``discard_day`` removes D2's rows
   of every mart and D2's feed, D1 is untouched;
-- ``check_marts`` fails after D2's marts were built (a critical check of the marts):
-  the same;
+- ``publish_feed`` fails in its marts gate after D2's marts were built (a critical
+  check of the marts), before any feed is written: the same;
 - a corrupt delivery fails D2 before it builds anything: D2's earlier publication
   (marts and feed) stays as it was (``discard_day`` only discards what its own run built).
 
@@ -109,9 +109,10 @@ def test_failed_dbt_build_discards_the_day(two_days: Stack) -> None:
     _republish(two_days)
 
 
-def test_failed_check_marts_discards_the_built_day(two_days: Stack) -> None:
-    """dbt builds D2 (its own tests pass), then check_marts fails: a trigger refuses to
-    store D2's marts check results. The day is discarded like a failed gate."""
+def test_failed_marts_gate_discards_the_built_day(two_days: Stack) -> None:
+    """dbt builds D2 (its own tests pass), then publish_feed's marts gate fails: a
+    trigger refuses to store D2's marts check results. The day is discarded like a
+    failed gate."""
     _published(two_days)
     day1 = two_days.day_state(D1)
     with warehouse.connect(two_days.url) as conn:

@@ -287,8 +287,8 @@ def test_a_failed_rerun_of_a_folded_day_is_discarded(
     windowed: Windowed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack, day2 = windowed.stack, DAYS[1]
-    # check_marts fails after dbt_build re-built day 2 (folded): a trigger refuses its
-    # marts check results (as in test_failure_path)
+    # publish_feed's marts gate fails after dbt_build re-built day 2 (folded): a trigger
+    # refuses its marts check results (as in test_failure_path)
     with warehouse.connect(stack.url) as conn:
         conn.execute(
             """create function audit.test_refuse_marts_results() returns trigger

@@ -240,16 +240,11 @@ def _unfold_marts(conn: psycopg.Connection, extract_date: date) -> list[str]:
 
 
 def publish(extract_date: date, run_id: str) -> dict[str, Any]:
-    """Writes D's feed, then releases the warehouse lease. When the feed cannot be written,
-    D is discarded here (publish_feed is not upstream of discard_day: it stays the DAG's
-    leaf, so a failed day ends as a failed run)."""
+    """Writes D's feed (after ``check_marts`` passed), then releases the warehouse lease.
+    When the feed cannot be written, the DAG's discard_day removes D and releases it."""
     settings = Settings.from_env()
     runlock.renew(settings.warehouse_url, run_id, extract_date)
-    try:
-        publication = feed.publish(settings.warehouse_url, settings.feed_dir, extract_date, run_id)
-    except Exception:
-        discard_day(extract_date, run_id)
-        raise
+    publication = feed.publish(settings.warehouse_url, settings.feed_dir, extract_date, run_id)
     log.info(
         "feed %s: %d new alerts, sha256 %s; %d newly overdue",
         publication.folder,

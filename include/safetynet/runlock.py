@@ -10,8 +10,8 @@ lease is a row of ``audit.run_lease`` in the warehouse itself, whatever starts t
   load would truncate the raw partitions that run reads);
 - ``check_raw`` takes it (``acquire``), waiting up to ``SAFETYNET_LEASE_WAIT`` seconds
   while another run holds it, and marks it ``building`` once the raw checks passed;
-- ``dbt_build``, ``check_marts`` and ``publish_feed`` renew it first (``renew``), and
-  fail when their run lost it;
+- ``dbt_build`` and ``publish_feed`` (its marts checks, then its feed) renew it first
+  (``renew``), and fail when their run lost it;
 - ``publish_feed`` releases it; on failure ``discard_day`` does (``release``);
 - (issue 23) ``compact_history`` takes it again after the feed, in phase ``compacting``,
   so folding old dates never runs beside a check or a build; when it stays busy past

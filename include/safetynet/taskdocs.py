@@ -42,28 +42,32 @@ incremental: an in-order day merges only that day's claims; a re-run or an earli
 date rebuilds it as of D. After dbt ran, the run's git commit and the model checksums
 of its manifest go to `audit.rule_versions` (issue 21: `make explain` shows an alert
 with the rule as it was that day).""",
-    "check_marts": """First copies the day's casework decisions that dbt rejected
-(`intermediate.int_casework__checked`: unknown or malformed alert_id, decided_on
-after the date or before the episode) into `audit.rejected_rows` (file, line,
-reason; a re-run replaces them). Then Great Expectations checks of the day's marts
-(`expectations/marts/*.yml`): alert keys unique, evidence present, no raw ids,
-population within the band of the previous day, and a *warning* counting the
-rejected casework rows (they never block the day).
-**If only the casework warning fails:** the feed is published; tell the case
-system's team which lines were rejected (`audit.rejected_rows`, source casework).""",
     "discard_day": """Runs only when something failed. When this run built the day
-(its raw checks passed, so `dbt_build` started), removes the day's mart rows (alerts,
+(its raw checks passed, so `dbt_build` started) and then its build, a critical marts
+check or its feed failed, removes the day's mart rows (alerts,
 population, households, summary, alert_cases, alert_followup_daily; for a date older
 than the window also its calendar rows in `audit.history_days`, issue 23) and its feed
 folder so nothing half-built is visible. A run that failed before building (a load,
 `check_raw`, waiting for the warehouse) removes nothing: the day's earlier
 publication stays. Then releases the warehouse lease. Earlier days are untouched. A
 re-run of the date rebuilds them.""",
-    "publish_feed": """Writes `alerts.csv` (new alerts of D, with alert_id and
-episode_start), `overdue.csv` (alerts newly overdue on D, 新增逾期, from
-`marts.alert_cases`, with their due date) and `_manifest.json` (rows and sha256 of
-both) to a temporary folder and renames it into `$SAFETYNET_FEED_DIR/<D>`: the feed
-appears complete or not at all.""",
+    "publish_feed": """The marts gate, then the feed (one task since issue 23: one
+scheduler pass less per day). **Marts gate:** first copies the day's casework
+decisions that dbt rejected (`intermediate.int_casework__checked`: unknown or
+malformed alert_id, decided_on after the date or before the episode) into
+`audit.rejected_rows` (file, line, reason; a re-run replaces them). Then Great
+Expectations checks of the day's marts (`expectations/marts/*.yml`): alert keys unique,
+evidence present, no raw ids, population within the band of the previous day, and a
+*warning* counting the rejected casework rows (they never block the day). A critical
+failure fails the task before anything is written: no feed, and `discard_day` removes
+the day's marts. **If only the casework warning fails:** the feed is published; tell
+the case system's team which lines were rejected (`audit.rejected_rows`, source
+casework).
+**Feed:** writes `alerts.csv` (new alerts of D, with alert_id and episode_start),
+`overdue.csv` (alerts newly overdue on D, 新增逾期, from `marts.alert_cases`, with their
+due date) and `_manifest.json` (rows and sha256 of both) to a temporary folder and
+renames it into `$SAFETYNET_FEED_DIR/<D>`: the feed appears complete or not at all.
+Then releases the warehouse lease.""",
     "compact_history": """(issue 23) After the feed is out: folds every processed
 date older than the newest `SAFETYNET_SNAPSHOT_WINDOW_DAYS` (窗口 the window, default
 14) into the change history (变更历史, `safetynet.history`): per table and date one

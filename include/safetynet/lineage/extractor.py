@@ -10,10 +10,11 @@ tables of its Airflow run, the record the auditors already trust:
 - ``load_<source>``: the delivered files (``audit.load_batches``, latest attempt) →
   the raw tables they were loaded into, with row counts (a delivery refused as a
   whole, e.g. a checksum: the source's files of the day, no output);
-- ``check_raw`` / ``check_marts``: the checked tables as inputs, each with a
+- ``check_raw``: the checked tables as inputs, each with a
   DataQualityAssertionsDatasetFacet of its GX results (``audit.dq_results``,
   ``gate.quality_facets``);
-- ``publish_feed``: marts.monitoring_alerts and marts.alert_cases → the feed files
+- ``publish_feed`` (the marts gate, then the feed): the checked marts, with their
+  facets as above, and marts.monitoring_alerts and marts.alert_cases → the feed files
   alerts.csv and overdue.csv of the day (``audit.feed_publications``).
 
 Other tasks (check_arrivals, discard_day, compact_history) report no dataset.
@@ -47,7 +48,7 @@ SUITE_TABLES = {
 }
 LAYER_SUITES = {
     "check_raw": "suite = 'delivery' or suite like 'raw.%%'",
-    "check_marts": "suite like 'marts.%%' or suite like 'audit.%%'",
+    "publish_feed": "suite like 'marts.%%' or suite like 'audit.%%'",  # its marts gate
 }
 FEED_INPUTS = ("marts.monitoring_alerts", "marts.alert_cases")  # publish/feed.py queries
 
@@ -75,10 +76,10 @@ def task_lineage(task_id: str, run_id: str, url: str | None = None) -> OperatorL
     url = url or Settings.from_env().warehouse_url
     if task_id.startswith("load_"):
         return load_lineage(url, task_id.removeprefix("load_"), run_id)
-    if task_id in LAYER_SUITES:
-        return check_lineage(url, task_id, run_id)
     if task_id == "publish_feed":
         return feed_lineage(url, run_id)
+    if task_id in LAYER_SUITES:
+        return check_lineage(url, task_id, run_id)
     return OperatorLineage()
 
 
@@ -161,7 +162,8 @@ def check_lineage(url: str, task_id: str, run_id: str) -> OperatorLineage:
 
 
 def feed_lineage(url: str, run_id: str) -> OperatorLineage:
-    """marts → the day's feed files, when this run published them."""
+    """The checked marts (the task's gate, with their data-quality facets) → the day's
+    feed files, when this run published them."""
     with warehouse.connect(url) as conn:
         row = conn.execute(
             """select extract_date from audit.feed_publications
@@ -169,7 +171,10 @@ def feed_lineage(url: str, run_id: str) -> OperatorLineage:
             (run_id,),
         ).fetchone()
     namespace = naming.warehouse_namespace(url)
-    inputs = [InputDataset(namespace, naming.table_name(url, t)) for t in FEED_INPUTS]
+    inputs = list(check_lineage(url, "publish_feed", run_id).inputs)
+    checked = {dataset.name for dataset in inputs}
+    read = [naming.table_name(url, table) for table in FEED_INPUTS]
+    inputs += [InputDataset(namespace, name) for name in read if name not in checked]
     if not row:
         return OperatorLineage(inputs=inputs)
     day: date = row[0]

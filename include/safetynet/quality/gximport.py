@@ -1,6 +1,6 @@
 """(issue 23) ``import great_expectations`` without the parts the checks never use.
 
-Importing GX takes ~1.6 s of CPU in each check task (check_raw, check_marts), about a third
+Importing GX takes ~1.6 s of CPU in each check task (check_raw, publish_feed), about a third
 of it ``scipy.stats`` (0.6 s CPU, 0.8 s wall, with the scipy subpackages it pulls in),
 imported at module level by the distribution expectations (KL divergence, KS tests), none
 of which is in ``expectations/``. ``load()`` puts a stand-in for those modules in

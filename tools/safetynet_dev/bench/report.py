@@ -417,7 +417,7 @@ def _memory_rows(table: _Table) -> None:
         lambda d: _mib(d["memory"].get("peak_pg_footprint")),
         0,
     )
-    for task in ("load_bank", "check_raw", "dbt_build", "check_marts"):
+    for task in ("load_bank", "check_raw", "dbt_build", "publish_feed"):
         table.each(
             f"  peak RSS during {task}", lambda d, task=task: _mib(d["task_peak_rss"].get(task)), 0
         )

@@ -19,7 +19,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # check_arrivals runs beside check_raw
     ("check_raw", ("check_raw", "check_arrivals")),
     ("dbt_build", ("dbt_build",)),
-    ("check_marts", ("check_marts",)),
+    # (issue 23) publish_feed: the marts gate (GX), then the feed, in one task
     ("publish", ("publish_feed",)),
     # (issue 23) after the feed: fold dates older than the snapshot window into history
     ("compact", ("compact_history",)),
