@@ -9,7 +9,11 @@ result rendered with the network off.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import great_expectations
@@ -99,3 +103,61 @@ def test_index_links_to_suite_pages_that_were_not_built_are_dropped(tmp_path: Pa
     text = (site / "index.html").read_text()
     assert 'href="expectations/built.html"' in text and "expectations/gone.html" not in text
     assert '<span class="ge-index-page-table-expectation-suite-link">gone</span>' in text
+
+
+# (issue 23) a run's Data Docs work does not grow with the site
+CDN = '<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>'
+RESULT = ("raw", "bank_balances", "2026-10-0{d} raw run_{d}", "{time}", "warehouse-x.json")
+
+
+def _result(gx_root: Path, d: int, ran: datetime) -> tuple[Path, Path]:
+    """A stored validation result of day ``d`` that ran at ``ran``, and its page."""
+    parts = [p.format(d=d, time=ran.strftime(datadocs.RUN_TIME_FORMAT)) for p in RESULT]
+    result = gx_root.joinpath(datadocs.RESULTS, *parts)
+    result.parent.mkdir(parents=True)
+    result.write_text(json.dumps({"success": True, "suite_name": "raw.bank_balances"}))
+    page = gx_root.joinpath(datadocs.SITE, datadocs.PAGES, *parts).with_suffix(".html")
+    page.parent.mkdir(parents=True)
+    page.write_text(f'<html><head>{CDN}<link href="../../../../../index.html"></head></html>')
+    return result, page
+
+
+def test_results_older_than_the_window_are_archived_with_their_pages(tmp_path: Path) -> None:
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    days = timedelta(days=datadocs.RESULTS_KEPT_DAYS)
+    old_result, old_page = _result(tmp_path, 1, now - days - timedelta(minutes=1))
+    new_result, new_page = _result(tmp_path, 2, now - days + timedelta(minutes=1))
+    other = tmp_path / datadocs.RESULTS / ".ge_store_backend_id.json"
+    other.write_text("{}")
+
+    assert datadocs.archive_old_results(tmp_path, now) == 1
+    assert new_result.is_file() and new_page.is_file() and other.is_file()
+    assert not old_result.exists() and not old_page.exists()
+    moved = tmp_path / datadocs.ARCHIVE / old_result.relative_to(tmp_path / datadocs.RESULTS)
+    assert json.loads(moved.read_text())["success"] is True
+    site = tmp_path / datadocs.SITE
+    archived = site / datadocs.ARCHIVED_PAGES / old_page.relative_to(site / datadocs.PAGES)
+    # the same depth under the site: its relative links reach the same files
+    (site / "index.html").write_text("<html></html>")
+    link = re.search(r'href="([^"]+)"', archived.read_text()).group(1)  # type: ignore[union-attr]
+    assert (archived.parent / link).resolve() == (site / "index.html").resolve()
+    assert datadocs.archive_old_results(tmp_path, now) == 0
+
+
+def test_a_run_rewrites_only_the_pages_its_build_wrote(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    _, earlier_page = _result(tmp_path, 1, now - timedelta(days=1))
+    site = tmp_path / datadocs.SITE
+    (site / "index.html").write_text(f'<html><head>{CDN}</head><div id="Validation-Results">')
+    since = time.time()
+    os.utime(earlier_page, (since - 3600, since - 3600))
+    for path in (tmp_path / datadocs.RESULTS).rglob("*.json"):
+        os.utime(path, (since - 3600, since - 3600))
+    _, page = _result(tmp_path, 2, now)
+
+    datadocs.add_static_validation_list(tmp_path, since=since)
+    assert "code.jquery.com" in earlier_page.read_text()  # built by an earlier run: not read
+    assert "code.jquery.com" not in page.read_text()
+    index = (site / "index.html").read_text()
+    assert "code.jquery.com" not in index
+    assert index.count("<tr><td>") == 2  # the fallback list: every result in the store

@@ -8,6 +8,16 @@ vendored under ``data_docs_assets/`` (the same versions, from their npm
 packages, with their licences: ``data_docs_assets/NOTICE.md``), copied into
 the site's ``static/vendor/``. The pass/fail text stylesheet and the plain
 HTML list of validation results stay as fallbacks.
+
+(issue 23) A run's work stays the same size as the site grows: GX's index loads every
+validation result in its store and our pass rewrote every page, so a check task took
+~2.5 s longer per ~1,500 results kept (about 50 days of runs). Now a run rewrites only
+the pages its own build wrote, and results older than ``RESULTS_KEPT_DAYS`` leave GX's
+store (``archive_old_results``): the result to ``uncommitted/validations_archive/``,
+its page to the site's ``archive/`` (the same path under it as under ``validations/``,
+so its links still work; GX deletes a page whose result left its store). The index
+lists the results of the window; every check of every run stays in
+``audit.dq_results``.
 """
 
 from __future__ import annotations
@@ -18,6 +28,8 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -97,6 +109,14 @@ OFFLINE_CSS = """
   content: "\\2713  passed"; font: 0.9rem sans-serif; color: #1b7f3b; }
 """
 STATIC_LIST_ID = "safetynet-validation-list"
+# (issue 23) days of validation results in GX's store and the site's index (a check task
+# renders the index from all of them: ~0.2 s per 100); older ones are archived
+RESULTS_KEPT_DAYS = 7
+RESULTS = Path("uncommitted") / "validations"  # GX's validation results store
+ARCHIVE = Path("uncommitted") / "validations_archive"
+SITE = Path("uncommitted") / "data_docs" / "local_site"
+PAGES, ARCHIVED_PAGES = "validations", "archive"  # folders of the site
+RUN_TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"  # a result's run_time folder (GX's run identifier)
 
 
 def prepare_offline_styles(gx_root: Path) -> None:
@@ -134,17 +154,75 @@ def cache_compiled_templates() -> None:
     DefaultJinjaView._safetynet_bytecode_cache = cache  # type: ignore[attr-defined]
 
 
-def add_static_validation_list(gx_root: Path) -> None:
+def archive_old_results(gx_root: Path, now: datetime | None = None) -> int:
+    """Before build_data_docs: move the validation results that ran more than
+    ``RESULTS_KEPT_DAYS`` before ``now`` from GX's store to ``ARCHIVE``, and their pages
+    from the site's ``validations/`` to its ``archive/`` (same paths). Returns how many
+    moved."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=RESULTS_KEPT_DAYS)
+    store, site, moved = gx_root / RESULTS, gx_root / SITE, 0
+    for result in store.rglob("*.json"):
+        try:
+            ran = datetime.strptime(result.parent.name, RUN_TIME_FORMAT).replace(tzinfo=UTC)
+        except ValueError:  # not a result's run_time folder: left where it is
+            continue
+        if ran < cutoff:
+            relative = result.relative_to(store)
+            page = relative.with_suffix(".html")
+            _move(site / PAGES / page, site / ARCHIVED_PAGES / page)
+            _move(result, gx_root / ARCHIVE / relative)
+            moved += 1
+    if moved:
+        log.info(
+            "Data Docs: %d validation results older than %d days archived in %s",
+            moved,
+            RESULTS_KEPT_DAYS,
+            gx_root / ARCHIVE,
+        )
+    return moved
+
+
+def _archive_note(site: Path) -> str:
+    if not (site / ARCHIVED_PAGES).is_dir():
+        return ""
+    return (
+        f"<p>Results older than {RESULTS_KEPT_DAYS} days: their pages under "
+        f'<a href="{ARCHIVED_PAGES}/">{ARCHIVED_PAGES}/</a>; every check of every run in '
+        "audit.dq_results.</p>"
+    )
+
+
+def _move(source: Path, target: Path) -> None:
+    if source.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.replace(target)
+
+
+def pages_built_since(gx_root: Path, since: float) -> list[Path]:
+    """The pages and stylesheets a build begun at ``since`` wrote: the index, GX's
+    static files and the pages of the results it stored (not the whole site)."""
+    site, store = gx_root / SITE, gx_root / RESULTS
+    pages = [site / "index.html"]
+    pages += [p for p in (site / "static").rglob("*.css") if VENDOR.parts[-1] not in p.parts]
+    for result in store.rglob("*.json"):
+        if result.stat().st_mtime >= since:
+            pages.append(site / PAGES / result.relative_to(store).with_suffix(".html"))
+    return [p for p in pages if p.is_file()]
+
+
+def add_static_validation_list(gx_root: Path, since: float | None = None) -> None:
     """After build_data_docs: serve every asset from the site itself
-    (``serve_assets_locally``), and add a plain HTML list of the validation results
-    to index.html (hidden when jQuery/bootstrap-table did load) as a fallback."""
-    serve_assets_locally(gx_root / "uncommitted" / "data_docs" / "local_site")
-    site = gx_root / "uncommitted" / "data_docs" / "local_site"
-    store = gx_root / "uncommitted" / "validations"
+    (``serve_assets_locally``: of the pages built since ``since``, or of every page),
+    and add a plain HTML list of the validation results to index.html (hidden when
+    jQuery/bootstrap-table did load) as a fallback."""
+    site = gx_root / SITE
+    pages = None if since is None else pages_built_since(gx_root, since)
+    serve_assets_locally(site, pages)
+    store = gx_root / RESULTS
     index = site / "index.html"
     rows = []
     for result in store.rglob("*.json"):
-        page = Path("validations") / result.relative_to(store).with_suffix(".html")
+        page = Path(PAGES) / result.relative_to(store).with_suffix(".html")
         if not (site / page).exists():
             continue
         data = json.loads(result.read_text(encoding="utf-8"))
@@ -170,7 +248,8 @@ def add_static_validation_list(gx_root: Path) -> None:
     block = (
         f'<div id="{STATIC_LIST_ID}"><table class="table table-sm">'
         "<thead><tr><th>Status</th><th>Run Time</th><th>Run Name</th>"
-        f"<th>Expectation Suite</th></tr></thead><tbody>{items}</tbody></table></div>"
+        f"<th>Expectation Suite</th></tr></thead><tbody>{items}</tbody></table>"
+        f"{_archive_note(site)}</div>"
         "<script>if (window.jQuery && jQuery.fn.bootstrapTable) "
         f"document.getElementById('{STATIC_LIST_ID}').style.display = 'none';</script>"
     )
@@ -180,16 +259,18 @@ def add_static_validation_list(gx_root: Path) -> None:
     index.write_text(text[:at] + block + text[at:], encoding="utf-8")
 
 
-def serve_assets_locally(site: Path) -> list[str]:
-    """Copy the vendored assets into ``site``/static/vendor and point every page and
-    stylesheet of the site at them. Returns the pages and stylesheets that still
-    reference an outside asset (logged as a warning: a GX upgrade added one)."""
+def serve_assets_locally(site: Path, pages: Iterable[Path] | None = None) -> list[str]:
+    """Copy the vendored assets into ``site``/static/vendor and point ``pages`` (default:
+    every page and stylesheet of the site) at them. Returns the pages and stylesheets
+    that still reference an outside asset (logged as a warning: a GX upgrade added one)."""
     if not site.is_dir():
         return []
     vendor = site / VENDOR
-    shutil.copytree(ASSETS_DIR, vendor, dirs_exist_ok=True)
+    shutil.copytree(ASSETS_DIR, vendor, dirs_exist_ok=True, copy_function=_copy_if_changed)
+    if pages is None:
+        pages = [*site.rglob("*.html"), *site.rglob("*.css")]
     outside = []
-    for path in sorted([*site.rglob("*.html"), *site.rglob("*.css")]):
+    for path in sorted(pages):
         if vendor in path.parents:
             continue
         text = path.read_text(encoding="utf-8")
@@ -201,6 +282,17 @@ def serve_assets_locally(site: Path) -> list[str]:
     if outside:
         log.warning("Data Docs still load outside assets in %s", outside[:5])
     return outside
+
+
+def _copy_if_changed(source: str, target: str) -> str:
+    """A vendored asset is copied only when the site has no copy of the same size and
+    age: the same ~40 files, every run."""
+    there, here = Path(target), Path(source).stat()
+    if there.is_file():
+        copied = there.stat()
+        if copied.st_size == here.st_size and copied.st_mtime >= here.st_mtime:
+            return target
+    return str(shutil.copy2(source, target))
 
 
 def _localise(text: str, path: Path, site: Path) -> str:

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -362,6 +363,7 @@ def run_checks(
     create_views(url, views, tables)
     # one GX file context per reports folder: concurrent runs take turns (_gx_lock)
     with _gx_lock(reports_dir):
+        started = time.time()  # this run's results and pages are written after it
         try:
             context = _context(reports_dir, url)
             with _config_saved_once(context):
@@ -388,8 +390,9 @@ def run_checks(
         gx_root = reports_dir / "gx"
         datadocs.prepare_offline_styles(gx_root)
         datadocs.cache_compiled_templates()
+        datadocs.archive_old_results(gx_root)  # (issue 23) the index stays a window
         context.build_data_docs(resource_identifiers=list(result.run_results))
-        datadocs.add_static_validation_list(gx_root)
+        datadocs.add_static_validation_list(gx_root, since=started)
     checks = list(_flatten(result, examples))
     store_results(url, run_id, extract_date, checks)
     return checks
