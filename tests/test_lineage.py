@@ -211,6 +211,39 @@ def test_dbt_sources_are_named_after_their_tables() -> None:
     assert renamed["raw.persons"] == "raw.civil_affairs_persons"
 
 
+@pytest.mark.unit
+def test_dbt_builds_own_event_merges_one_dataset_per_name() -> None:
+    """(issue 23) dbt_build's COMPLETE (Cosmos: a dataset joins it unless an equal one
+    is there) gets the model events without facets: one dataset per name, whatever
+    each model event said about its schema."""
+    from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent
+    from openlineage.client.facet_v2 import schema_dataset
+
+    from safetynet.lineage import dbt
+
+    def schema(*columns: str) -> dict:
+        fields = [schema_dataset.SchemaDatasetFacetFields(name=c) for c in columns]
+        return {"schema": schema_dataset.SchemaDatasetFacet(fields=fields)}
+
+    events = [
+        RunEvent(
+            eventType="COMPLETE",
+            eventTime="2026-12-05T00:00:00Z",
+            run=Run(runId="01931f3c-0000-7000-8000-00000000000" + str(n)),
+            job=Job(namespace="ns", name=f"model_{n}"),
+            inputs=[InputDataset("pg", "db.staging.persons", facets=schema(*columns))],
+            outputs=[OutputDataset("pg", f"db.marts.m{n}", facets=schema("a"))],
+        )
+        for n, columns in enumerate([("a",), ("a", "b")])
+    ]
+    merged: list = []
+    for event in dbt.names_only(events):
+        merged += [d for d in event.inputs if d not in merged]
+    assert [d.name for d in merged] == ["db.staging.persons"]
+    assert merged[0].facets == {}
+    assert [e.inputs[0].facets for e in events] == [schema("a"), schema("a", "b")]
+
+
 @pytest.mark.e2e
 def test_a_blocked_day_reports_its_failed_checks(stack: Stack) -> None:
     """A corrupt bank file: load_bank fails with the file as its input and no output,
