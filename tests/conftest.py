@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import os
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -153,6 +154,17 @@ class Stack:
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         with warehouse.connect(self.url) as conn:
             return conn.execute(sql, params).fetchall()
+
+
+def statistics_after_others_left(conn: psycopg.Connection, sql: str, timeout: float = 10) -> int:
+    """The first value of ``sql`` (a statistics view) once ``conn`` is the only session
+    left in its database: a session flushes its statistics as it leaves."""
+    deadline = time.monotonic() + timeout
+    others = "select count(*) from pg_stat_activity where datname = current_database()"
+    while conn.execute(others).fetchone()[0] > 1 and time.monotonic() < deadline:  # type: ignore[index]
+        time.sleep(0.1)
+    row = conn.execute(sql).fetchone()
+    return int(row[0]) if row else 0
 
 
 def create_database(cluster: localpg.Cluster, name: str) -> str:

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import statistics_after_others_left
 
 from safetynet import dbtrun
 from safetynet.config import dbt_project_dir
@@ -92,15 +93,7 @@ def test_dbt_keeps_one_session_per_thread(stack, tmp_path: Path) -> None:
     assert opened["reuse"] <= 3  # the two threads' sessions and dbt's own
 
 
-def _sessions(conn, timeout: float = 10) -> int:
+def _sessions(conn) -> int:
     """Sessions PostgreSQL counted for this database once only ``conn`` is left in it."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    others = "select count(*) from pg_stat_activity where datname = current_database()"
-    while conn.execute(others).fetchone()[0] > 1 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    row = conn.execute(
-        "select sessions from pg_stat_database where datname = current_database()"
-    ).fetchone()
-    return int(row[0])
+    sql = "select sessions from pg_stat_database where datname = current_database()"
+    return statistics_after_others_left(conn, sql)

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from conftest import Stack
+from conftest import Stack, statistics_after_others_left
 
 from safetynet import warehouse
 
@@ -26,18 +26,15 @@ def _lock_waiters(stack: Stack) -> int:
     return int(rows[0][0])
 
 
-def _set_up_runs(stack: Stack, timeout: float = 10) -> int:
+def _set_up_runs(stack: Stack) -> int:
     """Each set-up run writes its version row once: PostgreSQL's statistics count the
-    rows inserted, flushed by each session before it leaves pg_stat_activity."""
-    deadline = time.monotonic() + timeout
-    others = "select count(*) from pg_stat_activity where datname = current_database()"
-    while stack.query(others)[0][0] > 1 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    rows = stack.query(
-        "select n_tup_ins from pg_stat_user_tables "
-        "where schemaname = 'audit' and relname = 'schema_version'"
-    )
-    return int(rows[0][0]) if rows else 0
+    rows inserted."""
+    with warehouse.connect(stack.url, autocommit=True) as conn:
+        return statistics_after_others_left(
+            conn,
+            "select n_tup_ins from pg_stat_user_tables "
+            "where schemaname = 'audit' and relname = 'schema_version'",
+        )
 
 
 def test_tasks_waiting_for_the_set_up_do_not_run_it_again(stack: Stack) -> None:
