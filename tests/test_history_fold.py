@@ -370,6 +370,41 @@ def test_verification_failure_keeps_the_snapshot(copy: str) -> None:
     assert ("bank_balances", x) not in after and calendar <= after
 
 
+def test_a_public_view_that_loses_rows_keeps_the_date_in_the_window(copy: str) -> None:
+    """X leaves the window only when its public view gives the snapshot's rows from the
+    history (fold._check_public_view, the check the dbt test history_view_counts made
+    every day before): a view that loses X's rows rolls the deletion back."""
+    x = DAYS[0]
+    with psycopg.connect(copy, autocommit=True) as conn:
+        alerts = conn.execute(
+            "select count(*) from marts.monitoring_alerts__recent where alert_date = %s", (x,)
+        ).fetchone()
+        assert alerts and alerts[0] > 0
+        definition = conn.execute(
+            "select pg_get_viewdef('marts.monitoring_alerts'::regclass)"
+        ).fetchone()
+        assert definition
+        body = definition[0].rstrip().rstrip(";")
+        conn.execute(
+            f"create or replace view marts.monitoring_alerts as select v.* from ({body}) as v "
+            f"where v.alert_date <> date '{x}'"
+        )
+    with pytest.raises(history.HistoryVerificationError, match="monitoring_alerts"):
+        history.compact(copy, 3)  # would fold day 1
+    with psycopg.connect(copy, autocommit=True) as conn:
+        for table, column in (
+            ("monitoring_alerts", "alert_date"),
+            ("dim_households", "as_of_date"),
+        ):
+            row = conn.execute(
+                sql.SQL("select count(*) from {} where {} = %s").format(
+                    sql.Identifier("marts", f"{table}__recent"), sql.Identifier(column)
+                ),
+                (x,),
+            ).fetchone()
+            assert row and row[0] > 0, table  # X's window rows are all still there
+
+
 def _versions_counts(conn: psycopg.Connection) -> dict[str, int]:
     counts = {}
     for spec in specs.SPECS:
