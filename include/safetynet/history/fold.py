@@ -543,7 +543,7 @@ def _check_public_view(conn: psycopg.Connection, spec: Spec, x: date) -> None:
     population); once, here, a wrong count rolls X's deletion back."""
     got = conn.execute(
         sql.SQL("select count(*) from {view} where {col} = {x}").format(
-            view=sql.Identifier(spec.schema, spec.table),
+            view=ident(spec),  # a mart's public name: dbt's view
             col=sql.Identifier(spec.date_column),
             x=sql.Literal(x),
         )

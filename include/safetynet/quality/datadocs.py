@@ -198,13 +198,13 @@ def _move(source: Path, target: Path) -> None:
         source.replace(target)
 
 
-def pages_built_since(gx_root: Path, since: float) -> list[Path]:
+def pages_built_since(gx_root: Path, since: float, results: list[Path]) -> list[Path]:
     """The pages and stylesheets a build begun at ``since`` wrote: the index, GX's
-    static files and the pages of the results it stored (not the whole site)."""
+    static files and the pages of those ``results`` (of its store) it stored since."""
     site, store = gx_root / SITE, gx_root / RESULTS
     pages = [site / "index.html"]
     pages += [p for p in (site / "static").rglob("*.css") if VENDOR.parts[-1] not in p.parts]
-    for result in store.rglob("*.json"):
+    for result in results:
         if result.stat().st_mtime >= since:
             pages.append(site / PAGES / result.relative_to(store).with_suffix(".html"))
     return [p for p in pages if p.is_file()]
@@ -215,13 +215,13 @@ def add_static_validation_list(gx_root: Path, since: float | None = None) -> Non
     (``serve_assets_locally``: of the pages built since ``since``, or of every page),
     and add a plain HTML list of the validation results to index.html (hidden when
     jQuery/bootstrap-table did load) as a fallback."""
-    site = gx_root / SITE
-    pages = None if since is None else pages_built_since(gx_root, since)
+    site, store = gx_root / SITE, gx_root / RESULTS
+    results = list(store.rglob("*.json"))  # the store is walked once a run
+    pages = None if since is None else pages_built_since(gx_root, since, results)
     serve_assets_locally(site, pages)
-    store = gx_root / RESULTS
     index = site / "index.html"
     rows = []
-    for result in store.rglob("*.json"):
+    for result in results:
         page = Path(PAGES) / result.relative_to(store).with_suffix(".html")
         if not (site / page).exists():
             continue
