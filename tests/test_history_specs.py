@@ -1,11 +1,12 @@
-"""Unit tests of the history specs and the generated history.sql (issue 23)."""
+"""Unit tests of the history specs, the generated history.sql and the digest a fold
+records (issue 23)."""
 
 from __future__ import annotations
 
 import pytest
 
 from safetynet import config, warehouse
-from safetynet.history import specs
+from safetynet.history import fold, specs
 from safetynet.history.sql import history_sql
 
 pytestmark = pytest.mark.unit
@@ -97,3 +98,20 @@ def test_every_version_table_gets_its_row_hash() -> None:
             assert f"update {table} set row_hash = hashtextextended(" in text
             # closing a version is never a HOT update: no free space kept in the pages
             assert f"alter table {table} set (fillfactor = 100);" in text
+
+
+def test_recorded_digest_follows_every_count_and_sum() -> None:
+    """audit.history_days' digest of X: the same staged rows give the same digest on
+    any path (a re-run compares equal); a changed count or hash sum of any version
+    table gives another."""
+    sums: dict[str, tuple[int, int] | None] = {"__hist": (3, 17), "__histv": (3, -5)}
+    digest = fold.Staged(3, sums).digest()
+    assert digest == fold.Staged(3, dict(reversed(list(sums.items())))).digest()
+    assert digest.rows == 3 and len(digest.text_md5) == 32
+    others = [
+        fold.Staged(3, {**sums, "__histv": (3, -4)}),
+        fold.Staged(3, {**sums, "__hist": (2, 17)}),
+        fold.Staged(4, sums),
+        fold.Staged(3, {"__hist": (3, 17)}),
+    ]
+    assert len({digest.text_md5, *(o.digest().text_md5 for o in others)}) == 5

@@ -305,7 +305,8 @@ HEADER = """\
 CALENDAR_SQL = """\
 -- 已折叠日期 the folded dates: a version is visible on X when it is valid on X and
 -- (table, X) is here. batch_id: the raw load batch that stood for X; rows and
--- text_md5: the snapshot's row count and digest (the fold's proof).
+-- text_md5: the snapshot's row count and digest (the fold's proof: md5 of the count
+-- and of the sums of hash(key id, row hash) of each version table, history.fold).
 create table if not exists audit.history_days (
     table_name text not null, extract_date date not null,
     batch_id bigint,
