@@ -244,6 +244,48 @@ def test_dbt_builds_own_event_merges_one_dataset_per_name() -> None:
     assert [e.inputs[0].facets for e in events] == [schema("a"), schema("a", "b")]
 
 
+@pytest.mark.unit
+def test_a_built_tables_schema_travels_once_with_its_model() -> None:
+    """(issue 23) An input built by another model of the build loses its schema and
+    docs (its model's event has them); a source keeps them; a test's data-quality
+    facet on its input stays."""
+    from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent
+    from openlineage.client.facet_v2 import data_quality_assertions_dataset, schema_dataset
+
+    from safetynet.lineage import dbt
+
+    schema = {"schema": schema_dataset.SchemaDatasetFacet(fields=[])}
+    quality = {
+        "dataQualityAssertions": data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
+            assertions=[]
+        )
+    }
+
+    def event(n: int, inputs: list, outputs: list) -> RunEvent:
+        return RunEvent(
+            eventType="COMPLETE",
+            eventTime="2026-12-05T00:00:00Z",
+            run=Run(runId="01931f3c-0000-7000-8000-00000000000" + str(n)),
+            job=Job(namespace="ns", name=f"node_{n}"),
+            inputs=inputs,
+            outputs=outputs,
+        )
+
+    events = [
+        event(
+            0,
+            [InputDataset("pg", "db.raw.persons", facets=schema)],
+            [OutputDataset("pg", "db.staging.persons", facets=schema)],
+        ),
+        event(1, [InputDataset("pg", "db.staging.persons", facets={**schema, **quality})], []),
+    ]
+    lean = dbt.without_repeated_schemas(events)
+    assert lean[0].inputs[0].facets == schema  # a source
+    assert lean[0].outputs[0].facets == schema  # the model that builds it
+    assert lean[1].inputs[0].facets == quality  # read by the test: schema said once
+    assert events[1].inputs[0].facets == {**schema, **quality}  # the input is not changed
+
+
 @pytest.mark.e2e
 def test_a_blocked_day_reports_its_failed_checks(stack: Stack) -> None:
     """A corrupt bank file: load_bank fails with the file as its input and no output,

@@ -43,6 +43,7 @@ def emit_model_events(context: Any, result: Any = None) -> int:
 
     try:
         events = with_source_tables(events, source_tables(Path(task.project_dir)))
+        events = without_repeated_schemas(events)
         # dbt_build's own event: the same names, without the facets (names_only)
         task.openlineage_events_completes = names_only(events)
         adapter = OpenLineageAdapter()
@@ -73,6 +74,29 @@ def names_only(events: list[Any]) -> list[Any]:
         )
         for e in events
     ]
+
+
+# dataset facets that describe a table, not its use by the run: said once, by the event
+# of the model that builds the table
+TABLE_FACETS = ("schema", "documentation")
+
+
+def without_repeated_schemas(events: list[Any]) -> list[Any]:
+    """(issue 23) The events with ``TABLE_FACETS`` left out of every input that another
+    event of the build outputs: a model's columns and docs travel once, with the event
+    that builds it, not again with each model and test reading it (two thirds of the
+    dataset facets of a build; each is walked by the provider's secrets redactor, ~0.3 s
+    of a sample day's dbt_build, and stored daily). A source keeps them; an input's other
+    facets (a test's ``dataQualityAssertions``) stay."""
+    built = {d.name for e in events for d in e.outputs or []}
+
+    def lean(dataset: Any) -> Any:
+        if dataset.name not in built or not dataset.facets:
+            return dataset
+        facets = {k: v for k, v in dataset.facets.items() if k not in TABLE_FACETS}
+        return attr.evolve(dataset, facets=facets)
+
+    return [attr.evolve(e, inputs=[lean(d) for d in e.inputs or []]) for e in events]
 
 
 def parent_facet(ti: Any) -> Any:
