@@ -549,6 +549,7 @@ def delete_recent(conn: psycopg.Connection, specs: tuple[Spec, ...], x: date) ->
     """Delete X's __recent rows of every mart in ``specs`` (one transaction, after all
     of them are folded: a compaction stopped half-way leaves X whole, and the next
     one re-folds it; it never mistakes a consumed snapshot for an empty one)."""
+    conn.execute(f"set local work_mem = '{WORK_MEM}'")  # the public views' hash joins
     for spec in specs:
         _remove_snapshot(conn, spec, x)
     for spec in specs:

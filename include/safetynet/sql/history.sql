@@ -285,7 +285,7 @@ with closed as (delete from "raw"."bank_balances__histv" o where o.valid_to is n
 
 create or replace function "raw"."bank_balances__histv_at"(x date)
 returns table (key_id integer, "balance_fen" bigint, valid_from date, valid_to date)
-language plpgsql stable as $fn$
+language plpgsql stable rows 1000000 as $fn$
 #variable_conflict use_column
 begin
     return query
@@ -392,7 +392,7 @@ with closed as (delete from "marts"."dim_households__histv" o where o.valid_to i
 
 create or replace function "marts"."dim_households__histv_at"(x date)
 returns table (key_id integer, "financial_assets" numeric, valid_from date, valid_to date)
-language plpgsql stable as $fn$
+language plpgsql stable rows 1000000 as $fn$
 #variable_conflict use_column
 begin
     return query
@@ -551,7 +551,7 @@ with closed as (delete from "marts"."monitoring_alerts__histv" o where o.valid_t
 
 create or replace function "marts"."monitoring_alerts__histv_at"(x date)
 returns table (key_id integer, "fa" numeric, "fapc" numeric, valid_from date, valid_to date)
-language plpgsql stable as $fn$
+language plpgsql stable rows 1000000 as $fn$
 #variable_conflict use_column
 begin
     return query
