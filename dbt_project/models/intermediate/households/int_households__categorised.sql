@@ -27,12 +27,6 @@ households as (
 
 ),
 
-members as (
-
-    select * from {{ ref('int_household_members') }}
-
-),
-
 dibao_standards as (
 
     select * from {{ ref('dibao_standards') }}
@@ -66,14 +60,7 @@ out_of_pocket_windows as (
 -- size(h): members not deceased
 household_size as (
 
-    select
-        household_id,
-        count(*) as member_count,
-        count(*) filter (where is_deceased) as deceased_member_count,
-        count(*) filter (where is_living) as household_size
-
-    from members
-    group by household_id
+    select * from {{ ref('int_households__size') }}
 
 ),
 
