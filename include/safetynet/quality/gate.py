@@ -15,7 +15,6 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -36,11 +35,6 @@ RESERVED = {"expect", "severity", "description", "via", "value_set_of"}
 KEY_RESULT = "_key_result_table"  # set by key_results(): where its GROUP BY was stored
 # Each suite's batch is a view in this schema, created for the run and dropped after it.
 CHECKS_SCHEMA = "dq_checks"
-# the key checks' GROUP BYs run side by side in this many sessions (the 2 cores of the
-# reference machine), each hashing up to ~8M keys (bank balances at 5M persons spilled
-# 81 MB to temp files with the server's 64MB)
-KEY_SESSIONS = 2
-KEY_WORK_MEM = "256MB"
 SCHEMA_LOCK = 7_100_003  # advisory lock ids: warehouse 7_100_001, person keys 7_100_002
 VIEW_COMMENT = "safetynet data-quality batch, created"
 # BASIC: the verdict, the unexpected count and up to 20 example values for auditors.
@@ -284,22 +278,10 @@ def create_views(url: str, views: dict[str, str], tables: dict[str, str] | None 
             name = sql.Identifier(CHECKS_SCHEMA, view)
             conn.execute(sql.SQL("create or replace view {} as {}").format(name, sql.SQL(query)))
             conn.execute(sql.SQL("comment on view {} is {}").format(name, created))
-    if tables:
-        with ThreadPoolExecutor(min(KEY_SESSIONS, len(tables))) as pool:
-            jobs = [pool.submit(_create_key_table, url, t, q, created) for t, q in tables.items()]
-            for job in jobs:
-                job.result()
-
-
-def _create_key_table(url: str, table: str, query: str, created: sql.Composable) -> None:
-    """One key check's GROUP BY into its table, in a session of its own (issue 23: at 5M
-    persons the five raw key checks took 22 s of check_raw's 48 s, one after another on
-    one core)."""
-    name = sql.Identifier(CHECKS_SCHEMA, table)
-    with warehouse.connect(url) as conn:
-        conn.execute(f"set local work_mem = '{KEY_WORK_MEM}'")
-        conn.execute(sql.SQL("create table {} as {}").format(name, sql.SQL(query)))
-        conn.execute(sql.SQL("comment on table {} is {}").format(name, created))
+        for table, query in (tables or {}).items():
+            name = sql.Identifier(CHECKS_SCHEMA, table)
+            conn.execute(sql.SQL("create table {} as {}").format(name, sql.SQL(query)))
+            conn.execute(sql.SQL("comment on table {} is {}").format(name, created))
 
 
 def drop_views(url: str, views: list[str], tables: list[str] | None = None) -> None:
