@@ -173,7 +173,8 @@ def _hash_check(conn: psycopg.Connection, spec: Spec, x: date, staged: Staged) -
     return None
 
 
-HASH_SUMS = sql.SQL("select count(*), coalesce(sum(hashtextextended(key_id || ':' || {h}, 0)), 0)")
+HASH_SUM = "coalesce(sum(hashtextextended(key_id || ':' || {h}, 0)), 0)"
+HASH_SUMS = sql.SQL("select count(*), " + HASH_SUM)
 
 
 def _version_sums(
@@ -186,10 +187,14 @@ def _version_sums(
     return conn.execute(query).fetchone()
 
 
-def _staged_sums(conn: psycopg.Connection, suffix: str) -> tuple[int, int] | None:
-    """The same of the staged snapshot ``hs_s`` (its ``h<part>`` hashes)."""
-    query = sql.SQL("{p} from hs_s").format(p=HASH_SUMS.format(h=sql.Identifier("h" + suffix)))
-    return conn.execute(query).fetchone()
+def _staged_sums(conn: psycopg.Connection, spec: Spec) -> dict[str, tuple[int, int] | None]:
+    """The same of the staged snapshot ``hs_s`` (its ``h<part>`` hashes), every part in
+    one scan."""
+    parts = part_names(spec)
+    sums = sql.SQL(", ").join(sql.SQL(HASH_SUM).format(h=sql.Identifier("h" + p)) for p in parts)
+    row = conn.execute(sql.SQL("select count(*), {} from hs_s").format(sums)).fetchone()
+    assert row is not None
+    return {p: (row[0], row[i + 1]) for i, p in enumerate(parts)}
 
 
 def raw_partition(conn: psycopg.Connection, spec: Spec, x: date) -> str | None:
@@ -237,6 +242,34 @@ def _stage(conn: psycopg.Connection, spec: Spec, x: date) -> Staged:
             x=sql.Literal(x),
         )
     )
+    conn.execute("analyze hs_s")  # how many keys are new: a first fold's are all
+    new_keys = _add_new_keys(conn, spec)
+    if new_keys * NEW_KEYS_REANALYSE > staged_rows(conn):
+        conn.execute("analyze hs_s")  # the key ids the later anti-joins read
+    sums = _staged_sums(conn, spec)
+    counted = sums["__hist"]
+    return Staged(counted[0] if counted else 0, sums)
+
+
+# (issue 23, first fold at 5M persons) hs_s is analysed again after its key ids were
+# filled in when more than 1 row in NEW_KEYS_REANALYSE was new
+NEW_KEYS_REANALYSE = 10
+
+
+def staged_rows(conn: psycopg.Connection) -> int:
+    """hs_s's row count as ``analyze`` left it (pg_class.reltuples)."""
+    row = conn.execute("select reltuples::bigint from pg_class where oid = 'hs_s'::regclass")
+    found = row.fetchone()
+    return int(found[0]) if found else 0
+
+
+def _add_new_keys(conn: psycopg.Connection, spec: Spec) -> int:
+    """The staged keys without an id into ``__keys`` (sorted: the unique index is filled
+    in order; no ``on conflict``: a staged key without an id is not in ``__keys``, so a
+    conflict is an error) and their ids into ``hs_s``; returns how many rows got one.
+    At 5M persons, a first fold of bank_balances (7.7M new keys): 70.7 s -> 35 s for the
+    keys, 81.7 s -> 17 s for the ids (hs_s analysed before: hash join, not 7.7M index
+    probes planned for 0.5% of nulls)."""
     args = {
         "keys": ident(spec, "__keys"),
         "cols": sql.SQL(", ").join(sql.Identifier(k) for k in spec.key),
@@ -245,18 +278,15 @@ def _stage(conn: psycopg.Connection, spec: Spec, x: date) -> Staged:
     conn.execute(
         sql.SQL(
             "insert into {keys} ({cols}) select distinct {cols} from hs_s "
-            "where key_id is null on conflict do nothing"
+            "where key_id is null order by {cols}"
         ).format(**args)
     )
-    conn.execute(
+    filled = conn.execute(
         sql.SQL(
             "update hs_s s set key_id = k.key_id from {keys} k where s.key_id is null and {match}"
         ).format(**args)
     )
-    conn.execute("analyze hs_s")
-    sums = {suffix: _staged_sums(conn, suffix) for suffix in part_names(spec)}
-    counted = sums["__hist"]
-    return Staged(counted[0] if counted else 0, sums)
+    return max(filled.rowcount, 0)
 
 
 def _staged_columns(spec: Spec) -> sql.Composable:
