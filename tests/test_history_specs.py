@@ -34,6 +34,10 @@ def test_spec_is_consistent(spec: specs.Spec) -> None:
             stored_type = {s.name: s.type for s in spec.stable + spec.volatile}[name]
             assert stored_type == spec.column_type(name), name
     assert set(spec.derived) <= set(names)
+    # the tables whose history the point in time reads are folded first (compaction)
+    assert set(spec.reads) <= set(specs.BY_NAME) - {spec.table}
+    for table in spec.reads:
+        assert f"{table}__" in spec.joins, table
 
 
 def test_history_sql_is_generated_from_the_specs() -> None:

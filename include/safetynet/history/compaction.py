@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
@@ -172,18 +172,16 @@ def compact(
         raise ValueError(f"window_days must be >= 1, got {window_days}")
     started = time.monotonic()
     report = CompactionReport(window_days)
-    changed: set[str] = set()
     with psycopg.connect(url, autocommit=True) as conn:
-        changed |= _normalise_dropped(conn)
+        changed = _normalise_dropped(conn)
         dates = processed_dates(conn)
         report.window = dates[-window_days:]
         recent = _recent_dates(conn)
-        report.stopped = _fold_all(
-            (url, conn), dates[:-window_days], recent, report, run_id, between
-        )
+        jobs = _Jobs(url, (recent, run_id), between, _fold_order(conn))
+        report.stopped = _fold_all(jobs, dates[:-window_days], report)
         changed |= {r.table for r in report.folded}
         if report.stopped is None:
-            _vacuum(url, [s for s in SPECS if s.table in changed])
+            _vacuum(url, [s for s in SPECS if s.table in changed - jobs.vacuumed])
         report.history_bytes = history_bytes(conn)
     report.seconds = time.monotonic() - started
     log.info(
@@ -196,70 +194,141 @@ def compact(
     return report
 
 
-def _fold_all(
-    sessions: tuple[str, psycopg.Connection],
-    dates: list[date],
-    recent: set[date],
-    report: CompactionReport,
-    run_id: str | None,
-    between: Callable[[], None] | None,
-) -> str | None:
-    """Fold ``dates`` oldest first, every spec; None, or why it stopped early. The
-    marts' __recent rows of a date are deleted once all four marts of it are folded."""
-    url, conn = sessions
+def _fold_order(conn: psycopg.Connection) -> list[Spec]:
+    """The marts first (their ``__recent`` rows go, and their public views are checked,
+    once all four are folded: that step then runs beside the raw folds), each group
+    largest first (the snapshot relation's planner row count)."""
+
+    def rows(spec: Spec) -> float:
+        relation = f"raw.{spec.table}" if spec.is_raw else f"marts.{spec.table}__recent"
+        row = conn.execute(
+            "select coalesce(sum(c.reltuples), 0) from pg_class c where c.oid = to_regclass(%s)"
+            " or c.oid in (select inhrelid from pg_inherits where inhparent = to_regclass(%s))",
+            (relation, relation),
+        ).fetchone()
+        return float(row[0]) if row else 0.0
+
+    return sorted(SPECS, key=lambda s: (s.is_raw, -rows(s)))
+
+
+FOLD, DELETE_RECENT, VACUUM = "fold", "delete_recent", "vacuum"
+
+
+@dataclass
+class _Jobs:
+    """A compaction's jobs, run in ``fold_workers()`` sessions: every spec's fold of a
+    date; once its four marts are folded their ``__recent`` rows' deletion with the
+    public views' check (``fold.delete_recent``); and on the last date each table's
+    ``vacuum (analyze)`` once it is done (issue 23: at 5M persons the deletion's view
+    counts, ~17 s, and the vacuums ran alone after the folds)."""
+
+    url: str
+    context: tuple[set[date], str | None]
+    between: Callable[[], None] | None
+    order: list[Spec]
+    vacuumed: set[str] = field(default_factory=set)
+
+    def run(self, kind: str, spec: Spec | None, x: date) -> FoldResult | None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            if kind == FOLD and spec is not None:
+                return _fold_one(conn, spec, x, *self.context)
+            if kind == DELETE_RECENT:
+                with conn.transaction():
+                    folding.delete_recent(conn, MART_SPECS, x)
+            elif spec is not None:
+                _vacuum_spec(conn, spec)
+        return None
+
+
+def _fold_all(jobs: _Jobs, dates: list[date], report: CompactionReport) -> str | None:
+    """Fold ``dates`` oldest first, every spec; None, or why it stopped early."""
     with ThreadPoolExecutor(fold_workers(), thread_name_prefix="fold") as pool:
         for x in dates:
-            folded, stopped = _fold_date(pool, url, x, (recent, run_id), between)
+            day = _Day(jobs, x, last=x == dates[-1])
+            folded, stopped = day.run(pool)
             report.folded.extend(folded)
             if stopped:
                 return stopped
-            if any(r.table in MART_TABLES for r in folded):
-                with conn.transaction():
-                    folding.delete_recent(conn, MART_SPECS, x)
     return None
 
 
-def _fold_date(
-    pool: ThreadPoolExecutor,
-    url: str,
-    x: date,
-    context: tuple[set[date], str | None],
-    between: Callable[[], None] | None,
-) -> tuple[list[FoldResult], str | None]:
-    """Every spec's fold of X, at most ``fold_workers()`` at a time. A fold starts only
-    after ``between`` (the lease renewed) passed for the one before it; a failed fold or
-    a stop lets the running folds end and starts no other."""
-    waiting = list(SPECS)
-    workers = fold_workers()
-    running: set[Future[FoldResult | None]] = set()
-    results: dict[str, FoldResult] = {}
+@dataclass
+class _Day:
+    """One date's jobs, at most ``fold_workers()`` at a time. A job starts only after
+    ``between`` (the lease renewed) passed for the fold before it, a fold only after
+    the folds its point in time reads (population: dim_households); a failed job or a
+    stop lets the running jobs end and starts no other (a stop before the marts'
+    deletion leaves X whole: the next compaction folds it again)."""
+
+    jobs: _Jobs
+    x: date
+    last: bool
+    waiting: list[tuple[str, Spec | None]] = field(default_factory=list)
+    results: dict[str, FoldResult] = field(default_factory=dict)
+    marts_left: set[str] = field(default_factory=lambda: set(MART_TABLES))
+    folds_ended: set[str] = field(default_factory=set)
     stopped: str | None = None
     error: BaseException | None = None
-    while waiting or running:
-        while waiting and len(running) < workers and not (stopped or error):
-            running.add(pool.submit(_fold_in_session, url, waiting.pop(0), x, *context))
-        if not running:
-            break
-        done, running = wait(running, return_when=FIRST_COMPLETED)
-        for future in done:
-            try:
-                result = future.result()
-            except Exception as exc:  # raised below, once the running folds have ended
-                error = error or exc
-                continue
-            if result is not None:
-                results[result.table] = result
-                stopped = stopped or (None if error else _between(between))
-    if error is not None:
-        raise error
-    return [results[s.table] for s in SPECS if s.table in results], stopped
 
+    def run(self, pool: ThreadPoolExecutor) -> tuple[list[FoldResult], str | None]:
+        self.waiting = [(FOLD, s) for s in self.jobs.order]
+        running: dict[Future[FoldResult | None], tuple[str, Spec | None]] = {}
+        while self.waiting or running:
+            while len(running) < fold_workers() and (job := self._next()) is not None:
+                running[pool.submit(self.jobs.run, *job, self.x)] = job
+            if not running:
+                if self.waiting and not (self.stopped or self.error):
+                    raise RuntimeError(f"history: {self.x} jobs never ready: {self.waiting}")
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                self._finished(running.pop(future), future)
+        if self.error is not None:
+            raise self.error
+        folded = [self.results[s.table] for s in SPECS if s.table in self.results]
+        return folded, self.stopped
 
-def _fold_in_session(
-    url: str, spec: Spec, x: date, recent: set[date], run_id: str | None
-) -> FoldResult | None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        return _fold_one(conn, spec, x, recent, run_id)
+    def _next(self) -> tuple[str, Spec | None] | None:
+        """The first waiting job that may start: none after a stop or an error; a fold
+        once the folds of the tables its point in time reads (``Spec.reads``) ended."""
+        if self.stopped or self.error:
+            return None
+        for job in self.waiting:
+            kind, spec = job
+            if kind != FOLD or spec is None or self.folds_ended.issuperset(spec.reads):
+                self.waiting.remove(job)
+                return job
+        return None
+
+    def _finished(self, job: tuple[str, Spec | None], future: Future[FoldResult | None]) -> None:
+        kind, spec = job
+        try:
+            result = future.result()
+        except Exception as exc:  # raised by run(), once the running jobs have ended
+            self.error = self.error or exc
+            return
+        if kind == FOLD and spec is not None:
+            self._folded(spec, result)
+        elif kind == DELETE_RECENT:
+            self._then_vacuum(s for s in MART_SPECS if s.table in self.results)
+        elif spec is not None:
+            self.jobs.vacuumed.add(spec.table)
+
+    def _folded(self, spec: Spec, result: FoldResult | None) -> None:
+        self.folds_ended.add(spec.table)
+        if result is not None:
+            self.results[spec.table] = result
+            self.stopped = self.stopped or (None if self.error else _between(self.jobs.between))
+            if spec.is_raw:
+                self._then_vacuum([spec])
+        if spec.table in self.marts_left:
+            self.marts_left.discard(spec.table)
+            if not self.marts_left and MART_TABLES & self.results.keys():
+                self.waiting.insert(0, (DELETE_RECENT, None))
+
+    def _then_vacuum(self, specs: Iterable[Spec]) -> None:
+        if self.last:
+            self.waiting.extend((VACUUM, s) for s in specs)
 
 
 def _between(between: Callable[[], None] | None) -> str | None:
@@ -298,18 +367,22 @@ def _fold_one(
     return result
 
 
+def _vacuum_spec(conn: psycopg.Connection, spec: Spec) -> None:
+    """vacuum (analyze) of a spec's history tables and, for a mart, its ``__recent``
+    table (closed versions and deleted rows are dead tuples until then)."""
+    tables = [ident(spec, s) for s in stored_tables(spec)]
+    if not spec.is_raw:
+        tables.append(ident(spec, "__recent"))
+    conn.execute(sql.SQL("vacuum (analyze, skip_locked) {}").format(sql.SQL(", ").join(tables)))
+
+
 def _vacuum(url: str, specs: list[Spec]) -> None:
-    """vacuum (analyze) of the changed history tables and the marts' __recent tables
-    (closed versions and deleted rows are dead tuples until then), a table's at a time in
-    ``fold_workers()`` sessions."""
+    """``_vacuum_spec`` of tables changed and not vacuumed by the folds (dates taken out
+    of the calendar), a table's at a time in ``fold_workers()`` sessions."""
 
     def vacuum(spec: Spec) -> None:
-        tables = [ident(spec, s) for s in stored_tables(spec)]
-        if not spec.is_raw:
-            tables.append(ident(spec, "__recent"))
-        statement = sql.SQL("vacuum (analyze, skip_locked) {}")
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(statement.format(sql.SQL(", ").join(tables)))
+            _vacuum_spec(conn, spec)
 
     with ThreadPoolExecutor(fold_workers(), thread_name_prefix="vacuum") as pool:
         list(pool.map(vacuum, specs))

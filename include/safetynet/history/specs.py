@@ -50,6 +50,8 @@ class Spec:
     derived: dict[str, str] = field(default_factory=dict)
     # extra joins of the point-in-time query (population: dim_households at the date)
     joins: str = ""
+    # the tables whose history those joins read: their fold of a date commits first
+    reads: tuple[str, ...] = ()
 
     @property
     def is_raw(self) -> bool:
@@ -222,6 +224,7 @@ LOW_INCOME_POPULATION = Spec(
         # financial_assets valid on the date, open or packed (sql.VALID_AT)
         "join lateral marts.dim_households__histv_at(d.extract_date) dv on dv.key_id = dk.key_id"
     ),
+    reads=("dim_households",),
 )
 
 _ALERT_COLUMNS = _columns(
@@ -293,7 +296,6 @@ ALERT_CASES = Spec(
     stable=_plain(_CASE_COLUMNS, {"as_of_date", "alert_id"}),
 )
 
-# fold order within a date: dim_households before the population (which reads it)
 MART_SPECS = (DIM_HOUSEHOLDS, LOW_INCOME_POPULATION, MONITORING_ALERTS, ALERT_CASES)
 SPECS = RAW_SPECS + MART_SPECS
 BY_NAME = {spec.table: spec for spec in SPECS}
