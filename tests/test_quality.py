@@ -11,6 +11,7 @@ gate may only bring back counts, catalogue rows and a few examples.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -42,6 +43,14 @@ def loaded(local_stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
         yield stack
 
 
+EXAMPLE_QUERY = "(example query parameters)"
+
+
+def _example_limits(statements: list) -> list[int]:
+    """The LIMIT of each GX example query recorded."""
+    return [limit for s, limit in statements if s == EXAMPLE_QUERY]
+
+
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch, loaded: Stack):
     from sqlalchemy import event
@@ -53,6 +62,9 @@ def statements(monkeypatch: pytest.MonkeyPatch, loaded: Stack):
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:
         seen.append((" ".join(statement.split()), cursor.rowcount))
+        limit = re.search(r"LIMIT %\((\w+)\)s", statement)
+        if "unexpected_values" in statement and limit and isinstance(parameters, dict):
+            seen.append((EXAMPLE_QUERY, parameters[limit[1]]))  # GX binds its LIMIT
 
     event.listen(Engine, "after_cursor_execute", record)
     yield seen
@@ -111,6 +123,41 @@ def test_duplicate_key_blocks_with_examples(loaded: Stack, statements: list) -> 
                               select max(ctid) from raw.bank_balances where extract_date = %s
                               group by bank_code, account_no having count(*) > 1)""",
                 (DAY,),
+            )
+
+
+def test_failed_column_check_keeps_its_examples(loaded: Stack, statements: list) -> None:
+    """(issue 23) The checkpoint counts only; a failed column check's examples are
+    fetched after it: every other check's example query is a LIMIT 0."""
+    with warehouse.connect(loaded.url) as conn:
+        line, gender = conn.execute(
+            """select line_no, gender from raw.civil_affairs_persons
+               where extract_date = %s order by line_no limit 1""",
+            (DAY,),
+        ).fetchone()
+        conn.execute(
+            """update raw.civil_affairs_persons set gender = 'X'
+               where extract_date = %s and line_no = %s""",
+            (DAY, line),
+        )
+    try:
+        with pytest.raises(gate.QualityGateFailed, match="gender"):
+            pipeline.check_raw(DAY, RUN_ID)
+        rows = loaded.query(
+            """select observed_value from audit.dq_results where run_id = %s
+               and suite = 'raw.civil_affairs_persons' and column_name = 'gender'
+               and not success""",
+            (RUN_ID,),
+        )
+        assert [json.loads(r[0]) for r in rows] == [{"observed": 1, "examples": ["X"]}]
+        limits = _example_limits(statements)
+        assert limits.count(gate.EXAMPLES) == 1 and set(limits) == {0, gate.EXAMPLES}, limits
+    finally:
+        with warehouse.connect(loaded.url) as conn:
+            conn.execute(
+                """update raw.civil_affairs_persons set gender = %s
+                   where extract_date = %s and line_no = %s""",
+                (gender, DAY, line),
             )
 
 
