@@ -313,42 +313,71 @@ def _names(spec: Spec, suffix: str) -> list[str]:
 def _fast(conn: psycopg.Connection, spec: Spec, x: date, staged: Staged) -> None:
     """Close open versions gone or different on X; open one for every row of X
     without an open identical version (design 2.3, the row hash is the text). A part
-    whose open versions have the staged rows' count and hash sum is unchanged: skipped."""
+    whose open versions have the staged rows' count and hash sum is unchanged: skipped;
+    a part without open versions (a first fold) gets every staged row."""
     for suffix in part_names(spec):
         open_sums = _version_sums(conn, spec, suffix, sql.SQL("valid_to is null"))
         if open_sums == staged.sums[suffix]:
             continue
-        names = _names(spec, suffix)
-        table = ident(spec, suffix)
-        gone = sql.SQL(
-            "o.valid_to is null and not exists "
-            "(select 1 from hs_s s where s.key_id = o.key_id and s.{h} = o.row_hash)"
-        ).format(h=sql.Identifier("h" + suffix))
+        if open_sums is not None and open_sums[0] == 0:
+            _open_versions(conn, spec, suffix, x, sql.SQL("true"))
+            continue
+        _diff(conn, spec, suffix)
+        gone = sql.SQL("o.valid_to is null and o.ctid = any(array({}))").format(
+            sql.SQL(DIFF_SIDE.format(side="old_tid"))
+        )
         if suffix == "__histv":  # closed versions go straight into the packed rows
             _pack(conn, spec, gone, x)
         else:
             conn.execute(
                 sql.SQL("update {t} o set valid_to = {x}, row_hash = null where {gone}").format(
-                    t=table, x=sql.Literal(x), gone=gone
+                    t=ident(spec, suffix), x=sql.Literal(x), gone=gone
                 )
             )
-        conn.execute(
-            sql.SQL(
-                # the open keys read once (materialized): an anti-join that re-scans the
-                # table it inserts into grows quadratically on a first fold (no statistics)
-                "with open_keys as materialized "
-                "(select o.key_id from {t} o where o.valid_to is null) "
-                "insert into {t} (key_id, {cols}, valid_from, valid_to, row_hash) "
-                "select s.key_id, {scols}, {x}, null, s.{h} from hs_s s where not exists "
-                "(select 1 from open_keys k where k.key_id = s.key_id)"
-            ).format(
-                t=table,
-                h=sql.Identifier("h" + suffix),
-                cols=sql.SQL(", ").join(sql.Identifier(n) for n in names),
-                scols=sql.SQL(", ").join(sql.Identifier("s", n) for n in names),
-                x=sql.Literal(x),
-            )
+        new = sql.SQL("s.ctid = any(array({}))").format(sql.SQL(DIFF_SIDE.format(side="new_tid")))
+        _open_versions(conn, spec, suffix, x, new)
+
+
+# (issue 23, speed) The open versions of a part and the staged rows, matched once on
+# (key id, row hash) by one hash full join into ``hs_d``: the unmatched versions close
+# (old_tid), the unmatched rows open (new_tid). Two anti-joins of the whole part did
+# that before (bank_balances' balances at 5M persons: 20.8 s -> 15.9 s).
+DIFF_SIDE = "select {side} from hs_d where {side} is not null"
+
+
+def _diff(conn: psycopg.Connection, spec: Spec, suffix: str) -> None:
+    conn.execute("drop table if exists pg_temp.hs_d")
+    conn.execute(
+        sql.SQL(
+            "create temp table hs_d on commit drop as "
+            "select o.ctid as old_tid, s.ctid as new_tid from "
+            "(select ctid, key_id, row_hash from {t} where valid_to is null) o "
+            "full join hs_s s on s.key_id = o.key_id and s.{h} = o.row_hash "
+            "where o.key_id is null or s.key_id is null"
+        ).format(t=ident(spec, suffix), h=sql.Identifier("h" + suffix))
+    )
+
+
+def _open_versions(
+    conn: psycopg.Connection, spec: Spec, suffix: str, x: date, which: sql.Composable
+) -> None:
+    """A version valid from X for each staged row matching ``which`` (in key order:
+    the open versions' index is filled in order)."""
+    names = _names(spec, suffix)
+    conn.execute(
+        sql.SQL(
+            "insert into {t} (key_id, {cols}, valid_from, valid_to, row_hash) "
+            "select s.key_id, {scols}, {x}, null, s.{h} from hs_s s where {which} "
+            "order by s.key_id"
+        ).format(
+            t=ident(spec, suffix),
+            h=sql.Identifier("h" + suffix),
+            cols=sql.SQL(", ").join(sql.Identifier(n) for n in names),
+            scols=sql.SQL(", ").join(sql.Identifier("s", n) for n in names),
+            x=sql.Literal(x),
+            which=which,
         )
+    )
 
 
 def _pack(
