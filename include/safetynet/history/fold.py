@@ -244,7 +244,7 @@ def _stage(conn: psycopg.Connection, spec: Spec, x: date) -> Staged:
     )
     conn.execute("analyze hs_s")  # how many keys are new: a first fold's are all
     new_keys = _add_new_keys(conn, spec)
-    if new_keys * NEW_KEYS_REANALYSE > staged_rows(conn):
+    if new_keys * NEW_KEYS_REANALYSE > _staged_rows(conn):
         conn.execute("analyze hs_s")  # the key ids the later anti-joins read
     sums = _staged_sums(conn, spec)
     counted = sums["__hist"]
@@ -256,7 +256,7 @@ def _stage(conn: psycopg.Connection, spec: Spec, x: date) -> Staged:
 NEW_KEYS_REANALYSE = 10
 
 
-def staged_rows(conn: psycopg.Connection) -> int:
+def _staged_rows(conn: psycopg.Connection) -> int:
     """hs_s's row count as ``analyze`` left it (pg_class.reltuples)."""
     row = conn.execute("select reltuples::bigint from pg_class where oid = 'hs_s'::regclass")
     found = row.fetchone()
@@ -269,7 +269,8 @@ def _add_new_keys(conn: psycopg.Connection, spec: Spec) -> int:
     ``_open_versions``) and their ids into ``hs_s``; returns how many rows got one.
     At 5M persons, a first fold of bank_balances (7.7M new keys): 81.7 s -> 17 s for
     the ids (hs_s analysed before: a hash join, not 7.7M index probes planned for 0.5%
-    of nulls); the keys 70.7 s with ``on conflict``, 35 s sorted without it."""
+    of nulls); the keys 86.0 s with ``on conflict``, 79.4 s without (35.2 s sorted,
+    left for the growth: an index with a fillfactor could have both)."""
     args = {
         "keys": ident(spec, "__keys"),
         "cols": sql.SQL(", ").join(sql.Identifier(k) for k in spec.key),
