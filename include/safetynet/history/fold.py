@@ -264,13 +264,14 @@ def _staged_rows(conn: psycopg.Connection) -> int:
 
 
 def _add_new_keys(conn: psycopg.Connection, spec: Spec) -> int:
-    """The staged keys without an id into ``__keys`` (no ``on conflict``: a staged key
-    without an id is not in ``__keys``, so a conflict is an error; not sorted, see
-    ``_open_versions``) and their ids into ``hs_s``; returns how many rows got one.
-    At 5M persons, a first fold of bank_balances (7.7M new keys): 81.7 s -> 17 s for
-    the ids (hs_s analysed before: a hash join, not 7.7M index probes planned for 0.5%
-    of nulls); the keys 86.0 s with ``on conflict``, 79.4 s without (35.2 s sorted,
-    left for the growth: an index with a fillfactor could have both)."""
+    """The staged keys without an id into ``__keys``, sorted (no ``on conflict``: a
+    staged key without an id is not in ``__keys``, so a conflict is an error) and their
+    ids into ``hs_s``; returns how many rows got one. At 5M persons, a first fold of
+    bank_balances (7.7M new keys): the keys 86.0 s in hash order with ``on conflict``,
+    79.4 s without, 35.2 s sorted (unanalysed, the planner sorted them before 4335b44;
+    the 1M keys' indexes were 15 MiB larger in hash order); 81.7 s -> 17 s for the ids
+    (hs_s analysed before: a hash join, not 7.7M index probes planned for 0.5% of
+    nulls)."""
     args = {
         "keys": ident(spec, "__keys"),
         "cols": sql.SQL(", ").join(sql.Identifier(k) for k in spec.key),
@@ -278,7 +279,8 @@ def _add_new_keys(conn: psycopg.Connection, spec: Spec) -> int:
     }
     conn.execute(
         sql.SQL(
-            "insert into {keys} ({cols}) select distinct {cols} from hs_s where key_id is null"
+            "insert into {keys} ({cols}) select distinct {cols} from hs_s where key_id is null "
+            "order by {cols}"
         ).format(**args)
     )
     filled = conn.execute(
@@ -320,7 +322,7 @@ def _fast(conn: psycopg.Connection, spec: Spec, x: date, staged: Staged) -> None
         if open_sums == staged.sums[suffix]:
             continue
         if open_sums is not None and open_sums[0] == 0:
-            _open_versions(conn, spec, suffix, x, sql.SQL("true"))
+            _open_versions(conn, spec, suffix, x, sql.SQL("true"))  # staged order
             continue
         _diff(conn, spec, suffix)
         gone = sql.SQL("o.valid_to is null and o.ctid = any(array({}))").format(
@@ -335,7 +337,7 @@ def _fast(conn: psycopg.Connection, spec: Spec, x: date, staged: Staged) -> None
                 )
             )
         new = sql.SQL("s.ctid = any(array({}))").format(sql.SQL(DIFF_SIDE.format(side="new_tid")))
-        _open_versions(conn, spec, suffix, x, new)
+        _open_versions(conn, spec, suffix, x, new, in_key_order=True)
 
 
 # (issue 23, speed) The open versions of a part and the staged rows, matched once on
@@ -359,19 +361,26 @@ def _diff(conn: psycopg.Connection, spec: Spec, suffix: str) -> None:
 
 
 def _open_versions(
-    conn: psycopg.Connection, spec: Spec, suffix: str, x: date, which: sql.Composable
+    conn: psycopg.Connection,
+    spec: Spec,
+    suffix: str,
+    x: date,
+    which: sql.Composable,
+    in_key_order: bool = False,
 ) -> None:
-    """A version valid from X for each staged row matching ``which``. In staged order,
-    not key order: a first fold in key order fills the open versions' index pages to
-    90%, and the next days' changes then split them (at 5M persons 420 MiB less after
-    the first fold, but 34 MiB more growth on the day after: issue 23 measures the
-    growth per day)."""
+    """A version valid from X for each staged row matching ``which``. A first fold's in
+    staged order: in key order it fills the open versions' index pages to 90% and the
+    next days' changes split them (at 5M persons 420 MiB less after the first fold, but
+    34 MiB more growth on the day after). A day's changes in key order (as the merge
+    anti-join before 7e30c44 gave them): in staged order the 1M history grew 1.6 MiB
+    more a day (dim_households__histv, monitoring_alerts__histv)."""
     names = _names(spec, suffix)
     conn.execute(
         sql.SQL(
             "insert into {t} (key_id, {cols}, valid_from, valid_to, row_hash) "
-            "select s.key_id, {scols}, {x}, null, s.{h} from hs_s s where {which}"
+            "select s.key_id, {scols}, {x}, null, s.{h} from hs_s s where {which}{order}"
         ).format(
+            order=sql.SQL(" order by s.key_id" if in_key_order else ""),
             t=ident(spec, suffix),
             h=sql.Identifier("h" + suffix),
             cols=sql.SQL(", ").join(sql.Identifier(n) for n in names),
