@@ -245,7 +245,7 @@ def _stage(conn: psycopg.Connection, spec: Spec, x: date) -> Staged:
     conn.execute("analyze hs_s")  # how many keys are new: a first fold's are all
     new_keys = _add_new_keys(conn, spec)
     if new_keys * NEW_KEYS_REANALYSE > _staged_rows(conn):
-        conn.execute("analyze hs_s")  # the key ids the later anti-joins read
+        conn.execute("analyze hs_s")  # the key ids the later joins read
     sums = _staged_sums(conn, spec)
     counted = sums["__hist"]
     return Staged(counted[0] if counted else 0, sums)
