@@ -14,7 +14,7 @@ START ?= 2026-10-01
 DATE ?= $(START)
 # `make test TIER=unit` (or integration, e2e): one tier of the tests (pytest -m).
 TIER ?=
-PYTEST := $(VENV)/bin/python -m pytest tests -q -p no:cacheprovider
+PYTEST := $(VENV)/bin/python -m pytest tests -q -p no:cacheprovider --durations=20
 # What `make lint` runs, each from the venv. Config: pyproject.toml (ruff, mypy),
 # .sqlfluff, .yamllint. All run; the target fails if any failed.
 LINTERS := \

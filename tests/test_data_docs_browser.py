@@ -75,15 +75,19 @@ def _blocked_day(stack: Stack) -> Blocked:
     return Blocked(stack, index, failed)
 
 
+# Read in one script, not element by element: bootstrap-table redraws a page after load,
+# and a row found before the redraw goes stale (StaleElementReferenceException).
+ROW_LINKS = """return Array.from(document.querySelectorAll('tr[data-href]'),
+                         row => row.getAttribute('data-href'));"""
+FAILED_ROWS = """return Array.from(document.querySelectorAll('table tbody tr'))
+    .filter(row => row.querySelector('.text-danger, .fa-times'))
+    .map(row => row.innerText);"""
+
+
 def validation_links(driver, index: Path) -> list[str]:
     """Links of the index's validation results: clickable rows when the index's table
     is rendered, else the rows the page carries for it (its table data)."""
-    from selenium.webdriver.common.by import By
-
-    rendered = [
-        row.get_attribute("data-href")
-        for row in driver.find_elements(By.CSS_SELECTOR, "tr[data-href]")
-    ]
+    rendered = driver.execute_script(ROW_LINKS)
     if rendered:
         return [urljoin(index.as_uri(), link) for link in rendered if link]
     carried = re.findall(
@@ -95,8 +99,6 @@ def validation_links(driver, index: Path) -> list[str]:
 def test_auditor_finds_the_failed_check_of_the_blocked_day(
     blocked: Blocked, tmp_path: Path
 ) -> None:
-    from selenium.webdriver.common.by import By
-
     with chromium(screenshots=tmp_path) as driver:
         driver.get(blocked.index.as_uri())
         wait_for(lambda: "Data Docs" in body_text(driver), 30, "the Data Docs index")
@@ -127,12 +129,7 @@ def test_auditor_finds_the_failed_check_of_the_blocked_day(
         suite = next(
             s for s in suites if f"/validations/{s.replace('.', '/')}/" in unquote(failed_pages[0])
         )
-        rows = driver.find_elements(By.CSS_SELECTOR, "table tbody tr")
-        failed_rows = [
-            row.text
-            for row in rows
-            if row.find_elements(By.CSS_SELECTOR, ".text-danger, .fa-times")
-        ]
+        failed_rows = driver.execute_script(FAILED_ROWS)
         for check in (c for c in blocked.failed if c["suite"] == suite):
             name = check["description"] or check["expectation"]
             matching = [row for row in failed_rows if name in row]
