@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import signal
 import subprocess
 import time
 import uuid
@@ -104,6 +105,25 @@ def use_test_airflow_metadata(cluster: localpg.Cluster) -> None:
     subprocess.run(["airflow", "db", "migrate"], check=True, capture_output=True)
 
 
+# a sample-sized `airflow dags test` takes 15-60 s; a run hanging this long fails its test
+RUN_DAG_TIMEOUT = 900
+
+
+def _stop_hung(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """SIGABRT to a hung process and its children (their stacks, by faulthandler),
+    SIGKILL if they do not end; what the process printed."""
+    from safetynet_dev.bench.runner import children
+
+    for pid in [*children(process.pid), process.pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGABRT)
+    try:
+        return process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate()
+
+
 @dataclass
 class Stack:
     """One isolated deployment: its own database and folders."""
@@ -127,14 +147,26 @@ class Stack:
         }
 
     def run_dag(self, day: str, **extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["airflow", "dags", "test", "safetynet_daily", day],
-            check=False,
-            env=self.environ(**extra),
-            capture_output=True,
+        """``airflow dags test`` of ``day``. A run still going after RUN_DAG_TIMEOUT
+        seconds gets SIGABRT (PYTHONFAULTHANDLER: every thread's stack into its stderr),
+        then SIGKILL: returncode -9 and what it printed, so the hung run fails its test
+        and shows where it hung, instead of holding CI until its kill."""
+        command = ["airflow", "dags", "test", "safetynet_daily", day]
+        process = subprocess.Popen(
+            command,
+            env=self.environ(PYTHONFAULTHANDLER="1", **extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             cwd=ROOT,
         )
+        try:
+            out, err = process.communicate(timeout=RUN_DAG_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            out, err = _stop_hung(process)
+            err += f"\n[run_dag: {day} still running after {RUN_DAG_TIMEOUT} s: stopped]"
+            return subprocess.CompletedProcess(command, -9, out, err)
+        return subprocess.CompletedProcess(command, process.returncode, out, err)
 
     def day_state(self, day: str) -> tuple[dict[str, tuple], dict[str, str]]:
         """What a day left: (count, md5) of its rows in every dated mart, and the sha256
