@@ -18,6 +18,7 @@ each test works on a copy of that database (``create database ... template``):
 
 from __future__ import annotations
 
+import logging
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -368,6 +369,64 @@ def test_verification_failure_keeps_the_snapshot(copy: str) -> None:
     after = _folded(copy)
     # the tables folded before bank_balances on day 2 stay folded; bank_balances not
     assert ("bank_balances", x) not in after and calendar <= after
+
+
+def test_a_first_fold_is_a_bulk_load_and_refuses_a_repeated_key(
+    copy: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A history's first fold (fold._first_fold) numbers its keys 1..n in the snapshot's
+    order, builds its indexes again as sql/history.sql defines them (the open versions'
+    with fillfactor 70) and moves the identity past them; a key repeated in the
+    snapshot rolls the fold back with a message that names no key."""
+    spec = specs.BY_NAME["bank_balances"]
+    with psycopg.connect(copy, autocommit=True) as conn:
+        indexes = _index_definitions(conn, spec)
+        account = conn.execute(
+            "select account_no from raw.bank_balances where extract_date = %s limit 1",
+            (DAYS[0],),
+        ).fetchone()
+        assert account
+        conn.execute(
+            "insert into raw.bank_balances select * from raw.bank_balances "
+            "where extract_date = %s and account_no = %s",
+            (DAYS[1], account[0]),
+        )
+    with caplog.at_level(logging.INFO, logger="safetynet.history"):
+        history.compact(copy, 3)  # day 1: every history's first fold
+    bulk = {r.getMessage() for r in caplog.records if "first fold, a bulk load" in r.getMessage()}
+    assert len(bulk) == len(specs.SPECS), bulk
+    with psycopg.connect(copy, autocommit=True) as conn:
+        keys = conn.execute(
+            "select count(*), min(key_id), max(key_id) from raw.bank_balances__keys"
+        ).fetchone()
+        assert keys and keys[1:] == (1, keys[0])
+        assert _index_definitions(conn, spec) == indexes
+        assert any("fillfactor='70'" in d for d in indexes), indexes
+        conn.execute(  # the identity goes on after the numbered keys
+            "insert into raw.bank_balances__keys (bank_code, account_no) values ('t', 't')"
+        )
+        new = conn.execute("select max(key_id) from raw.bank_balances__keys").fetchone()
+        assert new == (keys[0] + 1,)
+    with psycopg.connect(copy, autocommit=True) as conn:  # bank's history empty again
+        for table in ("__hist", "__histv", "__keys"):
+            conn.execute(f"truncate raw.bank_balances{table} restart identity")
+        conn.execute("delete from audit.history_days where table_name = 'bank_balances'")
+    with pytest.raises(history.HistoryVerificationError, match="repeated key") as refused:
+        history.compact(copy, 2)  # day 2 with the repeated account: a first fold again
+    assert account[0] not in str(refused.value)
+    with psycopg.connect(copy, autocommit=True) as conn:
+        assert fold.raw_partition(conn, spec, DAYS[1]) is not None
+        assert _index_definitions(conn, spec) == indexes
+
+
+def _index_definitions(conn: psycopg.Connection, spec: specs.Spec) -> list[str]:
+    tables = [f"raw.{spec.table}{s}" for s in ("__keys", *part_names(spec))]
+    rows = conn.execute(
+        "select pg_get_indexdef(indexrelid) from pg_index where indrelid = any(%s::regclass[])"
+        " order by 1",
+        (tables,),
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def test_a_public_view_that_loses_rows_keeps_the_date_in_the_window(copy: str) -> None:

@@ -227,28 +227,132 @@ def _stage(conn: psycopg.Connection, spec: Spec, x: date) -> Staged:
     snapshot; then its new keys into ``__keys`` and their ids into ``hs_s``. Returns
     its count and hash sums (issue 23, speed: the row text's digest is not computed
     here, only where it is compared: 30% of this pass at 1M persons)."""
+    _create_staged(conn, spec, x, numbered=False)
+    conn.execute("analyze hs_s")  # how many keys are new
+    new_keys = _add_new_keys(conn, spec)
+    if new_keys * NEW_KEYS_REANALYSE > _staged_rows(conn):
+        conn.execute("analyze hs_s")  # the key ids the later joins read
+    return _staged(conn, spec)
+
+
+def _create_staged(conn: psycopg.Connection, spec: Spec, x: date, *, numbered: bool) -> None:
+    """``hs_s``: X's snapshot rows with their key ids from ``__keys`` (null for a new
+    key), or ``numbered`` 1, 2, ... in the snapshot's order (a first fold)."""
+    key_id = "(row_number() over ())::integer" if numbered else "k.key_id"
+    keys = sql.SQL("" if numbered else " left join {keys} k on {match}").format(
+        keys=ident(spec, "__keys"), match=_key_match(spec, "k", "s")
+    )
     conn.execute("drop table if exists pg_temp.hs_s")
     conn.execute(
         sql.SQL(
-            "create temp table hs_s on commit drop as select k.key_id, {skeys}, {stored} "
-            "from {rel} s left join {keys} k on {match} where s.{col} = {x}"
+            "create temp table hs_s on commit drop as select {key_id} as key_id, {skeys}, "
+            "{stored} from {rel} s{keys} where s.{col} = {x}"
         ).format(
+            key_id=sql.SQL(key_id),
             skeys=sql.SQL(", ").join(sql.Identifier("s", k) for k in spec.key),
             stored=_staged_columns(spec),
             rel=snapshot_rel(spec),
-            keys=ident(spec, "__keys"),
-            match=_key_match(spec, "k", "s"),
+            keys=keys,
             col=sql.Identifier(spec.date_column),
             x=sql.Literal(x),
         )
     )
-    conn.execute("analyze hs_s")  # how many keys are new: a first fold's are all
-    new_keys = _add_new_keys(conn, spec)
-    if new_keys * NEW_KEYS_REANALYSE > _staged_rows(conn):
-        conn.execute("analyze hs_s")  # the key ids the later joins read
+
+
+def _staged(conn: psycopg.Connection, spec: Spec) -> Staged:
     sums = _staged_sums(conn, spec)
     counted = sums["__hist"]
     return Staged(counted[0] if counted else 0, sums)
+
+
+def _first_fold(conn: psycopg.Connection, spec: Spec, x: date) -> Staged | None:
+    """The first fold of a table whose history is empty, as a bulk load (issue 23: at 5M
+    persons bank_balances' first fold took 135 s of a 201 s compaction): its key map and
+    version tables truncated in this transaction (with ``wal_level = minimal`` their
+    rows then write no WAL), their indexes dropped, the key ids numbered in the
+    snapshot's order as it is staged (no key insert sorted, no id update), every row
+    inserted, the indexes built again from their definitions. None, and nothing done,
+    when the history holds anything or a reader holds one of its tables (lock_timeout):
+    the fold then takes the usual path."""
+    tables = [ident(spec, s) for s in ("__keys", *part_names(spec))]
+    exists = sql.SQL(" or ").join(sql.SQL("exists (select from {})").format(t) for t in tables)
+    row = conn.execute(sql.SQL("select {}").format(exists)).fetchone()
+    if row is None or row[0]:
+        return None
+    if not _truncated(conn, tables):
+        return None
+    indexes = _drop_indexes(conn, tables)
+    _create_staged(conn, spec, x, numbered=True)
+    _bulk_insert(conn, spec, x)
+    for statement in indexes:
+        _restore_index(conn, spec, statement)
+    log.info("history: %s.%s %s: first fold, a bulk load", spec.schema, spec.table, x)
+    return _staged(conn, spec)
+
+
+def _truncated(conn: psycopg.Connection, tables: list[sql.Identifier]) -> bool:
+    """``truncate`` of the (empty) tables under lock_timeout; False when one is busy."""
+    conn.execute("savepoint first_fold")
+    conn.execute(f"set local lock_timeout = '{LOCK_TIMEOUT}'")
+    try:
+        conn.execute(sql.SQL("truncate {} restart identity").format(sql.SQL(", ").join(tables)))
+    except psycopg.errors.LockNotAvailable:
+        conn.execute("rollback to savepoint first_fold")
+        log.info("history: first fold of %s without truncate: a table is busy", tables[0])
+        return False
+    conn.execute("release savepoint first_fold")
+    conn.execute("set local lock_timeout to default")
+    return True
+
+
+def _drop_indexes(conn: psycopg.Connection, tables: list[sql.Identifier]) -> list[str]:
+    """Drop the tables' constraints' indexes (primary key, unique) and other indexes;
+    the statements that build them again."""
+    rows = conn.execute(
+        """select format('alter table %%s add constraint %%I %%s', c.conrelid::regclass,
+                         c.conname, pg_get_constraintdef(c.oid)),
+                  format('alter table %%s drop constraint %%I', c.conrelid::regclass, c.conname)
+           from pg_constraint c where c.conrelid = any(%s::regclass[]) and c.contype in ('p', 'u')
+           union all
+           select pg_get_indexdef(i.indexrelid), format('drop index %%s', i.indexrelid::regclass)
+           from pg_index i where i.indrelid = any(%s::regclass[])
+             and not exists (select from pg_constraint c where c.conindid = i.indexrelid)""",
+        ([t.as_string(conn) for t in tables],) * 2,
+    ).fetchall()
+    for _, drop in rows:
+        conn.execute(drop)
+    return [build for build, _ in rows]
+
+
+def _bulk_insert(conn: psycopg.Connection, spec: Spec, x: date) -> None:
+    """Every staged key into ``__keys`` with its id, the identity moved past them, and
+    every staged row as an open version of each part (staged order)."""
+    keys, cols = ident(spec, "__keys"), sql.SQL(", ").join(sql.Identifier(k) for k in spec.key)
+    conn.execute(
+        sql.SQL(
+            "insert into {keys} (key_id, {cols}) overriding system value "
+            "select key_id, {cols} from hs_s"
+        ).format(keys=keys, cols=cols)
+    )
+    conn.execute(
+        "select setval(pg_get_serial_sequence(%s, 'key_id'), coalesce(max(key_id), 1),"
+        " max(key_id) is not null) from hs_s",
+        (keys.as_string(conn),),
+    )
+    for suffix in part_names(spec):
+        _open_versions(conn, spec, suffix, x, sql.SQL("true"))
+
+
+def _restore_index(conn: psycopg.Connection, spec: Spec, statement: str) -> None:
+    """Build an index again; a repeated key (the key map's unique constraint) is the
+    snapshot's fault: said without the key's values (they may be personal data)."""
+    try:
+        conn.execute(statement)  # built from the catalogue
+    except psycopg.errors.UniqueViolation:
+        raise HistoryVerificationError(
+            f"{spec.schema}.{spec.table}: repeated key(s) in the snapshot; nothing folded, "
+            "the snapshot stays"
+        ) from None
 
 
 # (issue 23, first fold at 5M persons) hs_s is analysed again after its key ids were
@@ -584,15 +688,17 @@ def fold(
     remove the snapshot unless ``remove`` is false (the marts' __recent rows of X go
     together, by ``delete_recent``, once every mart of X is folded)."""
     conn.execute(f"set local work_mem = '{WORK_MEM}'")
-    staged = _stage(conn, spec, x)
-    batch = _raw_batch(conn, spec, x) if spec.is_raw else None
     folded = _calendar(conn, spec)
+    first = None if folded else _first_fold(conn, spec, x)
+    staged = first or _stage(conn, spec, x)
+    batch = _raw_batch(conn, spec, x) if spec.is_raw else None
     if x in folded and point_in_time_digest(conn, spec, x) == snapshot_digest(conn, spec, x):
         _record(conn, spec, x, staged.digest(), batch, run_id)
         return Folded(SLOW_EQUAL, staged.rows, remove and not _remove_snapshot(conn, spec, x))
     if not folded or x > folded[-1]:
         path = FAST
-        _fast(conn, spec, x, staged)
+        if first is None:
+            _fast(conn, spec, x, staged)
     else:
         path = SLOW_REPLACED
         later = [d for d in folded if d > x]

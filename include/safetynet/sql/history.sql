@@ -57,6 +57,7 @@ alter table "raw"."civil_affairs_households__hist" set (fillfactor = 100);
 alter table "raw"."civil_affairs_households__hist" add column if not exists row_hash bigint;
 update "raw"."civil_affairs_households__hist" set row_hash = hashtextextended(row("region_code", "urban_rural", "address", "head_id_number", "head_person_key", "assessed_monthly_income", "income_assessed_date")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "civil_affairs_households__hist_open" on "raw"."civil_affairs_households__hist" (key_id) where valid_to is null;
+alter index "raw"."civil_affairs_households__hist_open" set (fillfactor = 70);
 create index if not exists "civil_affairs_households__hist_from" on "raw"."civil_affairs_households__hist" using brin (valid_from);
 create index if not exists "civil_affairs_households__hist_to" on "raw"."civil_affairs_households__hist" using brin (valid_to);
 
@@ -107,6 +108,7 @@ alter table "raw"."civil_affairs_persons__hist" set (fillfactor = 100);
 alter table "raw"."civil_affairs_persons__hist" add column if not exists row_hash bigint;
 update "raw"."civil_affairs_persons__hist" set row_hash = hashtextextended(row("id_number", "name", "gender", "birth_date", "relation", "disability_grade")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "civil_affairs_persons__hist_open" on "raw"."civil_affairs_persons__hist" (key_id) where valid_to is null;
+alter index "raw"."civil_affairs_persons__hist_open" set (fillfactor = 70);
 create index if not exists "civil_affairs_persons__hist_from" on "raw"."civil_affairs_persons__hist" using brin (valid_from);
 create index if not exists "civil_affairs_persons__hist_to" on "raw"."civil_affairs_persons__hist" using brin (valid_to);
 
@@ -157,6 +159,7 @@ alter table "raw"."civil_affairs_enrollments__hist" set (fillfactor = 100);
 alter table "raw"."civil_affairs_enrollments__hist" add column if not exists row_hash bigint;
 update "raw"."civil_affairs_enrollments__hist" set row_hash = hashtextextended(row("household_id", "program", "status", "start_date", "end_date", "monthly_amount")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "civil_affairs_enrollments__hist_open" on "raw"."civil_affairs_enrollments__hist" (key_id) where valid_to is null;
+alter index "raw"."civil_affairs_enrollments__hist_open" set (fillfactor = 70);
 create index if not exists "civil_affairs_enrollments__hist_from" on "raw"."civil_affairs_enrollments__hist" using brin (valid_from);
 create index if not exists "civil_affairs_enrollments__hist_to" on "raw"."civil_affairs_enrollments__hist" using brin (valid_to);
 
@@ -206,6 +209,7 @@ alter table "raw"."housing_properties__hist" set (fillfactor = 100);
 alter table "raw"."housing_properties__hist" add column if not exists row_hash bigint;
 update "raw"."housing_properties__hist" set row_hash = hashtextextended(row("owner_id_number", "property_type", "floor_area", "region_code", "registered_date", "cancelled_date")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "housing_properties__hist_open" on "raw"."housing_properties__hist" (key_id) where valid_to is null;
+alter index "raw"."housing_properties__hist_open" set (fillfactor = 70);
 create index if not exists "housing_properties__hist_from" on "raw"."housing_properties__hist" using brin (valid_from);
 create index if not exists "housing_properties__hist_to" on "raw"."housing_properties__hist" using brin (valid_to);
 
@@ -253,6 +257,7 @@ alter table "raw"."bank_balances__hist" set (fillfactor = 100);
 alter table "raw"."bank_balances__hist" add column if not exists row_hash bigint;
 update "raw"."bank_balances__hist" set row_hash = hashtextextended(row("id_number", "person_key", "account_type")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "bank_balances__hist_open" on "raw"."bank_balances__hist" (key_id) where valid_to is null;
+alter index "raw"."bank_balances__hist_open" set (fillfactor = 70);
 create index if not exists "bank_balances__hist_from" on "raw"."bank_balances__hist" using brin (valid_from);
 create index if not exists "bank_balances__hist_to" on "raw"."bank_balances__hist" using brin (valid_to);
 create table if not exists "raw"."bank_balances__histv" (
@@ -265,6 +270,7 @@ alter table "raw"."bank_balances__histv" set (fillfactor = 100);
 alter table "raw"."bank_balances__histv" add column if not exists row_hash bigint;
 update "raw"."bank_balances__histv" set row_hash = hashtextextended(row("balance_fen")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "bank_balances__histv_open" on "raw"."bank_balances__histv" (key_id) where valid_to is null;
+alter index "raw"."bank_balances__histv_open" set (fillfactor = 70);
 create index if not exists "bank_balances__histv_from" on "raw"."bank_balances__histv" using brin (valid_from);
 create index if not exists "bank_balances__histv_to" on "raw"."bank_balances__histv" using brin (valid_to);
 
@@ -360,6 +366,7 @@ alter table "marts"."dim_households__hist" set (fillfactor = 100);
 alter table "marts"."dim_households__hist" add column if not exists row_hash bigint;
 update "marts"."dim_households__hist" set row_hash = hashtextextended(row("region_code", "region_name", "city_code", "urban_rural", "head_person_key", "member_count", "deceased_member_count", "household_size", "is_tekun", "is_dibao", "is_linshi", "category", "assessed_monthly_income", "income_assessed_date", "per_capita_income", "out_of_pocket_30", "out_of_pocket_365", "adjusted_per_capita_income", "residential_properties", "asset_test_passed", "dibao_standard", "standard_effective_date")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "dim_households__hist_open" on "marts"."dim_households__hist" (key_id) where valid_to is null;
+alter index "marts"."dim_households__hist_open" set (fillfactor = 70);
 create index if not exists "dim_households__hist_from" on "marts"."dim_households__hist" using brin (valid_from);
 create index if not exists "dim_households__hist_to" on "marts"."dim_households__hist" using brin (valid_to);
 create table if not exists "marts"."dim_households__histv" (
@@ -372,6 +379,7 @@ alter table "marts"."dim_households__histv" set (fillfactor = 100);
 alter table "marts"."dim_households__histv" add column if not exists row_hash bigint;
 update "marts"."dim_households__histv" set row_hash = hashtextextended(row("financial_assets")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "dim_households__histv_open" on "marts"."dim_households__histv" (key_id) where valid_to is null;
+alter index "marts"."dim_households__histv_open" set (fillfactor = 70);
 create index if not exists "dim_households__histv_from" on "marts"."dim_households__histv" using brin (valid_from);
 create index if not exists "dim_households__histv_to" on "marts"."dim_households__histv" using brin (valid_to);
 
@@ -458,6 +466,7 @@ alter table "marts"."low_income_population__hist" set (fillfactor = 100);
 alter table "marts"."low_income_population__hist" add column if not exists row_hash bigint;
 update "marts"."low_income_population__hist" set row_hash = hashtextextended(row("masked_id", "masked_name", "relation")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "low_income_population__hist_open" on "marts"."low_income_population__hist" (key_id) where valid_to is null;
+alter index "marts"."low_income_population__hist_open" set (fillfactor = 70);
 create index if not exists "low_income_population__hist_from" on "marts"."low_income_population__hist" using brin (valid_from);
 create index if not exists "low_income_population__hist_to" on "marts"."low_income_population__hist" using brin (valid_to);
 
@@ -517,6 +526,7 @@ alter table "marts"."monitoring_alerts__hist" set (fillfactor = 100);
 alter table "marts"."monitoring_alerts__hist" add column if not exists row_hash bigint;
 update "marts"."monitoring_alerts__hist" set row_hash = hashtextextended(row("alert_id", "rule_code", "rule_name", "severity", "household_id", "person_key", "region_code", "episode_start", "ev_stable", "has_fa", "has_fapc")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "monitoring_alerts__hist_open" on "marts"."monitoring_alerts__hist" (key_id) where valid_to is null;
+alter index "marts"."monitoring_alerts__hist_open" set (fillfactor = 70);
 create index if not exists "monitoring_alerts__hist_from" on "marts"."monitoring_alerts__hist" using brin (valid_from);
 create index if not exists "monitoring_alerts__hist_to" on "marts"."monitoring_alerts__hist" using brin (valid_to);
 create table if not exists "marts"."monitoring_alerts__histv" (
@@ -530,6 +540,7 @@ alter table "marts"."monitoring_alerts__histv" set (fillfactor = 100);
 alter table "marts"."monitoring_alerts__histv" add column if not exists row_hash bigint;
 update "marts"."monitoring_alerts__histv" set row_hash = hashtextextended(row("fa", "fapc")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "monitoring_alerts__histv_open" on "marts"."monitoring_alerts__histv" (key_id) where valid_to is null;
+alter index "marts"."monitoring_alerts__histv_open" set (fillfactor = 70);
 create index if not exists "monitoring_alerts__histv_from" on "marts"."monitoring_alerts__histv" using brin (valid_from);
 create index if not exists "monitoring_alerts__histv_to" on "marts"."monitoring_alerts__histv" using brin (valid_to);
 
@@ -616,6 +627,7 @@ alter table "marts"."alert_cases__hist" set (fillfactor = 100);
 alter table "marts"."alert_cases__hist" add column if not exists row_hash bigint;
 update "marts"."alert_cases__hist" set row_hash = hashtextextended(row("rule_code", "rule_name", "severity", "household_id", "person_key", "region_code", "episode_start", "state", "state_date", "verify_due", "resolve_due", "due_date", "is_overdue", "is_newly_overdue", "first_decision_date")::text, 0) where valid_to is null and row_hash is null;
 create index if not exists "alert_cases__hist_open" on "marts"."alert_cases__hist" (key_id) where valid_to is null;
+alter index "marts"."alert_cases__hist_open" set (fillfactor = 70);
 create index if not exists "alert_cases__hist_from" on "marts"."alert_cases__hist" using brin (valid_from);
 create index if not exists "alert_cases__hist_to" on "marts"."alert_cases__hist" using brin (valid_to);
 
