@@ -1,7 +1,6 @@
 {{
     config(
         alias='alert_cases__recent',
-        unique_key='as_of_date',
         pre_hook="{{ delete_rows_of_date('as_of_date') }}",
     )
 }}

@@ -1,7 +1,6 @@
 {{
     config(
         alias='dim_households__recent',
-        unique_key='as_of_date',
         pre_hook="{{ delete_rows_of_date('as_of_date') }}",
         post_hook=[
             "create index if not exists dim_households_as_of_date_idx on {{ this }} (as_of_date, household_id)",

@@ -1,7 +1,6 @@
 {{
     config(
         alias='low_income_population__recent',
-        unique_key='as_of_date',
         pre_hook="{{ delete_rows_of_date('as_of_date') }}",
         post_hook=[
             "create index if not exists low_income_population_as_of_date_idx on {{ this }} (as_of_date)",

@@ -1,7 +1,6 @@
 {{
     config(
         alias='monitoring_alerts__recent',
-        unique_key='alert_date',
         pre_hook="{{ delete_rows_of_date('alert_date') }}",
         post_hook=[
             "create index if not exists monitoring_alerts_alert_id_idx on {{ this }} (alert_id)",

@@ -1,6 +1,5 @@
 {{
     config(
-        unique_key='as_of_date',
         pre_hook="{{ delete_rows_of_date('as_of_date') }}",
         post_hook=[
             "create index if not exists population_daily_summary_as_of_date_idx on {{ this }} (as_of_date)",
