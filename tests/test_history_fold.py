@@ -419,6 +419,26 @@ def test_a_first_fold_is_a_bulk_load_and_refuses_a_repeated_key(
         assert _index_definitions(conn, spec) == indexes
 
 
+def test_a_first_fold_beside_a_reader_takes_the_usual_path(
+    copy: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reader holding a history table (an analyst's query) keeps the truncate out
+    (lock_timeout): that table's first fold takes the usual path, with the same result."""
+    with psycopg.connect(copy) as reader:
+        reader.execute("select count(*) from raw.bank_balances__keys")  # holds its lock
+        with caplog.at_level(logging.INFO, logger="safetynet.history"):
+            report = history.compact(copy, 3)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("without truncate: a table is busy" in m for m in messages), messages
+    assert not any("bank_balances" in m and "bulk load" in m for m in messages)
+    assert ("bank_balances", DAYS[0]) in {(r.table, r.date) for r in report.folded}
+    with psycopg.connect(copy, autocommit=True) as conn:
+        keys = conn.execute(
+            "select count(*), min(key_id), max(key_id) from raw.bank_balances__keys"
+        ).fetchone()
+        assert keys and keys[0] > 0 and keys[1:] == (1, keys[0])
+
+
 def _index_definitions(conn: psycopg.Connection, spec: specs.Spec) -> list[str]:
     tables = [f"raw.{spec.table}{s}" for s in ("__keys", *part_names(spec))]
     rows = conn.execute(

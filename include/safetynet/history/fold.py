@@ -298,7 +298,8 @@ def _truncated(conn: psycopg.Connection, tables: list[sql.Identifier]) -> bool:
         conn.execute(sql.SQL("truncate {} restart identity").format(sql.SQL(", ").join(tables)))
     except psycopg.errors.LockNotAvailable:
         conn.execute("rollback to savepoint first_fold")
-        log.info("history: first fold of %s without truncate: a table is busy", tables[0])
+        busy = tables[0].as_string(conn)
+        log.info("history: first fold of %s without truncate: a table is busy", busy)
         return False
     conn.execute("release savepoint first_fold")
     conn.execute("set local lock_timeout to default")
