@@ -155,13 +155,18 @@ def verify_mode() -> str:
     return mode
 
 
-def _hash_check(conn: psycopg.Connection, spec: Spec, x: date, staged: Staged) -> str | None:
+def _hash_check(
+    conn: psycopg.Connection, spec: Spec, x: date, staged: Staged, *, numbered: bool = False
+) -> str | None:
     """Fast-path verification from the stored hashes: per version table, the count
     and the sum of hash(key_id, row_hash) of the versions valid at X equal those of
-    the staged snapshot ``hs_s``, whose key ids are unique. None, or what differs."""
-    row = conn.execute("select count(*) - count(distinct key_id) from hs_s").fetchone()
-    if row is None or row[0] != 0:
-        return f"{row[0] if row else '?'} repeated key(s) in the snapshot"
+    the staged snapshot ``hs_s``, whose key ids are unique (counted here; ``numbered``:
+    a first fold's ids are 1..n and the key map's unique constraint refused a repeated
+    key). None, or what differs."""
+    if not numbered:
+        row = conn.execute("select count(*) - count(distinct key_id) from hs_s").fetchone()
+        if row is None or row[0] != 0:
+            return f"{row[0] if row else '?'} repeated key(s) in the snapshot"
     for suffix in part_names(spec):
         valid = sql.SQL("valid_from <= {x} and (valid_to is null or valid_to > {x})")
         got = _version_sums(conn, spec, suffix, valid.format(x=sql.Literal(x)))
@@ -239,8 +244,12 @@ def _create_staged(conn: psycopg.Connection, spec: Spec, x: date, *, numbered: b
     """``hs_s``: X's snapshot rows with their key ids from ``__keys`` (null for a new
     key), or ``numbered`` 1, 2, ... in the snapshot's order (a first fold)."""
     key_id = "(row_number() over ())::integer" if numbered else "k.key_id"
-    keys = sql.SQL("" if numbered else " left join {keys} k on {match}").format(
-        keys=ident(spec, "__keys"), match=_key_match(spec, "k", "s")
+    keys = (
+        sql.SQL("")
+        if numbered
+        else sql.SQL(" left join {keys} k on {match}").format(
+            keys=ident(spec, "__keys"), match=_key_match(spec, "k", "s")
+        )
     )
     conn.execute("drop table if exists pg_temp.hs_s")
     conn.execute(
@@ -706,7 +715,7 @@ def fold(
         _replace_day(conn, spec, x, later[0] if later else None)
     _record(conn, spec, x, staged.digest(), batch, run_id)
     if path == FAST and verify_mode() == HASHES:
-        problem = _hash_check(conn, spec, x, staged)
+        problem = _hash_check(conn, spec, x, staged, numbered=first is not None)
         if problem is not None:
             raise HistoryVerificationError(
                 f"{spec.schema}.{spec.table} {x}: {problem}; nothing folded, the snapshot stays"
