@@ -1,3 +1,12 @@
+{{
+    config(
+        pre_hook="{{ parallel_plans() }}",
+    )
+}}
+
+-- (the pre-hook: this model runs alone on dbt_build's critical path, so its
+-- joins of 2M households may take a parallel plan; issue 23)
+
 -- 低收入人口类别 Every household of D's civil affairs snapshot with the
 -- figures of contract section 5 and its low-income population category.
 -- The one home of the rules' comparisons: is_enrolled, the PCI and APCI
