@@ -734,12 +734,14 @@ def fold(
 def delete_recent(conn: psycopg.Connection, specs: tuple[Spec, ...], x: date) -> None:
     """Delete X's __recent rows of every mart in ``specs`` (one transaction, after all
     of them are folded: a compaction stopped half-way leaves X whole, and the next
-    one re-folds it; it never mistakes a consumed snapshot for an empty one)."""
+    one re-folds it; it never mistakes a consumed snapshot for an empty one). In
+    ``full`` verification mode X is then counted through each public view."""
     conn.execute(f"set local work_mem = '{WORK_MEM}'")  # the public views' hash joins
     for spec in specs:
         _remove_snapshot(conn, spec, x)
-    for spec in specs:
-        _check_public_view(conn, spec, x)
+    if verify_mode() == FULL:
+        for spec in specs:
+            _check_public_view(conn, spec, x)
 
 
 def _check_public_view(conn: psycopg.Connection, spec: Spec, x: date) -> None:
@@ -747,7 +749,12 @@ def _check_public_view(conn: psycopg.Connection, spec: Spec, x: date) -> None:
     history), now that X left the window: as many rows as X's snapshot had (its calendar
     row). Until issue 23 measured it at 5M persons the dbt test history_view_counts
     counted the latest folded date again every day (26 s of dbt_build for the
-    population); once, here, a wrong count rolls X's deletion back."""
+    population); once, here, a wrong count rolls X's deletion back. ``full`` mode
+    only: at 5M persons these counts took 19-20 s of a fold session every day
+    (population 10.6 s: its view joins the households' history), while the hash sums
+    already prove every part's versions valid at X are the snapshot's rows; what they
+    do not see, the views' own SQL, is the same every day and tested
+    (tests/test_history_fold.py, test_history_e2e.py)."""
     got = conn.execute(
         sql.SQL("select count(*) from {view} where {col} = {x}").format(
             view=ident(spec),  # a mart's public name: dbt's view
