@@ -73,7 +73,6 @@ models:
 
 def _project(root: Path, url: str) -> Path:
     """A dbt project of two models in its own schema, with the project's macro."""
-    parts = urlsplit(url)
     (root / "models").mkdir(parents=True)
     (root / "tests" / "generic").mkdir(parents=True)
     shutil.copy(MACRO, root / "tests" / "generic" / MACRO.name)
@@ -84,8 +83,14 @@ def _project(root: Path, url: str) -> Path:
         "name: column_values_probe\nversion: '1.0'\nprofile: probe\n"
         "models:\n  column_values_probe:\n    +materialized: table\n"
     )
-    (root / "profiles.yml").write_text(
-        f"""probe:
+    (root / "profiles.yml").write_text(profiles(url))
+    return root
+
+
+def profiles(url: str) -> str:
+    """A profiles.yml of target ``t`` (schema ``probe``, one thread) for ``url``."""
+    parts = urlsplit(url)
+    return f"""probe:
   target: t
   outputs:
     t:
@@ -98,8 +103,6 @@ def _project(root: Path, url: str) -> Path:
       schema: probe
       threads: 1
 """
-    )
-    return root
 
 
 def test_column_values_fails_per_broken_check_and_passes_clean(
