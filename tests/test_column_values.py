@@ -7,12 +7,10 @@ limits the checked rows as for dbt's own tests."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
-from urllib.parse import urlsplit
 
+import dbt_probe
 import pytest
 
 from safetynet import warehouse
@@ -83,42 +81,15 @@ def _project(root: Path, url: str) -> Path:
         "name: column_values_probe\nversion: '1.0'\nprofile: probe\n"
         "models:\n  column_values_probe:\n    +materialized: table\n"
     )
-    (root / "profiles.yml").write_text(profiles(url))
+    (root / "profiles.yml").write_text(dbt_probe.profiles(url))
     return root
-
-
-def profiles(url: str) -> str:
-    """A profiles.yml of target ``t`` (schema ``probe``, one thread) for ``url``."""
-    parts = urlsplit(url)
-    return f"""probe:
-  target: t
-  outputs:
-    t:
-      type: postgres
-      host: {parts.hostname}
-      port: {parts.port}
-      user: {parts.username}
-      password: "{parts.password or ""}"
-      dbname: {parts.path.lstrip("/")}
-      schema: probe
-      threads: 1
-"""
 
 
 def test_column_values_fails_per_broken_check_and_passes_clean(
     stack: Stack, tmp_path: Path
 ) -> None:
-    project = _project(tmp_path / "probe", stack.url)
-    result = subprocess.run(
-        ["dbt", "build", "--store-failures", "--profiles-dir", ".", "--no-partial-parse"],
-        cwd=project,
-        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    out = result.stdout + result.stderr
-    assert result.returncode == 1, out
+    returncode, out = dbt_probe.build(_project(tmp_path / "probe", stack.url))
+    assert returncode == 1, out
     # batch 9 (a second null name, kind x, k=4) is outside the `where`: 5 rows, not 7
     assert "Failure in test people__column_values" in out, out
     assert "Got 5 results, configured to fail if != 0" in out, out

@@ -6,13 +6,11 @@ are not counted."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
+import dbt_probe
 import pytest
-from test_column_values import profiles
 
 from safetynet import warehouse
 from tests.conftest import ROOT, Stack
@@ -65,25 +63,14 @@ def _project(root: Path, url: str) -> Path:
         "name: one_row_probe\nversion: '1.0'\nprofile: probe\n"
         "models:\n  one_row_probe:\n    +materialized: table\n"
     )
-    (root / "profiles.yml").write_text(profiles(url))
+    (root / "profiles.yml").write_text(dbt_probe.profiles(url))
     return root
 
 
 def test_one_row_per_row_of_fails_on_fan_out_and_loss(stack: Stack, tmp_path: Path) -> None:
     project = _project(tmp_path / "probe", stack.url)
-    result = subprocess.run(
-        [
-            *("dbt", "build", "--store-failures", "--profiles-dir", ".", "--no-partial-parse"),
-            *("--vars", "{as_of_date: '2026-10-02'}"),
-        ],
-        cwd=project,
-        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    out = result.stdout + result.stderr
-    assert result.returncode == 1, out
+    returncode, out = dbt_probe.build(project, "--vars", "{as_of_date: '2026-10-02'}")
+    assert returncode == 1, out
     assert "Failure in test fanned_out__one_row_per_source_row" in out, out
     assert "Failure in test one_lost__one_row_per_source_row" in out, out
     assert "PASS one_each__one_row_per_source_row" in out, out
