@@ -4,7 +4,9 @@ its profiles.yml for the test stack, and one ``dbt build`` of it."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +27,36 @@ def profiles(url: str) -> str:
       schema: probe
       threads: 1
 """
+
+
+def write_project(
+    root: Path,
+    url: str,
+    name: str,
+    models: dict[str, str],
+    schema: str,
+    *,
+    generic_tests: Iterable[Path] = (),
+    macros: Iterable[Path] = (),
+) -> Path:
+    """A dbt project ``name`` at ``root``: ``models`` (name -> SQL) as tables, their
+    ``schema.yml``, copies of the project's generic tests and macros, and its profile."""
+    (root / "models").mkdir(parents=True)
+    (root / "macros").mkdir()
+    (root / "tests" / "generic").mkdir(parents=True)
+    for path in generic_tests:
+        shutil.copy(path, root / "tests" / "generic" / path.name)
+    for path in macros:
+        shutil.copy(path, root / "macros" / path.name)
+    for model, sql in models.items():
+        (root / "models" / f"{model}.sql").write_text(sql + "\n")
+    (root / "models" / "schema.yml").write_text(schema)
+    (root / "dbt_project.yml").write_text(
+        f"name: {name}\nversion: '1.0'\nprofile: probe\n"
+        f"models:\n  {name}:\n    +materialized: table\n"
+    )
+    (root / "profiles.yml").write_text(profiles(url))
+    return root
 
 
 def build(project: Path, *extra: str) -> tuple[int, str]:

@@ -7,7 +7,6 @@ limits the checked rows as for dbt's own tests."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import dbt_probe
@@ -69,26 +68,19 @@ models:
 """
 
 
-def _project(root: Path, url: str) -> Path:
-    """A dbt project of two models in its own schema, with the project's macro."""
-    (root / "models").mkdir(parents=True)
-    (root / "tests" / "generic").mkdir(parents=True)
-    shutil.copy(MACRO, root / "tests" / "generic" / MACRO.name)
-    for name, sql in MODELS.items():
-        (root / "models" / f"{name}.sql").write_text(sql + "\n")
-    (root / "models" / "schema.yml").write_text(SCHEMA)
-    (root / "dbt_project.yml").write_text(
-        "name: column_values_probe\nversion: '1.0'\nprofile: probe\n"
-        "models:\n  column_values_probe:\n    +materialized: table\n"
-    )
-    (root / "profiles.yml").write_text(dbt_probe.profiles(url))
-    return root
-
-
 def test_column_values_fails_per_broken_check_and_passes_clean(
     stack: Stack, tmp_path: Path
 ) -> None:
-    returncode, out = dbt_probe.build(_project(tmp_path / "probe", stack.url))
+    returncode, out = dbt_probe.build(
+        dbt_probe.write_project(
+            tmp_path / "probe",
+            stack.url,
+            "column_values_probe",
+            MODELS,
+            SCHEMA,
+            generic_tests=[MACRO],
+        )
+    )
     assert returncode == 1, out
     # batch 9 (a second null name, kind x, k=4) is outside the `where`: 5 rows, not 7
     assert "Failure in test people__column_values" in out, out

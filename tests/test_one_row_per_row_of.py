@@ -6,7 +6,6 @@ are not counted."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import dbt_probe
@@ -50,25 +49,16 @@ SCHEMA = "version: 2\nmodels:\n" + "".join(
 )
 
 
-def _project(root: Path, url: str) -> Path:
-    (root / "models").mkdir(parents=True)
-    (root / "macros").mkdir()
-    (root / "tests" / "generic").mkdir(parents=True)
-    shutil.copy(GENERIC, root / "tests" / "generic" / GENERIC.name)
-    shutil.copy(MACROS, root / "macros" / MACROS.name)
-    for name, sql in MODELS.items():
-        (root / "models" / f"{name}.sql").write_text(sql + "\n")
-    (root / "models" / "schema.yml").write_text(SCHEMA)
-    (root / "dbt_project.yml").write_text(
-        "name: one_row_probe\nversion: '1.0'\nprofile: probe\n"
-        "models:\n  one_row_probe:\n    +materialized: table\n"
-    )
-    (root / "profiles.yml").write_text(dbt_probe.profiles(url))
-    return root
-
-
 def test_one_row_per_row_of_fails_on_fan_out_and_loss(stack: Stack, tmp_path: Path) -> None:
-    project = _project(tmp_path / "probe", stack.url)
+    project = dbt_probe.write_project(
+        tmp_path / "probe",
+        stack.url,
+        "one_row_probe",
+        MODELS,
+        SCHEMA,
+        generic_tests=[GENERIC],
+        macros=[MACROS],
+    )
     returncode, out = dbt_probe.build(project, "--vars", "{as_of_date: '2026-10-02'}")
     assert returncode == 1, out
     assert "Failure in test fanned_out__one_row_per_source_row" in out, out
